@@ -1,0 +1,77 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Trunkline: telephony-board driver and media gateway. Layering and the import rules
+// between these targets are described in docs/architecture.md.
+let package = Package(
+    name: "Trunkline",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "trunkd", targets: ["trunkd"]),
+        .executable(name: "trunkctl", targets: ["trunkctl"]),
+        .executable(name: "trunksim", targets: ["trunksim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // C at the edge: the DAHDI ABI compiled against the real <dahdi/user.h>, and system libraries.
+        .target(name: "CDAHDI", path: "CModules/CDAHDI"),
+        .systemLibrary(name: "CSpanDSP", path: "CModules/CSpanDSP", providers: [.apt(["libspandsp-dev"])]),
+        .systemLibrary(name: "CAlsa", path: "CModules/CAlsa", providers: [.apt(["libasound2-dev"])]),
+        .systemLibrary(name: "CPcap", path: "CModules/CPcap", providers: [.apt(["libpcap-dev"])]),
+        .target(name: "CG168", path: "CModules/CG168"),
+
+        .target(name: "TrunkCore"),
+        .target(
+            name: "TrunkHardware",
+            dependencies: ["TrunkCore", "CDAHDI", "CG168"]
+        ),
+        .target(
+            name: "TrunkGateway",
+            dependencies: [
+                "TrunkCore", "TrunkHardware",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "trunkd",
+            dependencies: [
+                "TrunkGateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "trunkctl",
+            dependencies: [
+                "TrunkGateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "trunksim",
+            dependencies: [
+                "TrunkGateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        .testTarget(name: "TrunkCoreTests", dependencies: ["TrunkCore"]),
+        .testTarget(
+            name: "TrunkHardwareTests",
+            dependencies: ["TrunkHardware", "CDAHDI", "CSpanDSP", "CAlsa", "CPcap"]
+        ),
+        .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
