@@ -1,1 +1,100 @@
-print("wip")
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import TrunkCore
+import TrunkGateway
+import TrunkHardware
+
+/// trunkd: the gateway daemon. With no configuration it starts the embedded default, a
+/// virtual lab of two E1 spans cabled back to back and four FXS/FXO pairs.
+@main
+struct Trunkd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trunkd",
+        abstract: "Trunkline gateway daemon: telephony boards, media, ISDN PRI, CTI.",
+        discussion: """
+            With no configuration trunkd starts the embedded default: span 1 (E1, network side, \
+            playing the carrier) cabled to span 2 (E1, user side: the call centre's trunk), and \
+            FXS ports 1-4 (span 3) wired to FXO ports 1-4 (span 4). Watch it with `trunkctl status`.
+
+            Examples:
+              trunkd                                  # embedded default, state in ~/.local/state/trunkline
+              trunkd --data /tmp/lab                  # another data folder (another instance)
+              trunksim --data /tmp/lab & trunkd --data /tmp/lab --sim-connect
+            """)
+
+    @Option(name: .long, help: "Data folder for state and sockets (default: $TRUNKLINE_DATA or ~/.local/state/trunkline).")
+    var data: String?
+
+    @Flag(name: .long, help: "Leave the carrier side (spans 1 and 3) to a separate trunksim process and connect to it.")
+    var simConnect = false
+
+    @Option(name: .long, help: "trunksim's link socket (default: <data>/sim.sock).")
+    var simSocket: String?
+
+    @Flag(name: .long, help: "Ask for SCHED_FIFO and locked memory for the tick thread (needs CAP_SYS_NICE).")
+    var realtime = false
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("unknown log level \(logLevel)")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "trunkd")
+        do {
+            try await serve(logger: logger)
+        } catch let error as TrunkError {
+            printError("trunkd: \(error.message)")
+            throw ExitCode.failure
+        }
+    }
+
+    private func serve(logger: Logger) async throws {
+        let folder = DataFolder.resolve(data)
+        try folder.create()
+        let lock = try folder.lock(role: "trunkd")
+        defer { withExtendedLifetime(lock) {} }
+
+        let topology = SimulatorTopology.embeddedDefault
+        var services: [any Service] = []
+        let simulator: LineSimulator
+        let clock: SimulatorClock?
+        var follower: SimulatorLinkFollower?
+        if simConnect {
+            let local = Set(topology.spans.map(\.number)).subtracting(topology.carrierSpans)
+            simulator = try LineSimulator(topology: topology, localSpans: local)
+            let link = SimulatorLinkFollower(path: simSocket ?? folder.simulatorSocketPath, simulator: simulator)
+            try link.start()
+            follower = link
+            clock = nil
+            logger.info("virtual lab: spans \(local.sorted()) here, carrier side in trunksim", metadata: ["link": "\(simSocket ?? folder.simulatorSocketPath)"])
+        } else {
+            simulator = try LineSimulator(topology: topology)
+            let simulatorClock = SimulatorClock(simulator: simulator)
+            services.append(SimulatorClockService(clock: simulatorClock, realtime: realtime, logger: logger))
+            clock = simulatorClock
+            logger.info("embedded default: 2 E1 spans back to back, 4 FXS + 4 FXO ports paired", metadata: ["data": "\(folder.path)"])
+        }
+        let node = GatewayNode(simulator: simulator, clock: clock, logger: logger)
+        services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
+
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        follower?.stop()
+        logger.info("trunkd stopped")
+    }
+}
+
+func printError(_ message: String) {
+    FileHandleStandardError.write(message + "\n")
+}

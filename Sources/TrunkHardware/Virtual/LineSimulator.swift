@@ -11,6 +11,8 @@ public final class LineSimulator: TelephonyBackend, @unchecked Sendable {
     private let kernel: SimKernel
     private var outgoing: [UInt8]
     private var observers: [@Sendable (UInt64) -> Void] = []
+    /// How ticks reach the far ends across a `SimulatorLinkMaster`; nil: they stay dead.
+    private var linkExchange: ((UnsafeRawBufferPointer, UInt64) -> UnsafeRawBufferPointer?)?
 
     public init(topology: SimulatorTopology = .embeddedDefault, localSpans: Set<Int>? = nil,
                 timing: AnalogTiming = AnalogTiming()) throws(TrunkError) {
@@ -32,13 +34,18 @@ public final class LineSimulator: TelephonyBackend, @unchecked Sendable {
 
     /// Advances the simulator `count` milliseconds at once.
     public func tick(count: Int = 1) {
-        for _ in 0..<count { tickOnce(exchange: nil) }
+        for _ in 0..<count { tickOnce(exchange: linkExchange) }
+    }
+
+    func attach(exchange: @escaping (UnsafeRawBufferPointer, UInt64) -> UnsafeRawBufferPointer?) {
+        lock.withLock { linkExchange = exchange }
     }
 
     /// One tick whose remote ends swap payloads through `exchange` (see `SimulatorLink`).
-    func tickOnce(exchange: ((UnsafeRawBufferPointer) -> UnsafeRawBufferPointer?)?) {
+    func tickOnce(exchange: ((UnsafeRawBufferPointer, UInt64) -> UnsafeRawBufferPointer?)?) {
         let (now, observers) = lock.withLock {
-            kernel.tick(exchange: exchange, outgoing: &outgoing)
+            let tick = kernel.tickCount
+            kernel.tick(exchange: exchange.map { exchange in { exchange($0, tick) } }, outgoing: &outgoing)
             return (kernel.tickCount, self.observers)
         }
         for observer in observers { observer(now) }

@@ -1,0 +1,140 @@
+import TrunkCore
+import TrunkHardware
+
+/// The local control protocol between trunkctl and trunkd: one JSON-RPC 2.0 object per line
+/// over a Unix socket in the data folder (owner-only). Results are plain Codable values.
+public enum ControlMethod: String, Sendable, Codable, CaseIterable {
+    case status
+    case spanShow = "span.show"
+    case spanResetCounters = "span.counters.reset"
+    case simCut = "sim.cut"
+    case simRestore = "sim.restore"
+    case simImpair = "sim.impair"
+    case timing = "test.timing"
+}
+
+public struct ControlRequest<Params: Codable & Sendable>: Codable, Sendable {
+    public var jsonrpc = "2.0"
+    public var id: Int
+    public var method: String
+    public var params: Params
+
+    public init(id: Int, method: ControlMethod, params: Params) {
+        self.id = id
+        self.method = method.rawValue
+        self.params = params
+    }
+}
+
+/// The part of every request read before its parameters are.
+struct ControlEnvelope: Codable {
+    var id: Int?
+    var method: String?
+}
+
+public struct ControlErrorBody: Codable, Sendable, Equatable {
+    public var code: Int
+    public var message: String
+    public var data: String?
+}
+
+public struct ControlResponse<Result: Codable & Sendable>: Codable, Sendable {
+    public var jsonrpc = "2.0"
+    public var id: Int?
+    public var result: Result?
+    public var error: ControlErrorBody?
+}
+
+public struct NoParams: Codable, Sendable, Equatable { public init() {} }
+public struct SpanParams: Codable, Sendable, Equatable {
+    public var span: Int
+    public init(span: Int) { self.span = span }
+}
+
+/// Changes to a span's impairments; absent fields stay as they are.
+public struct ImpairParams: Codable, Sendable, Equatable {
+    public var span: Int
+    public var bitErrorRate: Double?
+    public var dChannelOnly: Bool?
+    public var delayMs: Int?
+    public var slipEveryMs: Int?
+    public var alarmIndicationSignal: Bool?
+    public var echoModel: Int?
+    public var echoReturnLossDB: Double?
+    public var echoDelayMs: Int?
+    public var corruptFrames: Int?
+    /// Clear every impairment first (cut included).
+    public var clear: Bool?
+
+    public init(span: Int) { self.span = span }
+}
+
+/// How a span is doing, plus what a technician wants next to it.
+public struct SpanReport: Codable, Sendable, Equatable {
+    public var status: SpanStatus
+    public var channelsOpen: Int
+    public var impairments: Impairments?
+}
+
+public struct StatusReport: Codable, Sendable, Equatable {
+    public var node: String
+    public var version: String
+    /// Span number timing the system, 0 for the internal clock.
+    public var syncSource: Int
+    public var spans: [SpanReport]
+    public var backends: [BackendReport]
+    public var uptimeSeconds: Double
+    public var ticks: UInt64
+
+    public var hasAlarms: Bool { spans.contains { !$0.status.alarms.isEmpty } }
+}
+
+public struct BackendReport: Codable, Sendable, Equatable {
+    public var name: String
+    public var detail: String
+}
+
+public struct SpanShowReport: Codable, Sendable, Equatable {
+    public var span: SpanReport
+    public var channels: [ChannelParameters]
+}
+
+public struct TimingReport: Codable, Sendable, Equatable {
+    public var ticks: UInt64
+    public var skippedTicks: UInt64
+    public var realtime: Bool
+    public var latenessP50Microseconds: UInt64
+    public var latenessP99Microseconds: UInt64
+    public var latenessP999Microseconds: UInt64
+    public var latenessMaxMicroseconds: UInt64
+    /// Ticks counted against CLOCK_MONOTONIC over the sample, as dahdi_test reports it.
+    public var accuracyPercent: Double
+    public var sampleSeconds: Double
+}
+
+public struct TimingParams: Codable, Sendable, Equatable {
+    public var seconds: Double
+    public init(seconds: Double) { self.seconds = seconds }
+}
+
+/// Stable numeric error codes (JSON-RPC reserves −32768…−32000 for its own).
+public enum ControlErrorCode {
+    public static let parseError = -32700
+    public static let invalidRequest = -32600
+    public static let methodNotFound = -32601
+    public static let invalidParams = -32602
+
+    public static func code(for error: TrunkError.Code) -> Int {
+        switch error {
+        case .invalidArgument: 1001
+        case .notFound: 1002
+        case .busy: 1003
+        case .permissionDenied: 1004
+        case .deviceError: 1005
+        case .protocolError: 1006
+        case .alreadyRunning: 1007
+        case .unavailable: 1008
+        case .internal: 1099
+        }
+    }
+}
