@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+@Suite("trunkd and trunkctl, run as built", .serialized)
+struct TrunkdCommandLineTests {
+    static let red = 1 << 3, yellow = 1 << 2, los = 1 << 8
+
+    @Test("trunkd boots the embedded default: two clean E1 spans and 8 analog ports")
+    func embeddedDefault() throws {
+        let data = temporaryDataFolder()
+        let trunkd = try Daemon("trunkd", ["--data", data])
+        defer { trunkd.stop() }
+        try waitUntilAnswering(["--data", data])
+
+        let result = try run("trunkctl", ["--data", data, "status"])
+        #expect(result.status == 0)
+        let spanLines = result.stdout.split(separator: "\n").filter { $0.range(of: #"^\s+\d+\s"#, options: .regularExpression) != nil }
+        #expect(spanLines.count == 4)
+        #expect(spanLines[0].contains("E1") && spanLines[0].contains("network") && spanLines[0].contains(" OK "))
+        #expect(spanLines[1].contains("E1") && spanLines[1].contains("user") && spanLines[1].contains(" OK "))
+        #expect(result.stdout.contains("Analog ports: 8 (4 FXS, 4 FXO)"))
+        #expect(result.stdout.contains("timing source: span 2"))
+        #expect(result.stdout.contains("no DAHDI devices found"))
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test("sim cut 1: RED on span 1, YELLOW on span 2, exit 2; restore clears both")
+    func cutAndRestore() throws {
+        let data = temporaryDataFolder()
+        let trunkd = try Daemon("trunkd", ["--data", data])
+        defer { trunkd.stop() }
+        try waitUntilAnswering(["--data", data])
+
+        #expect(try run("trunkctl", ["--data", data, "sim", "cut", "1"]).status == 0)
+        #expect(try waitForStatus(["--data", data]) { alarmsBySpan($0)[2] == Self.yellow })
+        let cut = try run("trunkctl", ["--data", data, "status"])
+        #expect(cut.status == 2)
+        let line1 = cut.stdout.split(separator: "\n").first { $0.hasPrefix("   1 ") }
+        let line2 = cut.stdout.split(separator: "\n").first { $0.hasPrefix("   2 ") }
+        #expect(line1?.contains("RED LOS") == true)
+        #expect(line2?.contains("YELLOW") == true)
+        let json = try JSONSerialization.jsonObject(with: Data(try run("trunkctl", ["--data", data, "status", "--json"]).stdout.utf8)) as! [String: Any]
+        #expect(alarmsBySpan(json)[1] == Self.red | Self.los)
+        #expect(try run("trunkctl", ["--data", data, "span", "show", "1"]).status == 2)
+
+        #expect(try run("trunkctl", ["--data", data, "sim", "restore", "1"]).status == 0)
+        #expect(try waitForStatus(["--data", data]) { alarmsBySpan($0).values.allSatisfy { $0 == 0 } })
+        #expect(try run("trunkctl", ["--data", data, "status"]).status == 0)
+    }
+
+    @Test("bad input: unknown command, unknown span, bad option value: one line, exit 1")
+    func badInput() throws {
+        let data = temporaryDataFolder()
+        let trunkd = try Daemon("trunkd", ["--data", data])
+        defer { trunkd.stop() }
+        try waitUntilAnswering(["--data", data])
+
+        for arguments in [["frobnicate"], ["span", "show", "9"], ["sim", "cut", "42"], ["span", "frob"],
+                          ["sim", "impair", "2", "--ber", "2"], ["sim", "impair", "2", "--echo-model", "3"], ["span", "show", "x"]] {
+            let result = try run("trunkctl", ["--data", data] + arguments)
+            #expect(result.status == 1, "\(arguments)")
+            #expect(result.stdout.isEmpty, "\(arguments)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.hasPrefix("trunkctl: "), "\(arguments)")
+        }
+        #expect(try run("trunkctl", ["--data", data, "span", "show", "9"]).stderr.contains("span 9 does not exist"))
+        #expect(try run("trunkctl", ["--data", data, "frobnicate"]).stderr.contains("unknown command 'frobnicate'"))
+    }
+
+    @Test("trunkctl without a running trunkd says so and exits 1")
+    func notRunning() throws {
+        let result = try run("trunkctl", ["--data", temporaryDataFolder(), "status"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("trunkd is not running"))
+    }
+
+    @Test("a second trunkd on the same data folder is refused; the first keeps running and stops cleanly on SIGTERM")
+    func singleInstance() throws {
+        let data = temporaryDataFolder()
+        let first = try Daemon("trunkd", ["--data", data])
+        try waitUntilAnswering(["--data", data])
+        let second = try run("trunkd", ["--data", data], timeout: 20)
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("already running on data folder \(data)"))
+        #expect(second.stderr.split(separator: "\n").count == 1)
+        #expect(try run("trunkctl", ["--data", data, "status"]).status == 0)
+        let stopped = first.stop()
+        #expect(stopped.status == 0)
+        #expect(stopped.log.contains("trunkd stopped"))
+        #expect(!FileManager.default.fileExists(atPath: data + "/control.sock"))
+    }
+
+    @Test("impairments reach the line: bit errors are counted on the span")
+    func impairments() throws {
+        let data = temporaryDataFolder()
+        let trunkd = try Daemon("trunkd", ["--data", data])
+        defer { trunkd.stop() }
+        try waitUntilAnswering(["--data", data])
+        #expect(try run("trunkctl", ["--data", data, "sim", "impair", "2", "--ber", "1e-4"]).status == 0)
+        usleep(300_000)
+        let show = try run("trunkctl", ["--data", data, "span", "show", "2", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as! [String: Any]
+        let counters = ((object["span"] as! [String: Any])["status"] as! [String: Any])["counters"] as! [String: Any]
+        #expect((counters["bipolarViolations"] as! Int) > 0)
+        #expect((counters["crc4Errors"] as! Int) > 0)
+        let text = try run("trunkctl", ["--data", data, "span", "show", "2"])
+        #expect(text.stdout.contains("Impairments: BER 0.0001"))
+        #expect(try run("trunkctl", ["--data", data, "sim", "impair", "2", "--clear"]).status == 0)
+    }
+
+    @Test("split simulator: trunksim plays the carrier in its own process, trunkd runs as on real cards")
+    func splitSimulator() throws {
+        let data = temporaryDataFolder()
+        let trunksim = try Daemon("trunksim", ["--data", data])
+        defer { trunksim.stop() }
+        try waitUntilAnswering(["--socket", data + "/sim-control.sock"])
+        let trunkd = try Daemon("trunkd", ["--data", data, "--sim-connect"])
+        defer { trunkd.stop() }
+        try waitUntilAnswering(["--data", data])
+
+        #expect(try waitForStatus(["--data", data]) { alarmsBySpan($0) == [2: 0, 4: 0] })
+        #expect(try run("trunkctl", ["--socket", data + "/sim-control.sock", "sim", "cut", "1"]).status == 0)
+        #expect(try waitForStatus(["--data", data]) { alarmsBySpan($0)[2] == Self.yellow })
+        #expect(try run("trunkctl", ["--socket", data + "/sim-control.sock", "sim", "restore", "1"]).status == 0)
+        #expect(try waitForStatus(["--data", data]) { alarmsBySpan($0)[2] == 0 })
+        // The carrier going away is a dead line for trunkd.
+        trunksim.stop()
+        #expect(try waitForStatus(["--data", data]) { alarmsBySpan($0)[2] == Self.red | Self.los })
+    }
+}
