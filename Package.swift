@@ -30,13 +30,16 @@ let package = Package(
             name: "TrunkHardware",
             dependencies: ["TrunkCore", "CDAHDI", "CG168"]
         ),
+        .target(name: "TrunkISDN"),
+        .target(name: "TrunkTrace", dependencies: ["TrunkCore", "CPcap"]),
         .target(
             name: "TrunkGateway",
             dependencies: [
-                "TrunkCore", "TrunkHardware",
+                "TrunkCore", "TrunkHardware", "TrunkISDN", "TrunkTrace",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -52,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "trunkctl",
             dependencies: [
-                "TrunkGateway",
+                "TrunkGateway", "TrunkTrace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +74,9 @@ let package = Package(
             name: "TrunkHardwareTests",
             dependencies: ["TrunkHardware", "CDAHDI", "CSpanDSP", "CAlsa", "CPcap"]
         ),
+        .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN"]),
+        .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
+        .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway"]),
     ],
     swiftLanguageModes: [.v6]

@@ -11,6 +11,13 @@ public enum ControlMethod: String, Sendable, Codable, CaseIterable {
     case simRestore = "sim.restore"
     case simImpair = "sim.impair"
     case timing = "test.timing"
+    case priSpans = "pri.spans"
+    case priSpan = "pri.span"
+    case priCall = "pri.call"
+    case priHangup = "pri.hangup"
+    case priRestart = "pri.restart"
+    case priTrace = "pri.trace"
+    case priDebug = "pri.debug"
 }
 
 public struct ControlRequest<Params: Codable & Sendable>: Codable, Sendable {
@@ -137,4 +144,64 @@ public enum ControlErrorCode {
         case .internal: 1099
         }
     }
+}
+
+public struct PRICallParams: Codable, Sendable, Equatable {
+    public var span: Int
+    public var called: String
+    public var calling: String?
+    public var channel: Int?
+    public init(span: Int, called: String, calling: String?, channel: Int?) {
+        self.span = span
+        self.called = called
+        self.calling = calling
+        self.channel = channel
+    }
+}
+
+public struct PRICallResult: Codable, Sendable, Equatable {
+    public var call: String
+    public var channel: Int?
+}
+
+public struct PRIChannelParams: Codable, Sendable, Equatable {
+    public var span: Int
+    /// nil: the whole interface (restart).
+    public var channel: Int?
+    public var cause: Int?
+    public init(span: Int, channel: Int?, cause: Int? = nil) {
+        self.span = span
+        self.channel = channel
+        self.cause = cause
+    }
+}
+
+public struct PRITraceParams: Codable, Sendable, Equatable {
+    public var span: Int
+    public var path: String
+    public var seconds: Double
+    public init(span: Int, path: String, seconds: Double) {
+        self.span = span
+        self.path = path
+        self.seconds = seconds
+    }
+}
+
+public struct PRITraceResult: Codable, Sendable, Equatable {
+    public var path: String
+    public var frames: Int
+}
+
+public struct PRIDebugParams: Codable, Sendable, Equatable {
+    public var span: Int
+    public var seconds: Double
+    public init(span: Int, seconds: Double) {
+        self.span = span
+        self.seconds = seconds
+    }
+}
+
+public struct PRIDebugResult: Codable, Sendable, Equatable {
+    public var lines: [String]
+    public init(lines: [String]) { self.lines = lines }
 }

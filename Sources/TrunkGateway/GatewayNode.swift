@@ -11,13 +11,15 @@ public final class GatewayNode: Sendable {
 
     public let simulator: LineSimulator
     public let clock: SimulatorClock?
+    public let pri: PRILab?
     let logger: Logger
     let node: String
     private let startedAt = SimulatorClock.now()
 
-    public init(simulator: LineSimulator, clock: SimulatorClock?, logger: Logger) {
+    public init(simulator: LineSimulator, clock: SimulatorClock?, pri: PRILab?, logger: Logger) {
         self.simulator = simulator
         self.clock = clock
+        self.pri = pri
         self.logger = logger
         node = ProcessInfo.processInfo.hostName
     }
@@ -126,6 +128,8 @@ public final class GatewayNode: Sendable {
             case .timing:
                 let params = try decodeParams(TimingParams.self, from: data)
                 return encode(id: envelope.id, try await timing(seconds: params.seconds))
+            case .priSpans, .priSpan, .priCall, .priHangup, .priRestart, .priTrace, .priDebug:
+                return try await handlePRI(method, id: envelope.id, data: data)
             }
         } catch let error as TrunkError {
             return encodeError(id: envelope.id, code: ControlErrorCode.code(for: error.code), message: error.message)
@@ -134,7 +138,7 @@ public final class GatewayNode: Sendable {
         }
     }
 
-    private func decodeParams<P: Codable & Sendable>(_ type: P.Type, from data: Data) throws -> P {
+    func decodeParams<P: Codable & Sendable>(_ type: P.Type, from data: Data) throws -> P {
         do {
             return try JSONDecoder().decode(ControlRequestParams<P>.self, from: data).params
         } catch {
@@ -151,7 +155,7 @@ public final class GatewayNode: Sendable {
         }
     }
 
-    private func encode<R: Codable & Sendable>(id: Int?, _ result: R) -> ByteBuffer {
+    func encode<R: Codable & Sendable>(id: Int?, _ result: R) -> ByteBuffer {
         let response = ControlResponse(id: id, result: result, error: nil)
         return ByteBuffer(bytes: (try? JSONEncoder().encode(response)) ?? Data())
     }

@@ -82,7 +82,8 @@ struct Trunkd: AsyncParsableCommand {
             clock = simulatorClock
             logger.info("embedded default: 2 E1 spans back to back, 4 FXS + 4 FXO ports paired", metadata: ["data": "\(folder.path)"])
         }
-        let node = GatewayNode(simulator: simulator, clock: clock, logger: logger)
+        let pri = try PRILab(simulator: simulator, logger: logger)
+        let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, logger: logger)
         services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
 
         let group = ServiceGroup(configuration: .init(

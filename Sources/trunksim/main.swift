@@ -48,7 +48,8 @@ struct Trunksim: AsyncParsableCommand {
             let link = try SimulatorLinkMaster(path: socket ?? folder.simulatorSocketPath, simulator: simulator)
             defer { link.close() }
             let clock = SimulatorClock(simulator: simulator)
-            let node = GatewayNode(simulator: simulator, clock: clock, logger: logger)
+            let pri = try PRILab(simulator: simulator, logger: logger)
+            let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, logger: logger)
             let control = ControlServer(path: folder.path + "/sim-control.sock", logger: logger) { await node.handle(line: $0) }
             logger.info("carrier side up: spans \(topology.carrierSpans.sorted())", metadata: ["link": "\(socket ?? folder.simulatorSocketPath)"])
             let group = ServiceGroup(configuration: .init(

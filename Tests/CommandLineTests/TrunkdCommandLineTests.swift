@@ -127,4 +127,40 @@ struct TrunkdCommandLineTests {
         trunksim.stop()
         #expect(try waitForStatus(["--data", data]) { alarmsBySpan($0)[2] == Self.red | Self.los })
     }
+
+    @Test("PRI on the embedded default: both D-channels up by themselves; a carrier call rings the call centre's span")
+    func priOnEmbeddedDefault() throws {
+        let data = temporaryDataFolder()
+        let trunkd = try Daemon("trunkd", ["--data", data])
+        defer { trunkd.stop() }
+        try waitUntilAnswering(["--data", data])
+        var spans = try run("trunkctl", ["--data", data, "pri", "show", "spans"])
+        for _ in 0..<50 where spans.status != 0 {
+            usleep(100_000)
+            spans = try run("trunkctl", ["--data", data, "pri", "show", "spans"])
+        }
+        #expect(spans.status == 0)
+        #expect(spans.stdout == "PRI span 1/0: Up, Active (network side)\nPRI span 2/0: Up, Active (user side)\n")
+
+        let call = try run("trunkctl", ["--data", data, "pri", "call", "1", "95500", "--from", "13800138000", "--channel", "7"])
+        #expect(call.status == 0, "\(call.stderr)")
+        var ringing = false
+        for _ in 0..<50 where !ringing {
+            let channels = try run("trunkctl", ["--data", data, "pri", "show", "channels", "2"])
+            ringing = channels.stdout.split(separator: "\n").contains { $0.contains("   7  alerting") && $0.contains("13800138000 → 95500") }
+            if !ringing { usleep(100_000) }
+        }
+        #expect(ringing)
+        #expect(try run("trunkctl", ["--data", data, "pri", "hangup", "1/7"]).status == 0)
+
+        // A trace decodes offline, and bad input is refused in one line.
+        let trace = data + "/span2.pcap"
+        #expect(try run("trunkctl", ["--data", data, "pri", "trace", "2", "--pcap", trace, "--seconds", "1"]).status == 0)
+        #expect(try run("trunkctl", ["pri", "debug", "--pcap", trace]).status == 0)
+        for arguments in [["pri", "call", "1", "12ab"], ["pri", "show", "span", "3"], ["pri", "restart", "2/16"], ["pri", "hangup", "2/5"]] {
+            let result = try run("trunkctl", ["--data", data] + arguments)
+            #expect(result.status == 1, "\(arguments)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+        }
+    }
 }

@@ -1,0 +1,65 @@
+import Logging
+import TrunkCore
+import TrunkHardware
+import TrunkISDN
+
+/// Runs PRI signalling on every local E1 span of a simulator: span roles come from the
+/// topology (network side plays the carrier), drivers are serviced on every tick with the
+/// tick count as their clock, so signalling runs the same at real time and in fast tests.
+public final class PRILab: Sendable {
+    public let drivers: [Int: PRISpanDriver]
+    let simulator: LineSimulator
+
+    /// PRI B-channel numbers of an E1 (ETSI: the timeslot number; TS16 is the D-channel).
+    public static let e1BChannels: [UInt8] = Array(1...15) + Array(17...31)
+
+    public init(simulator: LineSimulator, logger: Logger) throws(TrunkError) {
+        self.simulator = simulator
+        var drivers: [Int: PRISpanDriver] = [:]
+        let locals = Set(simulator.localSpanNumbers)
+        var channelBase = 1
+        for span in simulator.topology.spans {
+            defer { channelBase += span.ports }
+            guard span.kind == .e1, let role = span.role, locals.contains(span.number) else { continue }
+            let dChannel = try simulator.openChannel(channelBase + E1Wire.dChannelTimeslot - 1)
+            let driver = PRISpanDriver(span: span.number, role: role == .network ? .network : .user,
+                                       dChannel: dChannel, bChannels: Self.e1BChannels)
+            driver.onIndication { span, indication in
+                Self.labPolicy(driver: driver, indication: indication, simulator: simulator)
+                if case .incomingCall(let call) = indication {
+                    logger.info("incoming call", metadata: ["span": "\(span)", "channel": "\(call.channel)",
+                                                             "caller": "\(call.callingNumber?.digits ?? "")", "called": "\(call.calledNumber?.digits ?? "")"])
+                }
+            }
+            drivers[span.number] = driver
+        }
+        self.drivers = drivers
+        simulator.addTickObserver { [drivers] tick in
+            let now = Self.instant(tick: tick)
+            for driver in drivers.values { driver.service(now: now) }
+        }
+        let now = Self.instant(tick: simulator.tickCount)
+        for driver in drivers.values { driver.start(now: now) }
+    }
+
+    /// The simulator's time as the signalling stacks see it: one tick is one millisecond.
+    public static func instant(tick: UInt64) -> ISDNInstant { ISDNInstant(nanoseconds: Int64(tick) * 1_000_000) }
+
+    public var now: ISDNInstant { Self.instant(tick: simulator.tickCount) }
+
+    /// Until the gateway's call manager takes calls, an offered call is made to ring
+    /// (ALERTING) so it shows on both sides; it stays until either side clears it.
+    private static func labPolicy(driver: PRISpanDriver, indication: Q931Indication, simulator: LineSimulator) {
+        guard case .incomingCall(let call) = indication else { return }
+        let now = instant(tick: simulator.tickCount)
+        driver.callControl(now: now) { $0.alerting(call.id, now: now) }
+    }
+
+    public func driver(span: Int) throws(TrunkError) -> PRISpanDriver {
+        guard let driver = drivers[span] else {
+            let known = drivers.keys.sorted().map(String.init).joined(separator: ", ")
+            throw TrunkError(.notFound, "span \(span) has no PRI signalling here (PRI spans: \(known.isEmpty ? "none" : known))")
+        }
+        return driver
+    }
+}

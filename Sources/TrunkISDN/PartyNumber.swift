@@ -1,0 +1,114 @@
+/// Calling, called, connected and redirecting party number elements (Q.931 §4.5.8, §4.5.10,
+/// EN 300 097 connected number, Q.952 redirecting number): one shape, four identifiers.
+public struct PartyNumber: Hashable, Sendable {
+    public var typeOfNumber: TypeOfNumber
+    public var numberingPlan: NumberingPlan
+    /// Octet 3a; absent on the called party number.
+    public var presentation: PresentationIndicator?
+    /// Octet 3b of the redirecting number: reason for redirection (4 bits).
+    public var redirectionReason: UInt8?
+    /// The number digits (IA5).
+    public var digits: String
+
+    public init(
+        digits: String,
+        typeOfNumber: TypeOfNumber = .unknown,
+        numberingPlan: NumberingPlan = .isdn,
+        presentation: PresentationIndicator? = nil,
+        redirectionReason: UInt8? = nil
+    ) {
+        self.digits = digits
+        self.typeOfNumber = typeOfNumber
+        self.numberingPlan = numberingPlan
+        self.presentation = presentation
+        self.redirectionReason = redirectionReason
+    }
+
+    public struct TypeOfNumber: RawRepresentable, Hashable, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue & 0x07 }
+        public static let unknown = TypeOfNumber(rawValue: 0)
+        public static let international = TypeOfNumber(rawValue: 1)
+        public static let national = TypeOfNumber(rawValue: 2)
+        public static let networkSpecific = TypeOfNumber(rawValue: 3)
+        public static let subscriber = TypeOfNumber(rawValue: 4)
+        public static let abbreviated = TypeOfNumber(rawValue: 6)
+    }
+
+    public struct NumberingPlan: RawRepresentable, Hashable, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue & 0x0F }
+        public static let unknown = NumberingPlan(rawValue: 0)
+        /// ISDN/telephony numbering plan (E.164).
+        public static let isdn = NumberingPlan(rawValue: 1)
+        public static let data = NumberingPlan(rawValue: 3)
+        public static let telex = NumberingPlan(rawValue: 4)
+        public static let national = NumberingPlan(rawValue: 8)
+        public static let `private` = NumberingPlan(rawValue: 9)
+    }
+
+    /// Presentation and screening indicators (octet 3a), which always travel together.
+    public struct PresentationIndicator: Hashable, Sendable {
+        public var presentation: Presentation
+        public var screening: Screening
+
+        public init(presentation: Presentation, screening: Screening) {
+            self.presentation = presentation
+            self.screening = screening
+        }
+
+        public static let allowedNetworkProvided = PresentationIndicator(presentation: .allowed, screening: .networkProvided)
+        public static let allowedUserNotScreened = PresentationIndicator(presentation: .allowed, screening: .userProvidedNotScreened)
+    }
+
+    public enum Presentation: UInt8, Hashable, Sendable {
+        case allowed = 0
+        case restricted = 1
+        case notAvailable = 2
+        case reserved = 3
+    }
+
+    public enum Screening: UInt8, Hashable, Sendable {
+        case userProvidedNotScreened = 0
+        case userProvidedVerifiedAndPassed = 1
+        case userProvidedVerifiedAndFailed = 2
+        case networkProvided = 3
+    }
+
+    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
+        var reader = ByteReader(contents)
+        guard let octet3 = reader.readByte() else { throw .truncated }
+        typeOfNumber = TypeOfNumber(rawValue: octet3 >> 4)
+        numberingPlan = NumberingPlan(rawValue: octet3)
+        presentation = nil
+        redirectionReason = nil
+        if octet3 & 0x80 == 0 {
+            guard let octet3a = reader.readByte() else { throw .truncated }
+            presentation = PresentationIndicator(
+                presentation: Presentation(rawValue: (octet3a >> 5) & 0x03)!,
+                screening: Screening(rawValue: octet3a & 0x03)!)
+            if octet3a & 0x80 == 0 {
+                guard let octet3b = reader.readByte() else { throw .truncated }
+                redirectionReason = octet3b & 0x0F
+            }
+        }
+        digits = IA5.string(from: reader.readRest())
+    }
+
+    func encodeContents(into buffer: inout [UInt8]) {
+        let octet3 = (typeOfNumber.rawValue << 4) | numberingPlan.rawValue
+        if let presentation {
+            buffer.append(octet3)
+            let octet3a = (presentation.presentation.rawValue << 5) | presentation.screening.rawValue
+            if let redirectionReason {
+                buffer.append(octet3a)
+                buffer.append(0x80 | (redirectionReason & 0x0F))
+            } else {
+                buffer.append(0x80 | octet3a)
+            }
+        } else {
+            buffer.append(0x80 | octet3)
+        }
+        IA5.append(digits, to: &buffer)
+    }
+}

@@ -1,0 +1,674 @@
+/// The interface's verdict on a channel named in the far side's first response to our SETUP.
+enum Q931ChannelVerdict: Hashable, Sendable {
+    /// Nothing to change (no channel named, or the one we have).
+    case keep
+    /// Use this channel from now on.
+    case assign(UInt8)
+    /// Unacceptable: clear the call with this cause.
+    case reject(Q850Cause)
+}
+
+/// What a call needs from its interface while handling one input.
+struct Q931Context {
+    let configuration: Q931Configuration
+    let now: ISDNInstant
+}
+
+/// One call's Q.931 state machine for basic call control (Q.931 §5.1-§5.3, §5.8).
+///
+/// The interface routes messages to it by call reference and decides what needs a view across
+/// calls (channel choice, glare, restarts, data link loss); everything else is here.
+struct Q931Call: Sendable {
+    let id: Q931CallID
+    let role: ISDNRole
+    let callReference: Q931CallReference
+    private(set) var state: Q931CallState
+    /// The B-channel in use, nil while none is agreed (or after losing it in glare).
+    var channel: UInt8?
+    /// Our SETUP asked for this channel only.
+    let requestedExclusive: Bool
+    private(set) var timers: [Q931Timer: ISDNInstant] = [:]
+    /// Kept for the single retransmission T303 allows.
+    private var setupMessage: Q931Message?
+    private var t303Retransmitted = false
+    /// The RELEASE last sent, for the single retransmission T308 allows.
+    private var releaseMessage: Q931Message?
+    private var t308Retransmitted = false
+    private var t322Retransmitted = false
+    /// Cause of the clearing under way, reported to the layer above when the call ends.
+    private var clearingCause: Q850Cause?
+    /// Incoming calls: whether our first response (which carries the channel) has gone out.
+    private var firstResponseSent = false
+    /// Overlap receiving: the called number digits so far.
+    private(set) var collectedDigits: String
+
+    var isFinished: Bool { state == .null }
+
+    // MARK: - Creation
+
+    /// An outgoing call: sends SETUP and waits in U1/N6.
+    static func outgoing(
+        id: Q931CallID, request: Q931SetupRequest, channel: UInt8?, context: Q931Context, _ out: inout [Q931Action]
+    ) -> Q931Call {
+        let configuration = context.configuration
+        var call = Q931Call(
+            id: id, role: configuration.role,
+            callReference: Q931CallReference(value: id.callReference, flag: false, length: configuration.callReferenceLength),
+            state: configuration.role == .user ? .callInitiated : .callPresent,
+            channel: channel, requestedExclusive: request.exclusive, collectedDigits: request.calledNumber.digits)
+        var elements: [Q931InformationElement] = [.bearerCapability(request.bearerCapability)]
+        if let channel {
+            elements.append(.channelIdentification(.primary(channel: channel, exclusive: request.exclusive)))
+        } else {
+            elements.append(.channelIdentification(ChannelIdentification(exclusive: false, selection: .anyChannel)))
+        }
+        if let display = request.display {
+            var octets: [UInt8] = []
+            IA5.append(display, to: &octets)
+            elements.append(.display(octets))
+        }
+        if let calling = request.callingNumber {
+            elements.append(.callingPartyNumber(calling))
+        }
+        elements.append(.calledPartyNumber(request.calledNumber))
+        if let redirecting = request.redirectingNumber {
+            elements.append(.redirectingNumber(redirecting))
+        }
+        if request.sendingComplete {
+            elements.append(.sendingComplete)
+        }
+        let setup = Q931Message(.setup, callReference: call.callReference, informationElements: elements)
+        call.setupMessage = setup
+        out.append(.send(setup))
+        call.start(.t303, context, &out)
+        return call
+    }
+
+    /// User side: a call parked earlier is asked back with RESUME on a new call reference (U17).
+    static func resuming(id: Q931CallID, callIdentity: [UInt8], context: Q931Context, _ out: inout [Q931Action]) -> Q931Call {
+        let configuration = context.configuration
+        var call = Q931Call(
+            id: id, role: configuration.role,
+            callReference: Q931CallReference(value: id.callReference, flag: false, length: configuration.callReferenceLength),
+            state: .resumeRequest, channel: nil, requestedExclusive: false, collectedDigits: "")
+        call.send(.resume, callIdentity.isEmpty ? [] : [.callIdentity(callIdentity)], &out)
+        call.start(.t318, context, &out)
+        return call
+    }
+
+    /// An incoming call the interface has admitted on `channel`: U6/N1, nothing sent yet.
+    static func incoming(id: Q931CallID, setup: Q931Message, channel: UInt8, configuration: Q931Configuration) -> Q931Call {
+        Q931Call(
+            id: id, role: configuration.role,
+            callReference: Q931CallReference(value: id.callReference, flag: true, length: configuration.callReferenceLength),
+            state: configuration.role == .user ? .callPresent : .callInitiated,
+            channel: channel, requestedExclusive: true, collectedDigits: setup.calledPartyNumber?.digits ?? "")
+    }
+
+    private init(
+        id: Q931CallID, role: ISDNRole, callReference: Q931CallReference, state: Q931CallState,
+        channel: UInt8?, requestedExclusive: Bool, collectedDigits: String
+    ) {
+        self.id = id
+        self.role = role
+        self.callReference = callReference
+        self.state = state
+        self.channel = channel
+        self.requestedExclusive = requestedExclusive
+        self.collectedDigits = collectedDigits
+    }
+
+    // MARK: - Role-dependent state names
+
+    /// The state name for a user and for a network at the same point of a call.
+    private func pick(_ user: Q931CallState, _ network: Q931CallState) -> Q931CallState {
+        role == .user ? user : network
+    }
+
+    // Originating side: SETUP sent, overlap, proceeding, alerting received.
+    private var originatingSetupSent: Q931CallState { pick(.callInitiated, .callPresent) }
+    private var originatingOverlap: Q931CallState { pick(.overlapSending, .overlapReceiving) }
+    private var originatingProceeding: Q931CallState { pick(.outgoingCallProceeding, .incomingCallProceeding) }
+    private var originatingAlerted: Q931CallState { pick(.callDelivered, .callReceived) }
+    // Terminating side: SETUP received, overlap, proceeding sent, alerting sent.
+    private var terminatingSetupReceived: Q931CallState { pick(.callPresent, .callInitiated) }
+    private var terminatingOverlap: Q931CallState { pick(.overlapReceiving, .overlapSending) }
+    private var terminatingProceeding: Q931CallState { pick(.incomingCallProceeding, .outgoingCallProceeding) }
+    private var terminatingAlerting: Q931CallState { pick(.callReceived, .callDelivered) }
+    // Clearing: we sent DISCONNECT (U11/N12), we received it (U12/N11).
+    private var disconnectSent: Q931CallState { pick(.disconnectRequest, .disconnectIndication) }
+    private var disconnectReceived: Q931CallState { pick(.disconnectIndication, .disconnectRequest) }
+
+    private var isOriginatingBeforeAnswer: Bool {
+        id.isOutgoing && [originatingSetupSent, originatingOverlap, originatingProceeding, originatingAlerted].contains(state)
+    }
+
+    private var isTerminatingBeforeAnswer: Bool {
+        !id.isOutgoing && [terminatingSetupReceived, terminatingOverlap, terminatingProceeding, terminatingAlerting].contains(state)
+    }
+
+    // MARK: - Primitives from the layer above
+
+    /// Overlap receiving: ask for more digits (SETUP ACKNOWLEDGE).
+    mutating func setupAcknowledge(_ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+        guard !id.isOutgoing, state == terminatingSetupReceived else { return false }
+        sendFirstResponse(.setupAcknowledge, [], context, &out)
+        state = terminatingOverlap
+        start(.t302, context, &out)
+        return true
+    }
+
+    mutating func proceeding(_ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+        guard !id.isOutgoing, state == terminatingSetupReceived || state == terminatingOverlap else { return false }
+        stop(.t302, &out)
+        sendFirstResponse(.callProceeding, [], context, &out)
+        state = terminatingProceeding
+        return true
+    }
+
+    mutating func alerting(inBandInformation: Bool, _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+        guard !id.isOutgoing, [terminatingSetupReceived, terminatingOverlap, terminatingProceeding].contains(state) else {
+            return false
+        }
+        stop(.t302, &out)
+        var elements: [Q931InformationElement] = []
+        if inBandInformation {
+            elements.append(.progressIndicator(ProgressIndicator(.inBandInformationAvailable, location: context.configuration.causeLocation)))
+        }
+        sendFirstResponse(.alerting, elements, context, &out)
+        state = terminatingAlerting
+        return true
+    }
+
+    mutating func connect(connectedNumber: PartyNumber?, _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+        guard isTerminatingBeforeAnswer else { return false }
+        stop(.t302, &out)
+        var elements: [Q931InformationElement] = []
+        if let connectedNumber {
+            elements.append(.connectedNumber(connectedNumber))
+        }
+        sendFirstResponse(.connect, elements, context, &out)
+        if role == .user {
+            // The user waits for CONNECT ACKNOWLEDGE before the call counts as active.
+            state = .connectRequest
+            start(.t313, context, &out)
+        } else {
+            state = .active
+            out.append(.indication(.connected(id)))
+        }
+        return true
+    }
+
+    /// Overlap sending: more called party digits.
+    mutating func information(digits: String, sendingComplete: Bool, _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+        guard id.isOutgoing, state == originatingOverlap else { return false }
+        var elements: [Q931InformationElement] = []
+        if sendingComplete {
+            elements.append(.sendingComplete)
+        }
+        elements.insert(.calledPartyNumber(PartyNumber(digits: digits)), at: 0)
+        collectedDigits += digits
+        send(.information, elements, &out)
+        start(.t304, context, &out)
+        return true
+    }
+
+    mutating func disconnect(cause: Q850Cause, _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+        switch state {
+        case .null, .releaseRequest, .callAbort, disconnectSent:
+            return false
+        case disconnectReceived:
+            return release(cause: cause, context, &out)
+        case terminatingSetupReceived where !id.isOutgoing && !firstResponseSent:
+            // Rejecting an offered call: RELEASE COMPLETE is the whole answer (Q.931 §5.2.5.1, §5.3.2).
+            stopAllTimers(&out)
+            send(.releaseComplete, [.cause(causeElement(cause, context))], &out)
+            finish(cause: cause, &out)
+            return true
+        case .callPresent where role == .network && id.isOutgoing:
+            // N22: nothing answered our SETUP yet; clear once the user responds or T303 runs out.
+            clearingCause = cause
+            state = .callAbort
+            return true
+        default:
+            stopAllTimers(&out)
+            clearingCause = cause
+            send(.disconnect, [.cause(causeElement(cause, context))], &out)
+            state = disconnectSent
+            start(.t305, context, &out)
+            return true
+        }
+    }
+
+    mutating func release(cause: Q850Cause, _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+        guard state != .null, state != .releaseRequest else { return false }
+        stopAllTimers(&out)
+        if clearingCause == nil {
+            clearingCause = cause
+        }
+        sendRelease([.cause(causeElement(cause, context))], context, &out)
+        return true
+    }
+
+    /// User side: park an active call (SUSPEND, U15).
+    mutating func suspend(callIdentity: [UInt8], _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+        guard role == .user, state == .active else { return false }
+        send(.suspend, callIdentity.isEmpty ? [] : [.callIdentity(callIdentity)], &out)
+        state = .suspendRequest
+        start(.t319, context, &out)
+        return true
+    }
+
+    mutating func statusEnquiry(_ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+        guard state != .null else { return false }
+        send(.statusEnquiry, [], &out)
+        t322Retransmitted = false
+        start(.t322, context, &out)
+        return true
+    }
+
+    // MARK: - Messages from the far side
+
+    /// Handles a message the interface has routed here and found well formed.
+    mutating func receive(
+        _ message: Q931Message, channelVerdict: Q931ChannelVerdict, _ context: Q931Context, _ out: inout [Q931Action]
+    ) {
+        switch message.messageType {
+        case .setupAcknowledge, .callProceeding, .alerting, .connect:
+            originatingResponse(message, channelVerdict: channelVerdict, context, &out)
+        case .connectAcknowledge:
+            if state == .connectRequest {
+                stop(.t313, &out)
+                state = .active
+                out.append(.indication(.connected(id)))
+            } else if state != .active {
+                unexpected(message, context, &out)
+            }
+        case .progress:
+            guard isOriginatingBeforeAnswer || isTerminatingBeforeAnswer || state == .active else {
+                return unexpected(message, context, &out)
+            }
+            stop(.t310, &out)
+            for indicator in message.progressIndicators {
+                out.append(.indication(.progress(id, indicator)))
+            }
+        case .information:
+            informationReceived(message, context, &out)
+        case .disconnect:
+            disconnectReceived(message, context, &out)
+        case .release:
+            releaseReceived(message, context, &out)
+        case .releaseComplete:
+            stopAllTimers(&out)
+            finish(cause: clearingCause ?? message.cause?.value ?? .normalCallClearing, &out)
+        case .statusEnquiry:
+            sendStatus(cause: .responseToStatusEnquiry, diagnostics: [], context, &out)
+        case .status:
+            statusReceived(message, context, &out)
+        case .notify:
+            if case .notificationIndicator(let indicator)? = message.informationElements.first(where: { $0.identifier == Q931ElementIdentifier.notificationIndicator }) {
+                out.append(.indication(.notification(id, indicator)))
+            }
+        case .facility:
+            for case .facility(let octets) in message.informationElements {
+                out.append(.indication(.facility(id, octets)))
+            }
+        case .setup:
+            // A repeated SETUP (the far side's T303 retransmission) changes nothing.
+            break
+        case .suspend, .suspendAcknowledge, .suspendReject, .resumeAcknowledge, .resumeReject:
+            suspendResumeMessage(message, context, &out)
+        default:
+            unexpected(message, context, &out)
+        }
+    }
+
+    /// Suspend and resume (Q.931 §5.6). Only the user side parks calls; a network side
+    /// running this stack does not offer the service and says so.
+    private mutating func suspendResumeMessage(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
+        switch (message.messageType, state) {
+        case (.suspend, .active) where role == .network:
+            send(.suspendReject, [.cause(causeElement(.facilityNotImplemented, context))], &out)
+        case (.suspendAcknowledge, .suspendRequest):
+            stopAllTimers(&out)
+            state = .null
+            out.append(.indication(.suspended(id)))
+        case (.suspendReject, .suspendRequest):
+            stop(.t319, &out)
+            state = .active
+            out.append(.indication(.suspendRejected(id, cause: message.cause?.value ?? .normalUnspecified)))
+        case (.resumeAcknowledge, .resumeRequest):
+            stop(.t318, &out)
+            channel = message.channelIdentification?.channelNumber
+            state = .active
+            out.append(.indication(.resumed(id, channel: channel)))
+        case (.resumeReject, .resumeRequest):
+            stopAllTimers(&out)
+            finish(cause: message.cause?.value ?? .normalUnspecified, &out)
+        default:
+            unexpected(message, context, &out)
+        }
+    }
+
+    private mutating func originatingResponse(
+        _ message: Q931Message, channelVerdict: Q931ChannelVerdict, _ context: Q931Context, _ out: inout [Q931Action]
+    ) {
+        if state == .callAbort {
+            // N22: the user finally answered a call we want gone.
+            stopAllTimers(&out)
+            sendRelease([.cause(causeElement(clearingCause ?? .normalCallClearing, context))], context, &out)
+            return
+        }
+        let allowed: [Q931CallState]
+        switch message.messageType {
+        case .setupAcknowledge: allowed = [originatingSetupSent]
+        case .callProceeding: allowed = [originatingSetupSent, originatingOverlap]
+        case .alerting: allowed = [originatingSetupSent, originatingOverlap, originatingProceeding]
+        default: allowed = [originatingSetupSent, originatingOverlap, originatingProceeding, originatingAlerted]
+        }
+        guard id.isOutgoing, allowed.contains(state) else {
+            return unexpected(message, context, &out)
+        }
+        switch channelVerdict {
+        case .keep:
+            break
+        case .assign(let newChannel):
+            if newChannel != channel {
+                channel = newChannel
+                out.append(.indication(.channelAssigned(id, channel: newChannel)))
+            }
+        case .reject(let cause):
+            stopAllTimers(&out)
+            clearingCause = cause
+            sendRelease([.cause(causeElement(cause, context))], context, &out)
+            return
+        }
+        stop(.t303, &out)
+        stop(.t304, &out)
+        for indicator in message.progressIndicators {
+            out.append(.indication(.progress(id, indicator)))
+        }
+        switch message.messageType {
+        case .setupAcknowledge:
+            state = originatingOverlap
+            start(.t304, context, &out)
+            out.append(.indication(.setupAcknowledged(id)))
+        case .callProceeding:
+            state = originatingProceeding
+            start(.t310, context, &out)
+            out.append(.indication(.proceeding(id)))
+        case .alerting:
+            stop(.t310, &out)
+            state = originatingAlerted
+            start(.t301, context, &out)
+            let inBand = message.progressIndicators.contains { $0.description == .inBandInformationAvailable }
+            out.append(.indication(.alerting(id, inBandInformation: inBand)))
+        default:
+            stop(.t310, &out)
+            stop(.t301, &out)
+            send(.connectAcknowledge, [], &out)
+            state = .active
+            out.append(.indication(.answered(id, connectedNumber: message.connectedNumber)))
+        }
+    }
+
+    private mutating func informationReceived(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
+        if !id.isOutgoing, state == terminatingOverlap {
+            let digits = message.calledPartyNumber?.digits ?? ""
+            collectedDigits += digits
+            let complete = message.hasSendingComplete
+            out.append(.indication(.moreDigits(id, digits: digits, sendingComplete: complete)))
+            if complete {
+                stop(.t302, &out)
+                sendFirstResponse(.callProceeding, [], context, &out)
+                state = terminatingProceeding
+                out.append(.indication(.digitsComplete(id, calledNumber: collectedDigits)))
+            } else {
+                start(.t302, context, &out)
+            }
+        } else if let keypad = message.keypadFacility {
+            out.append(.indication(.information(id, keypad: keypad)))
+        }
+        // Q.931 allows INFORMATION in every state; anything else in it is of no use to basic call.
+    }
+
+    private mutating func disconnectReceived(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
+        switch state {
+        case .releaseRequest:
+            return
+        case disconnectSent, .callAbort:
+            // Both sides cleared at once: go straight to RELEASE (Q.931 §5.3.5 clear collision).
+            stopAllTimers(&out)
+            sendRelease([], context, &out)
+        default:
+            stopAllTimers(&out)
+            let cause = message.cause?.value ?? .normalUnspecified
+            clearingCause = cause
+            state = disconnectReceived
+            out.append(.indication(.disconnecting(id, cause: cause)))
+            guard context.configuration.releaseOnDisconnect else { return }
+            // Q.931 §5.8.5.2/§5.8.6.2: a DISCONNECT without (valid) cause is still obeyed,
+            // and the RELEASE tells the peer what was wrong.
+            var elements: [Q931InformationElement] = []
+            if message.cause == nil {
+                let hadInvalidCause = message.invalidElements.contains { $0.identifier == Q931ElementIdentifier.cause }
+                let problem: Q850Cause = hadInvalidCause ? .invalidInformationElementContents : .mandatoryInformationElementMissing
+                elements.append(.cause(causeElement(problem, context, diagnostics: [Q931ElementIdentifier.cause])))
+            }
+            sendRelease(elements, context, &out)
+        }
+    }
+
+    private mutating func releaseReceived(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
+        stopAllTimers(&out)
+        let cause = clearingCause ?? message.cause?.value ?? .normalCallClearing
+        if state != .releaseRequest {
+            // In U19/N19 both sent RELEASE: each side just releases (Q.931 §5.3.5).
+            send(.releaseComplete, [], &out)
+        }
+        finish(cause: cause, &out)
+    }
+
+    private mutating func statusReceived(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
+        guard let farState = message.callState?.value, let cause = message.cause?.value else { return }
+        stop(.t322, &out)
+        out.append(.indication(.status(id, cause: cause, farState: farState)))
+        if farState == 0 {
+            // The far side has forgotten the call: release locally (Q.931 §5.8.11).
+            stopAllTimers(&out)
+            finish(cause: clearingCause ?? cause, &out)
+        } else if !Q931Call.statesCompatible(local: state.rawValue, far: farState) {
+            stopAllTimers(&out)
+            clearingCause = .messageNotCompatibleWithState
+            sendRelease([.cause(causeElement(.messageNotCompatibleWithState, context))], context, &out)
+        }
+    }
+
+    /// Whether a far state reported in STATUS can coexist with ours, allowing for messages in flight.
+    ///
+    /// The numbers of the two sides match once the messages in flight arrive, so only a call
+    /// that one side believes answered while the other is still in early setup is contradictory.
+    static func statesCompatible(local: UInt8, far: UInt8) -> Bool {
+        let earlySetup: Set<UInt8> = [1, 2, 3, 6, 9, 25]
+        if local == 10 && earlySetup.contains(far) { return false }
+        if far == 10 && earlySetup.contains(local) { return false }
+        return true
+    }
+
+    private mutating func unexpected(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
+        out.append(.protocolError(.unexpectedMessage(message.messageType, state)))
+        sendStatus(cause: .messageNotCompatibleWithState, diagnostics: [message.messageType.rawValue], context, &out)
+    }
+
+    // MARK: - Timers
+
+    /// A call timer expired; returns false if it was not running (stale expiry).
+    mutating func timerExpired(_ timer: Q931Timer, _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+        guard let deadline = timers[timer], deadline <= context.now else { return false }
+        timers[timer] = nil
+        switch timer {
+        case .t303:
+            if state == originatingSetupSent, !t303Retransmitted, let setupMessage {
+                t303Retransmitted = true
+                out.append(.send(setupMessage))
+                start(.t303, context, &out)
+            } else {
+                stopAllTimers(&out)
+                let cause = clearingCause ?? (role == .user ? .recoveryOnTimerExpiry : .noUserResponding)
+                send(.releaseComplete, [.cause(causeElement(.recoveryOnTimerExpiry, context))], &out)
+                finish(cause: cause, &out)
+            }
+        case .t302:
+            if collectedDigits.isEmpty {
+                _ = disconnect(cause: .invalidNumberFormat, context, &out)
+            } else {
+                sendFirstResponse(.callProceeding, [], context, &out)
+                state = terminatingProceeding
+                out.append(.indication(.digitsComplete(id, calledNumber: collectedDigits)))
+            }
+        case .t304:
+            _ = disconnect(cause: .recoveryOnTimerExpiry, context, &out)
+        case .t310:
+            _ = disconnect(cause: role == .user ? .recoveryOnTimerExpiry : .noUserResponding, context, &out)
+        case .t313:
+            _ = disconnect(cause: .recoveryOnTimerExpiry, context, &out)
+        case .t301:
+            _ = disconnect(cause: .noAnswerFromUser, context, &out)
+        case .t305:
+            // Q.931 §5.3.3: RELEASE carries the cause of the DISCONNECT that went unanswered.
+            let cause = clearingCause ?? .normalCallClearing
+            sendRelease([.cause(causeElement(cause, context))], context, &out)
+        case .t308:
+            if !t308Retransmitted, let releaseMessage {
+                t308Retransmitted = true
+                out.append(.send(releaseMessage))
+                start(.t308, context, &out)
+            } else {
+                // Q.931 would hold the B-channel for maintenance; we free it and let RESTART fix any mismatch.
+                stopAllTimers(&out)
+                finish(cause: clearingCause ?? .recoveryOnTimerExpiry, &out)
+            }
+        case .t322:
+            if !t322Retransmitted {
+                t322Retransmitted = true
+                send(.statusEnquiry, [], &out)
+                start(.t322, context, &out)
+            } else {
+                _ = release(cause: .temporaryFailure, context, &out)
+            }
+        case .t309:
+            // The data link did not come back: the call is lost (Q.931 §5.8.9).
+            stopAllTimers(&out)
+            finish(cause: .temporaryFailure, &out)
+        case .t318:
+            // Q.931 §5.6.4: no answer to RESUME, clear the new call reference.
+            _ = release(cause: .recoveryOnTimerExpiry, context, &out)
+        case .t319:
+            state = .active
+            out.append(.indication(.suspendRejected(id, cause: .recoveryOnTimerExpiry)))
+        case .t316:
+            break
+        }
+        return true
+    }
+
+    // MARK: - Interface-driven events
+
+    /// Data link lost: active calls wait for T309, others are cleared without messages.
+    mutating func dataLinkLost(_ context: Q931Context, _ out: inout [Q931Action]) {
+        if state == .active {
+            if timers[.t309] == nil {
+                start(.t309, context, &out)
+            }
+        } else {
+            stopAllTimers(&out)
+            finish(cause: .temporaryFailure, &out)
+        }
+    }
+
+    /// Data link back: stop T309 and tell the far side where we are (Q.931 §5.8.9).
+    mutating func dataLinkRestored(_ context: Q931Context, _ out: inout [Q931Action]) {
+        stop(.t309, &out)
+        sendStatus(cause: .normalUnspecified, diagnostics: [], context, &out)
+    }
+
+    /// Cleared locally by a RESTART: no messages, only the indication.
+    mutating func clearForRestart(_ out: inout [Q931Action]) {
+        stopAllTimers(&out)
+        finish(cause: .temporaryFailure, &out)
+    }
+
+    /// A channel-conflicting incoming call took our channel (glare, network side wins).
+    mutating func loseChannelToGlare() {
+        channel = nil
+    }
+
+    // MARK: - Sending
+
+    private mutating func sendFirstResponse(
+        _ type: Q931MessageType, _ elements: [Q931InformationElement], _ context: Q931Context, _ out: inout [Q931Action]
+    ) {
+        var all = elements
+        if !firstResponseSent, let channel {
+            // The first answer to a SETUP fixes the B-channel (Q.931 §5.1.2, §5.2.3).
+            all.insert(.channelIdentification(.primary(channel: channel, exclusive: true)), at: 0)
+        }
+        firstResponseSent = true
+        send(type, all, &out)
+    }
+
+    private mutating func sendRelease(_ elements: [Q931InformationElement], _ context: Q931Context, _ out: inout [Q931Action]) {
+        let release = Q931Message(.release, callReference: callReference, informationElements: elements)
+        releaseMessage = release
+        t308Retransmitted = false
+        out.append(.send(release))
+        state = .releaseRequest
+        start(.t308, context, &out)
+    }
+
+    private func sendStatus(cause: Q850Cause, diagnostics: [UInt8], _ context: Q931Context, _ out: inout [Q931Action]) {
+        send(.status, [
+            .cause(causeElement(cause, context, diagnostics: diagnostics)),
+            .callState(CallStateElement(value: state.rawValue)),
+        ], &out)
+    }
+
+    /// STATUS for a problem found by the interface in an otherwise handled message.
+    func reportProblem(cause: Q850Cause, diagnostics: [UInt8], _ context: Q931Context, _ out: inout [Q931Action]) {
+        guard state != .null else { return }
+        sendStatus(cause: cause, diagnostics: diagnostics, context, &out)
+    }
+
+    private func send(_ type: Q931MessageType, _ elements: [Q931InformationElement], _ out: inout [Q931Action]) {
+        out.append(.send(Q931Message(type, callReference: callReference, informationElements: elements)))
+    }
+
+    private func causeElement(_ cause: Q850Cause, _ context: Q931Context, diagnostics: [UInt8] = []) -> CauseElement {
+        CauseElement(cause, location: context.configuration.causeLocation, diagnostics: diagnostics)
+    }
+
+    // MARK: - Timer bookkeeping
+
+    private mutating func start(_ timer: Q931Timer, _ context: Q931Context, _ out: inout [Q931Action]) {
+        guard let duration = context.configuration.duration(of: timer) else { return }
+        let deadline = context.now + duration
+        timers[timer] = deadline
+        out.append(.startTimer(.call(id, timer), deadline: deadline))
+    }
+
+    private mutating func stop(_ timer: Q931Timer, _ out: inout [Q931Action]) {
+        guard timers.removeValue(forKey: timer) != nil else { return }
+        out.append(.stopTimer(.call(id, timer)))
+    }
+
+    private mutating func stopAllTimers(_ out: inout [Q931Action]) {
+        for timer in Q931Timer.allCases where timers[timer] != nil {
+            stop(timer, &out)
+        }
+    }
+
+    private mutating func finish(cause: Q850Cause, _ out: inout [Q931Action]) {
+        state = .null
+        out.append(.indication(.cleared(id, cause: cause, channel: channel)))
+    }
+}

@@ -1,0 +1,186 @@
+/// Identifiers of the codeset 0 information elements this stack understands (Q.931 table 4-3).
+public enum Q931ElementIdentifier {
+    public static let bearerCapability: UInt8 = 0x04
+    public static let callIdentity: UInt8 = 0x10
+    public static let cause: UInt8 = 0x08
+    public static let callState: UInt8 = 0x14
+    public static let channelIdentification: UInt8 = 0x18
+    public static let facility: UInt8 = 0x1C
+    public static let progressIndicator: UInt8 = 0x1E
+    public static let notificationIndicator: UInt8 = 0x27
+    public static let display: UInt8 = 0x28
+    public static let dateTime: UInt8 = 0x29
+    public static let keypadFacility: UInt8 = 0x2C
+    public static let connectedNumber: UInt8 = 0x4C
+    public static let callingPartyNumber: UInt8 = 0x6C
+    public static let calledPartyNumber: UInt8 = 0x70
+    public static let redirectingNumber: UInt8 = 0x74
+    public static let restartIndicator: UInt8 = 0x79
+    public static let lowLayerCompatibility: UInt8 = 0x7C
+    public static let highLayerCompatibility: UInt8 = 0x7D
+    /// Single-octet elements.
+    public static let sendingComplete: UInt8 = 0xA1
+    static let shiftMask: UInt8 = 0xF0
+    static let shift: UInt8 = 0x90
+}
+
+/// An information element kept as octets: one this stack does not know, one outside
+/// codeset 0, or a known one whose contents could not be decoded.
+public struct RawInformationElement: Hashable, Sendable {
+    /// Codeset the element was in (0 = Q.931, 5 = national, 6 = network specific, 7 = user specific).
+    public var codeset: UInt8
+    public var identifier: UInt8
+    /// Contents after the length octet; empty for single-octet elements.
+    public var contents: [UInt8]
+
+    public init(codeset: UInt8, identifier: UInt8, contents: [UInt8] = []) {
+        self.codeset = codeset
+        self.identifier = identifier
+        self.contents = contents
+    }
+
+    /// Single-octet elements have bit 8 of the identifier set and no length octet.
+    public var isSingleOctet: Bool { identifier & 0x80 != 0 }
+
+    /// Q.931 §4.5.1: codeset 0 identifiers 0000 xxxx must be understood by the receiver.
+    public var isComprehensionRequired: Bool { codeset == 0 && identifier & 0xF0 == 0 }
+}
+
+/// One information element of a Q.931 message.
+public enum Q931InformationElement: Hashable, Sendable {
+    case bearerCapability(BearerCapability)
+    case channelIdentification(ChannelIdentification)
+    case callingPartyNumber(PartyNumber)
+    case calledPartyNumber(PartyNumber)
+    case connectedNumber(PartyNumber)
+    case redirectingNumber(PartyNumber)
+    case cause(CauseElement)
+    case progressIndicator(ProgressIndicator)
+    /// Display text (IA5), as octets so any content survives.
+    case display([UInt8])
+    /// Keypad facility digits (IA5).
+    case keypadFacility([UInt8])
+    case sendingComplete
+    case dateTime(DateTimeElement)
+    case highLayerCompatibility(HighLayerCompatibility)
+    /// Low layer compatibility, carried through end to end without interpretation.
+    case lowLayerCompatibility([UInt8])
+    case callState(CallStateElement)
+    case restartIndicator(RestartIndicator)
+    case notificationIndicator(NotificationIndicator)
+    /// Facility (supplementary service APDUs), carried through opaque.
+    case facility([UInt8])
+    /// Call identity of a suspended call (SUSPEND/RESUME), as octets.
+    case callIdentity([UInt8])
+    /// Not known to this stack, or in a codeset other than 0.
+    case unrecognized(RawInformationElement)
+    /// Known identifier whose contents are wrong; the call layer answers with cause 100.
+    case invalid(RawInformationElement, Q931ElementError)
+
+    /// The identifier octet (for single-octet elements the whole octet).
+    public var identifier: UInt8 {
+        switch self {
+        case .bearerCapability: return Q931ElementIdentifier.bearerCapability
+        case .channelIdentification: return Q931ElementIdentifier.channelIdentification
+        case .callingPartyNumber: return Q931ElementIdentifier.callingPartyNumber
+        case .calledPartyNumber: return Q931ElementIdentifier.calledPartyNumber
+        case .connectedNumber: return Q931ElementIdentifier.connectedNumber
+        case .redirectingNumber: return Q931ElementIdentifier.redirectingNumber
+        case .cause: return Q931ElementIdentifier.cause
+        case .progressIndicator: return Q931ElementIdentifier.progressIndicator
+        case .display: return Q931ElementIdentifier.display
+        case .keypadFacility: return Q931ElementIdentifier.keypadFacility
+        case .sendingComplete: return Q931ElementIdentifier.sendingComplete
+        case .dateTime: return Q931ElementIdentifier.dateTime
+        case .highLayerCompatibility: return Q931ElementIdentifier.highLayerCompatibility
+        case .lowLayerCompatibility: return Q931ElementIdentifier.lowLayerCompatibility
+        case .callState: return Q931ElementIdentifier.callState
+        case .restartIndicator: return Q931ElementIdentifier.restartIndicator
+        case .notificationIndicator: return Q931ElementIdentifier.notificationIndicator
+        case .facility: return Q931ElementIdentifier.facility
+        case .callIdentity: return Q931ElementIdentifier.callIdentity
+        case .unrecognized(let raw), .invalid(let raw, _): return raw.identifier
+        }
+    }
+
+    /// The codeset the element belongs to.
+    public var codeset: UInt8 {
+        switch self {
+        case .unrecognized(let raw), .invalid(let raw, _): return raw.codeset
+        default: return 0
+        }
+    }
+
+    /// Decodes the contents of a variable-length element, or wraps a single-octet one.
+    static func decode(codeset: UInt8, identifier: UInt8, contents: ArraySlice<UInt8>) -> Q931InformationElement {
+        guard codeset == 0 else {
+            return .unrecognized(RawInformationElement(codeset: codeset, identifier: identifier, contents: Array(contents)))
+        }
+        do {
+            switch identifier {
+            case Q931ElementIdentifier.bearerCapability: return .bearerCapability(try BearerCapability(contents: contents))
+            case Q931ElementIdentifier.channelIdentification: return .channelIdentification(try ChannelIdentification(contents: contents))
+            case Q931ElementIdentifier.callingPartyNumber: return .callingPartyNumber(try PartyNumber(contents: contents))
+            case Q931ElementIdentifier.calledPartyNumber: return .calledPartyNumber(try PartyNumber(contents: contents))
+            case Q931ElementIdentifier.connectedNumber: return .connectedNumber(try PartyNumber(contents: contents))
+            case Q931ElementIdentifier.redirectingNumber: return .redirectingNumber(try PartyNumber(contents: contents))
+            case Q931ElementIdentifier.cause: return .cause(try CauseElement(contents: contents))
+            case Q931ElementIdentifier.progressIndicator: return .progressIndicator(try ProgressIndicator(contents: contents))
+            case Q931ElementIdentifier.display: return .display(Array(contents))
+            case Q931ElementIdentifier.keypadFacility: return .keypadFacility(Array(contents))
+            case Q931ElementIdentifier.sendingComplete: return .sendingComplete
+            case Q931ElementIdentifier.dateTime: return .dateTime(try DateTimeElement(contents: contents))
+            case Q931ElementIdentifier.highLayerCompatibility: return .highLayerCompatibility(try HighLayerCompatibility(contents: contents))
+            case Q931ElementIdentifier.lowLayerCompatibility: return .lowLayerCompatibility(Array(contents))
+            case Q931ElementIdentifier.callState: return .callState(try CallStateElement(contents: contents))
+            case Q931ElementIdentifier.restartIndicator: return .restartIndicator(try RestartIndicator(contents: contents))
+            case Q931ElementIdentifier.notificationIndicator: return .notificationIndicator(try NotificationIndicator(contents: contents))
+            case Q931ElementIdentifier.facility: return .facility(Array(contents))
+            case Q931ElementIdentifier.callIdentity: return .callIdentity(Array(contents))
+            default:
+                return .unrecognized(RawInformationElement(codeset: 0, identifier: identifier, contents: Array(contents)))
+            }
+        } catch {
+            return .invalid(RawInformationElement(codeset: 0, identifier: identifier, contents: Array(contents)), error)
+        }
+    }
+
+    /// Appends identifier, length and contents (or the single octet). Codeset shifts are the
+    /// message encoder's business.
+    func encode(into buffer: inout [UInt8]) throws(Q931EncodingError) {
+        let id = identifier
+        if id & 0x80 != 0 {
+            buffer.append(id)
+            return
+        }
+        buffer.append(id)
+        let lengthIndex = buffer.count
+        buffer.append(0)
+        switch self {
+        case .bearerCapability(let value): value.encodeContents(into: &buffer)
+        case .channelIdentification(let value): value.encodeContents(into: &buffer)
+        case .callingPartyNumber(let value), .calledPartyNumber(let value),
+             .connectedNumber(let value), .redirectingNumber(let value):
+            value.encodeContents(into: &buffer)
+        case .cause(let value): value.encodeContents(into: &buffer)
+        case .progressIndicator(let value): value.encodeContents(into: &buffer)
+        case .display(let octets), .keypadFacility(let octets), .lowLayerCompatibility(let octets), .facility(let octets),
+             .callIdentity(let octets):
+            buffer.append(contentsOf: octets)
+        case .sendingComplete: break
+        case .dateTime(let value): value.encodeContents(into: &buffer)
+        case .highLayerCompatibility(let value): value.encodeContents(into: &buffer)
+        case .callState(let value): value.encodeContents(into: &buffer)
+        case .restartIndicator(let value): value.encodeContents(into: &buffer)
+        case .notificationIndicator(let value): value.encodeContents(into: &buffer)
+        case .unrecognized(let raw), .invalid(let raw, _):
+            buffer.append(contentsOf: raw.contents)
+        }
+        let length = buffer.count - lengthIndex - 1
+        guard length <= 255 else {
+            buffer.removeSubrange(lengthIndex - 1 ..< buffer.count)
+            throw .elementTooLong(identifier: id, length: length)
+        }
+        buffer[lengthIndex] = UInt8(length)
+    }
+}

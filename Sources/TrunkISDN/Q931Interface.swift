@@ -1,0 +1,448 @@
+/// Q.931 call control for one PRI interface: routes messages to calls by call reference,
+/// allocates call references and B-channels, and runs the procedures that span calls
+/// (unknown call references, RESTART, data link failure).
+///
+/// Pure state machine: every input takes `now` and returns the actions to carry out in order.
+public struct Q931Interface: Sendable {
+    public let configuration: Q931Configuration
+    var calls: [Q931CallID: Q931Call] = [:]
+    private var nextCallReference: UInt16 = 1
+    public private(set) var isDataLinkUp = false
+    /// A DL-ESTABLISH request is outstanding, so another is not needed.
+    private var establishRequested = false
+    var pendingRestart: PendingRestart?
+    var queuedRestarts: [[UInt8]?] = []
+    public internal(set) var counters = Q931Counters()
+
+    /// Our RESTART waiting for its acknowledgement.
+    struct PendingRestart: Sendable {
+        var channels: [UInt8]?
+        var message: Q931Message
+        var attempts: Int
+        var deadline: ISDNInstant
+    }
+
+    public init(configuration: Q931Configuration) {
+        self.configuration = configuration
+    }
+
+    // MARK: - Queries
+
+    public func state(of call: Q931CallID) -> Q931CallState {
+        calls[call]?.state ?? .null
+    }
+
+    public func channel(of call: Q931CallID) -> UInt8? {
+        calls[call]?.channel
+    }
+
+    public var callIDs: [Q931CallID] {
+        calls.keys.sorted { ($0.isOutgoing ? 1 : 0, $0.callReference) < ($1.isOutgoing ? 1 : 0, $1.callReference) }
+    }
+
+    /// Channels held by calls or by a restart under way.
+    public var busyChannels: Set<UInt8> {
+        busyChannels(excluding: nil)
+    }
+
+    func busyChannels(excluding excluded: Q931CallID?) -> Set<UInt8> {
+        var busy = Set<UInt8>()
+        for (id, call) in calls where id != excluded {
+            if let channel = call.channel { busy.insert(channel) }
+        }
+        if let pendingRestart {
+            busy.formUnion(pendingRestart.channels ?? configuration.bChannels)
+        }
+        return busy
+    }
+
+    /// A free B-channel. The network hunts from the top and the user from the bottom, so that
+    /// both sides seizing at once rarely pick the same channel.
+    func freeChannel() -> UInt8? {
+        let busy = busyChannels
+        let ordered = configuration.role == .network ? configuration.bChannels.reversed() : configuration.bChannels
+        return ordered.first { !busy.contains($0) }
+    }
+
+    func context(_ now: ISDNInstant) -> Q931Context {
+        Q931Context(configuration: configuration, now: now)
+    }
+
+    // MARK: - Data link
+
+    /// DL-ESTABLISH indication or confirm.
+    public mutating func dataLinkEstablished(now: ISDNInstant) -> [Q931Action] {
+        var out: [Q931Action] = []
+        let wasUp = isDataLinkUp
+        isDataLinkUp = true
+        establishRequested = false
+        let context = context(now)
+        for id in callIDs {
+            guard var call = calls[id] else { continue }
+            // After a loss, or a reset of a link that was up, frames may have been lost:
+            // tell the far side our state so it can spot a mismatch (Q.931 §5.8.8, §5.8.9).
+            if call.timers[.t309] != nil || (wasUp && call.state == .active) {
+                call.dataLinkRestored(context, &out)
+            }
+            store(call)
+        }
+        return finish(out)
+    }
+
+    /// DL-RELEASE indication (`reestablish` true) or confirm of a release we asked for (false).
+    public mutating func dataLinkReleased(now: ISDNInstant, reestablish: Bool = true) -> [Q931Action] {
+        var out: [Q931Action] = []
+        isDataLinkUp = false
+        // Any establishment we asked for has ended with this release; ask again (Q.931 §5.8.9).
+        establishRequested = false
+        let context = context(now)
+        for id in callIDs {
+            guard var call = calls[id] else { continue }
+            call.dataLinkLost(context, &out)
+            store(call)
+        }
+        if reestablish {
+            requestDataLink(&out)
+        }
+        return finish(out)
+    }
+
+    private mutating func requestDataLink(_ out: inout [Q931Action]) {
+        guard !isDataLinkUp, !establishRequested else { return }
+        establishRequested = true
+        out.append(.establishDataLink)
+    }
+
+    // MARK: - Messages from the far side
+
+    /// DL-DATA indication: a received Q.931 message as octets.
+    public mutating func messageReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant) -> [Q931Action] {
+        let message: Q931Message
+        do {
+            message = try Q931Message.decode(bytes)
+        } catch {
+            counters.messagesReceived += 1
+            counters.protocolErrors += 1
+            return [.protocolError(.undecodable(error))]
+        }
+        return messageReceived(message, now: now)
+    }
+
+    public mutating func messageReceived(_ message: Q931Message, now: ISDNInstant) -> [Q931Action] {
+        counters.messagesReceived += 1
+        var out: [Q931Action] = []
+        let callReference = message.callReference
+        guard message.protocolDiscriminator == Q931Message.callControlProtocolDiscriminator, !callReference.isDummy else {
+            out.append(.protocolError(.ignoredMessage(message.messageType, callReference)))
+            return finish(out)
+        }
+        if callReference.isGlobal {
+            globalMessageReceived(message, now: now, &out)
+            return finish(out)
+        }
+        // The flag is set on messages towards the side that allocated the reference: us.
+        let id = Q931CallID(callReference: callReference.value, isOutgoing: callReference.flag)
+        guard var call = calls[id] else {
+            unknownCallReference(message, now: now, &out)
+            return finish(out)
+        }
+        let context = context(now)
+        guard Q931MessageType.callControlTypes.contains(message.messageType) else {
+            out.append(.protocolError(.ignoredMessage(message.messageType, callReference)))
+            call.reportProblem(cause: .messageTypeNonExistent, diagnostics: [message.messageType.rawValue], context, &out)
+            return finish(out)
+        }
+        let check = Q931ElementCheck(message)
+        let isClearing = [.disconnect, .release, .releaseComplete].contains(message.messageType)
+        if let fatal = check.fatal, !isClearing {
+            out.append(.protocolError(fatal.error(message.messageType)))
+            // A broken STATUS is dropped silently so two stacks cannot trade STATUS messages forever.
+            if message.messageType != .status {
+                call.reportProblem(cause: fatal.cause, diagnostics: [fatal.identifier], context, &out)
+            }
+            return finish(out)
+        }
+        call.receive(message, channelVerdict: channelVerdict(for: call, message), context, &out)
+        if let optional = check.optional, !isClearing {
+            out.append(.protocolError(optional.error(message.messageType)))
+            call.reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context, &out)
+        }
+        store(call)
+        return finish(out)
+    }
+
+    /// Q.931 §5.8.3.2: what to do with a message for a call reference we do not know.
+    private mutating func unknownCallReference(_ message: Q931Message, now: ISDNInstant, _ out: inout [Q931Action]) {
+        let reply = message.callReference.flipped
+        switch message.messageType {
+        case .setup where !message.callReference.flag:
+            admitSetup(message, now: now, &out)
+            return
+        case .releaseComplete:
+            break
+        case .statusEnquiry:
+            out.append(.send(Q931Message(.status, callReference: reply, informationElements: [
+                .cause(CauseElement(.responseToStatusEnquiry, location: configuration.causeLocation)),
+                .callState(CallStateElement(value: 0)),
+            ])))
+        case .status:
+            if let farState = message.callState?.value, farState != 0 {
+                out.append(.send(releaseComplete(reply, cause: .messageNotCompatibleWithState)))
+            }
+        case .setup:
+            break
+        case .resume where !message.callReference.flag && configuration.role == .network:
+            out.append(.send(Q931Message(.resumeReject, callReference: reply, informationElements: [
+                .cause(CauseElement(.facilityNotImplemented, location: configuration.causeLocation)),
+            ])))
+            return
+        default:
+            out.append(.send(releaseComplete(reply, cause: .invalidCallReference)))
+        }
+        out.append(.protocolError(.unknownCallReference(message.messageType, message.callReference)))
+    }
+
+    private func releaseComplete(_ callReference: Q931CallReference, cause: Q850Cause, diagnostics: [UInt8] = []) -> Q931Message {
+        Q931Message(.releaseComplete, callReference: callReference, informationElements: [
+            .cause(CauseElement(cause, location: configuration.causeLocation, diagnostics: diagnostics)),
+        ])
+    }
+
+    // MARK: - Incoming SETUP
+
+    private mutating func admitSetup(_ setup: Q931Message, now: ISDNInstant, _ out: inout [Q931Action]) {
+        let reply = setup.callReference.flipped
+        let check = Q931ElementCheck(setup)
+        if let fatal = check.fatal {
+            out.append(.protocolError(fatal.error(.setup)))
+            out.append(.send(releaseComplete(reply, cause: fatal.cause, diagnostics: [fatal.identifier])))
+            return
+        }
+        let channel: UInt8
+        switch chooseChannel(for: setup) {
+        case .failure(let cause):
+            out.append(.send(releaseComplete(reply, cause: cause)))
+            return
+        case .success(let chosen, let evicted):
+            channel = chosen
+            if let evicted, var loser = calls[evicted] {
+                loser.loseChannelToGlare()
+                calls[evicted] = loser
+            }
+        }
+        let id = Q931CallID(callReference: setup.callReference.value, isOutgoing: false)
+        let call = Q931Call.incoming(id: id, setup: setup, channel: channel, configuration: configuration)
+        calls[id] = call
+        counters.incomingCalls += 1
+        out.append(.indication(.incomingCall(Q931IncomingCall(
+            id: id,
+            calledNumber: setup.calledPartyNumber,
+            callingNumber: setup.callingPartyNumber,
+            redirectingNumber: setup.redirectingNumber,
+            channel: channel,
+            bearerCapability: setup.bearerCapability ?? .speechALaw,
+            sendingComplete: setup.hasSendingComplete,
+            display: setup.display))))
+        if let optional = check.optional {
+            out.append(.protocolError(optional.error(.setup)))
+            call.reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context(now), &out)
+        }
+    }
+
+    enum ChannelChoice {
+        case success(UInt8, evicting: Q931CallID?)
+        case failure(Q850Cause)
+    }
+
+    /// Q.931 §5.1.2/§5.2.3.1 channel selection for an offered call, including glare.
+    private func chooseChannel(for setup: Q931Message) -> ChannelChoice {
+        let identification = setup.channelIdentification
+        guard let identification, case .channelNumbers(let numbers) = identification.selection, let wanted = numbers.first else {
+            return anyFreeChannel()
+        }
+        let exclusive = identification.exclusive
+        guard configuration.bChannels.contains(wanted) else {
+            return exclusive ? .failure(.identifiedChannelDoesNotExist) : anyFreeChannel()
+        }
+        let busy = busyChannels
+        if !busy.contains(wanted) {
+            return .success(wanted, evicting: nil)
+        }
+        // Glare: our own SETUP for this channel is still unanswered. The network side wins, so
+        // the user yields the channel and its call waits for the network to name another one.
+        if configuration.role == .user, exclusive,
+           let (holderID, _) = calls.first(where: { $0.value.channel == wanted && $0.value.state == .callInitiated && $0.key.isOutgoing }) {
+            return .success(wanted, evicting: holderID)
+        }
+        return exclusive ? .failure(.requestedChannelNotAvailable) : anyFreeChannel()
+    }
+
+    private func anyFreeChannel() -> ChannelChoice {
+        guard let channel = freeChannel() else { return .failure(.noCircuitAvailable) }
+        return .success(channel, evicting: nil)
+    }
+
+    /// The channel named by the far side's answer to our SETUP, judged against our request and
+    /// the other calls.
+    private func channelVerdict(for call: Q931Call, _ message: Q931Message) -> Q931ChannelVerdict {
+        let responses: [Q931MessageType] = [.setupAcknowledge, .callProceeding, .alerting, .connect]
+        guard call.id.isOutgoing, responses.contains(message.messageType),
+              let identification = message.channelIdentification,
+              case .channelNumbers(let numbers) = identification.selection, let named = numbers.first
+        else { return .keep }
+        guard configuration.bChannels.contains(named) else { return .reject(.identifiedChannelDoesNotExist) }
+        if named == call.channel { return .keep }
+        if call.requestedExclusive, call.channel != nil { return .reject(.channelUnacceptable) }
+        if busyChannels(excluding: call.id).contains(named) { return .reject(.requestedChannelNotAvailable) }
+        return .assign(named)
+    }
+
+    // MARK: - Primitives from the layer above
+
+    /// Places a call: allocates a call reference and a B-channel and sends SETUP.
+    /// The returned identifier names the call in later requests and indications; if no call
+    /// reference is free it is nil.
+    public mutating func setupRequest(_ request: Q931SetupRequest, now: ISDNInstant) -> (call: Q931CallID?, actions: [Q931Action]) {
+        guard let reference = allocateCallReference() else {
+            return (nil, [.protocolError(.noCallReferenceAvailable)])
+        }
+        let id = Q931CallID(callReference: reference, isOutgoing: true)
+        var channel = request.channel
+        if let wanted = channel, !configuration.bChannels.contains(wanted) || busyChannels.contains(wanted) {
+            if request.exclusive {
+                let cause: Q850Cause = configuration.bChannels.contains(wanted) ? .requestedChannelNotAvailable : .identifiedChannelDoesNotExist
+                return (id, [.indication(.cleared(id, cause: cause, channel: nil))])
+            }
+            channel = nil
+        }
+        if channel == nil {
+            channel = freeChannel()
+        }
+        guard channel != nil else {
+            return (id, [.indication(.cleared(id, cause: .noCircuitAvailable, channel: nil))])
+        }
+        var out: [Q931Action] = []
+        requestDataLink(&out)
+        let call = Q931Call.outgoing(id: id, request: request, channel: channel, context: context(now), &out)
+        calls[id] = call
+        counters.outgoingCalls += 1
+        return (id, finish(out))
+    }
+
+    private mutating func allocateCallReference() -> UInt16? {
+        let maximum: UInt16 = configuration.callReferenceLength >= 2 ? 0x7FFF : 0x7F
+        for _ in 0..<Int(maximum) {
+            let candidate = nextCallReference
+            nextCallReference = candidate >= maximum ? 1 : candidate + 1
+            if calls[Q931CallID(callReference: candidate, isOutgoing: true)] == nil {
+                return candidate
+            }
+        }
+        return nil
+    }
+
+    /// Overlap receiving: ask the caller for more digits.
+    public mutating func setupAcknowledge(_ call: Q931CallID, now: ISDNInstant) -> [Q931Action] {
+        withCall(call, now) { call, context, out in call.setupAcknowledge(context, &out) }
+    }
+
+    /// The number is complete and the call is being routed (CALL PROCEEDING).
+    public mutating func proceeding(_ call: Q931CallID, now: ISDNInstant) -> [Q931Action] {
+        withCall(call, now) { call, context, out in call.proceeding(context, &out) }
+    }
+
+    /// The called party is being alerted; `inBandInformation` when we play ringback ourselves.
+    public mutating func alerting(_ call: Q931CallID, inBandInformation: Bool = false, now: ISDNInstant) -> [Q931Action] {
+        withCall(call, now) { call, context, out in call.alerting(inBandInformation: inBandInformation, context, &out) }
+    }
+
+    /// Answer an offered call.
+    public mutating func connect(_ call: Q931CallID, connectedNumber: PartyNumber? = nil, now: ISDNInstant) -> [Q931Action] {
+        withCall(call, now) { call, context, out in call.connect(connectedNumber: connectedNumber, context, &out) }
+    }
+
+    /// Overlap sending: more digits for a call the far side acknowledged with SETUP ACKNOWLEDGE.
+    public mutating func information(_ call: Q931CallID, digits: String, sendingComplete: Bool = false, now: ISDNInstant) -> [Q931Action] {
+        withCall(call, now) { call, context, out in call.information(digits: digits, sendingComplete: sendingComplete, context, &out) }
+    }
+
+    /// Clear a call (rejects an offered call that has not been answered yet).
+    public mutating func disconnect(_ call: Q931CallID, cause: Q850Cause, now: ISDNInstant) -> [Q931Action] {
+        withCall(call, now) { call, context, out in call.disconnect(cause: cause, context, &out) }
+    }
+
+    /// Send RELEASE: after a DISCONNECT when `releaseOnDisconnect` is off, or to clear at once.
+    public mutating func release(_ call: Q931CallID, cause: Q850Cause = .normalCallClearing, now: ISDNInstant) -> [Q931Action] {
+        withCall(call, now) { call, context, out in call.release(cause: cause, context, &out) }
+    }
+
+    /// User side: park an active call (SUSPEND); `.suspended` follows when the network agrees.
+    public mutating func suspend(_ call: Q931CallID, callIdentity: [UInt8] = [], now: ISDNInstant) -> [Q931Action] {
+        withCall(call, now) { call, context, out in call.suspend(callIdentity: callIdentity, context, &out) }
+    }
+
+    /// User side: ask for a parked call back (RESUME) on a new call reference.
+    public mutating func resume(callIdentity: [UInt8] = [], now: ISDNInstant) -> (call: Q931CallID?, actions: [Q931Action]) {
+        guard configuration.role == .user, let reference = allocateCallReference() else {
+            return (nil, [.protocolError(.noCallReferenceAvailable)])
+        }
+        let id = Q931CallID(callReference: reference, isOutgoing: true)
+        var out: [Q931Action] = []
+        requestDataLink(&out)
+        calls[id] = Q931Call.resuming(id: id, callIdentity: callIdentity, context: context(now), &out)
+        return (id, finish(out))
+    }
+
+    /// Ask the far side for its state of the call (T322).
+    public mutating func statusEnquiry(_ call: Q931CallID, now: ISDNInstant) -> [Q931Action] {
+        withCall(call, now) { call, context, out in call.statusEnquiry(context, &out) }
+    }
+
+    private mutating func withCall(
+        _ id: Q931CallID, _ now: ISDNInstant,
+        _ body: (inout Q931Call, Q931Context, inout [Q931Action]) -> Bool
+    ) -> [Q931Action] {
+        guard var call = calls[id] else {
+            return [.protocolError(.requestNotAllowed(id, nil))]
+        }
+        var out: [Q931Action] = []
+        if !body(&call, context(now), &out) {
+            out.append(.protocolError(.requestNotAllowed(id, call.state)))
+        }
+        store(call)
+        return finish(out)
+    }
+
+    // MARK: - Timers
+
+    /// A timer the driver armed has expired. Expiries of timers since stopped or re-armed are ignored.
+    public mutating func timerExpired(_ timer: Q931TimerID, now: ISDNInstant) -> [Q931Action] {
+        var out: [Q931Action] = []
+        switch timer {
+        case .call(let id, let callTimer):
+            guard var call = calls[id] else { return [] }
+            _ = call.timerExpired(callTimer, context(now), &out)
+            store(call)
+        case .restart:
+            restartTimerExpired(now: now, &out)
+        }
+        return finish(out)
+    }
+
+    // MARK: - Bookkeeping
+
+    mutating func store(_ call: Q931Call) {
+        calls[call.id] = call.isFinished ? nil : call
+    }
+
+    mutating func finish(_ out: [Q931Action]) -> [Q931Action] {
+        for action in out {
+            switch action {
+            case .send: counters.messagesSent += 1
+            case .protocolError: counters.protocolErrors += 1
+            default: break
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,222 @@
+/// Why received octets are not a Q.931 message (Q.931 §5.8.1-§5.8.2 say such messages are ignored).
+public enum Q931DecodingError: Error, Hashable, Sendable {
+    case empty
+    case unsupportedProtocolDiscriminator(UInt8)
+    /// The call reference length octet is not 0, 1 or 2 (or its spare bits are set).
+    case invalidCallReferenceLength(UInt8)
+    /// The message ends inside the header.
+    case truncatedHeader
+    /// Bit 8 of the message type octet is set.
+    case invalidMessageType(UInt8)
+    /// A variable-length element's length runs past the end of the message.
+    case truncatedElement(identifier: UInt8)
+}
+
+/// A Q.931 message: header plus information elements in order of appearance.
+public struct Q931Message: Hashable, Sendable {
+    /// Protocol discriminator for Q.931 user-network call control.
+    public static let callControlProtocolDiscriminator: UInt8 = 0x08
+    /// Protocol discriminator of national maintenance messages (SERVICE, SERVICE ACKNOWLEDGE).
+    public static let maintenanceProtocolDiscriminator: UInt8 = 0x03
+
+    public var protocolDiscriminator: UInt8
+    public var callReference: Q931CallReference
+    public var messageType: Q931MessageType
+    public var informationElements: [Q931InformationElement]
+
+    public init(
+        _ messageType: Q931MessageType,
+        callReference: Q931CallReference,
+        informationElements: [Q931InformationElement] = [],
+        protocolDiscriminator: UInt8 = Q931Message.callControlProtocolDiscriminator
+    ) {
+        self.messageType = messageType
+        self.callReference = callReference
+        self.informationElements = informationElements
+        self.protocolDiscriminator = protocolDiscriminator
+    }
+
+    // MARK: - Decoding
+
+    /// Decodes a message. Any octet string yields a message or a typed error.
+    public static func decode(_ bytes: ArraySlice<UInt8>) throws(Q931DecodingError) -> Q931Message {
+        var reader = ByteReader(bytes)
+        guard let discriminator = reader.readByte() else { throw .empty }
+        guard discriminator == callControlProtocolDiscriminator || discriminator == maintenanceProtocolDiscriminator else {
+            throw .unsupportedProtocolDiscriminator(discriminator)
+        }
+        guard let lengthOctet = reader.readByte() else { throw .truncatedHeader }
+        guard lengthOctet <= 2 else { throw .invalidCallReferenceLength(lengthOctet) }
+        let callReference: Q931CallReference
+        switch lengthOctet {
+        case 0:
+            callReference = .dummy
+        case 1:
+            guard let octet = reader.readByte() else { throw .truncatedHeader }
+            callReference = Q931CallReference(value: UInt16(octet & 0x7F), flag: octet & 0x80 != 0, length: 1)
+        default:
+            guard let high = reader.readByte(), let low = reader.readByte() else { throw .truncatedHeader }
+            callReference = Q931CallReference(
+                value: (UInt16(high & 0x7F) << 8) | UInt16(low), flag: high & 0x80 != 0, length: 2)
+        }
+        guard let typeOctet = reader.readByte() else { throw .truncatedHeader }
+        guard typeOctet & 0x80 == 0 else { throw .invalidMessageType(typeOctet) }
+        var message = Q931Message(
+            Q931MessageType(rawValue: typeOctet), callReference: callReference,
+            protocolDiscriminator: discriminator)
+        message.informationElements = try decodeElements(&reader)
+        return message
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(Q931DecodingError) -> Q931Message {
+        try decode(bytes[...])
+    }
+
+    private static func decodeElements(_ reader: inout ByteReader) throws(Q931DecodingError) -> [Q931InformationElement] {
+        var elements: [Q931InformationElement] = []
+        var lockedCodeset: UInt8 = 0
+        var nextCodeset: UInt8?
+        while let identifier = reader.readByte() {
+            let codeset = nextCodeset ?? lockedCodeset
+            nextCodeset = nil
+            if identifier & Q931ElementIdentifier.shiftMask == Q931ElementIdentifier.shift {
+                let target = identifier & 0x07
+                if identifier & 0x08 != 0 {
+                    nextCodeset = target
+                } else if target > lockedCodeset {
+                    // Q.931 §4.5.3: a locking shift may only move to a higher codeset; others are ignored.
+                    lockedCodeset = target
+                }
+                continue
+            }
+            if identifier & 0x80 != 0 {
+                elements.append(Q931InformationElement.decode(codeset: codeset, identifier: identifier, contents: []))
+                continue
+            }
+            guard let length = reader.readByte(), let contents = reader.readBytes(Int(length)) else {
+                throw .truncatedElement(identifier: identifier)
+            }
+            elements.append(Q931InformationElement.decode(codeset: codeset, identifier: identifier, contents: contents))
+        }
+        return elements
+    }
+
+    // MARK: - Encoding
+
+    /// Appends the encoded message to `buffer`; with enough reserved capacity this does not allocate.
+    /// Elements outside codeset 0 are each preceded by a non-locking shift.
+    public func encode(into buffer: inout [UInt8]) throws(Q931EncodingError) {
+        let start = buffer.count
+        buffer.append(protocolDiscriminator)
+        buffer.append(UInt8(callReference.length))
+        switch callReference.length {
+        case 1:
+            buffer.append((callReference.flag ? 0x80 : 0) | UInt8(callReference.value & 0x7F))
+        case 2:
+            buffer.append((callReference.flag ? 0x80 : 0) | UInt8((callReference.value >> 8) & 0x7F))
+            buffer.append(UInt8(callReference.value & 0xFF))
+        default:
+            break
+        }
+        buffer.append(messageType.rawValue & 0x7F)
+        for element in informationElements {
+            let codeset = element.codeset
+            guard codeset <= 7 else {
+                buffer.removeSubrange(start...)
+                throw .invalidCodeset(codeset)
+            }
+            if codeset != 0 {
+                buffer.append(0x98 | codeset)
+            }
+            do {
+                try element.encode(into: &buffer)
+            } catch {
+                buffer.removeSubrange(start...)
+                throw error
+            }
+        }
+    }
+
+    /// The encoded message as a new array.
+    public func encoded() throws(Q931EncodingError) -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(64)
+        try encode(into: &buffer)
+        return buffer
+    }
+
+    // MARK: - Element access
+
+    public var bearerCapability: BearerCapability? {
+        for case .bearerCapability(let value) in informationElements { return value }
+        return nil
+    }
+
+    public var channelIdentification: ChannelIdentification? {
+        for case .channelIdentification(let value) in informationElements { return value }
+        return nil
+    }
+
+    public var callingPartyNumber: PartyNumber? {
+        for case .callingPartyNumber(let value) in informationElements { return value }
+        return nil
+    }
+
+    public var calledPartyNumber: PartyNumber? {
+        for case .calledPartyNumber(let value) in informationElements { return value }
+        return nil
+    }
+
+    public var connectedNumber: PartyNumber? {
+        for case .connectedNumber(let value) in informationElements { return value }
+        return nil
+    }
+
+    public var redirectingNumber: PartyNumber? {
+        for case .redirectingNumber(let value) in informationElements { return value }
+        return nil
+    }
+
+    public var cause: CauseElement? {
+        for case .cause(let value) in informationElements { return value }
+        return nil
+    }
+
+    public var progressIndicators: [ProgressIndicator] {
+        informationElements.compactMap { if case .progressIndicator(let value) = $0 { return value } else { return nil } }
+    }
+
+    public var callState: CallStateElement? {
+        for case .callState(let value) in informationElements { return value }
+        return nil
+    }
+
+    public var restartIndicator: RestartIndicator? {
+        for case .restartIndicator(let value) in informationElements { return value }
+        return nil
+    }
+
+    public var display: String? {
+        for case .display(let value) in informationElements { return IA5.string(from: value) }
+        return nil
+    }
+
+    public var keypadFacility: String? {
+        for case .keypadFacility(let value) in informationElements { return IA5.string(from: value) }
+        return nil
+    }
+
+    public var hasSendingComplete: Bool {
+        informationElements.contains(.sendingComplete)
+    }
+
+    /// Elements this stack did not recognise.
+    public var unrecognizedElements: [RawInformationElement] {
+        informationElements.compactMap { if case .unrecognized(let raw) = $0 { return raw } else { return nil } }
+    }
+
+    /// Known elements whose contents were wrong.
+    public var invalidElements: [RawInformationElement] {
+        informationElements.compactMap { if case .invalid(let raw, _) = $0 { return raw } else { return nil } }
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Logging
+import Testing
+@testable import TrunkGateway
+import TrunkHardware
+import TrunkISDN
+import TrunkTrace
+
+/// PRI signalling over the simulator's E1 spans, ticked faster than real time.
+@Suite("PRI on the line simulator")
+struct PRILabTests {
+    final class Recorder: @unchecked Sendable {
+        private let lock = NSLock()
+        private var events: [(span: Int, indication: Q931Indication)] = []
+        func add(_ span: Int, _ indication: Q931Indication) { lock.withLock { events.append((span, indication)) } }
+        var all: [(span: Int, indication: Q931Indication)] { lock.withLock { events } }
+    }
+
+    func makeLab() throws -> (LineSimulator, PRILab, Recorder) {
+        let simulator = try LineSimulator()
+        let lab = try PRILab(simulator: simulator, logger: Logger(label: "test"))
+        let recorder = Recorder()
+        for driver in lab.drivers.values { driver.onIndication { recorder.add($0, $1) } }
+        return (simulator, lab, recorder)
+    }
+
+    @Test("both D-channels come up by themselves (SABME/UA)")
+    func linksComeUp() throws {
+        let (simulator, lab, _) = try makeLab()
+        simulator.tick(count: 200)
+        for span in [1, 2] {
+            let report = try lab.driver(span: span).report()
+            #expect(report.dataLinkUp, "span \(span)")
+            #expect(report.q921State == "multipleFrameEstablished")
+        }
+        #expect(try lab.driver(span: 1).report().role == "network")
+        #expect(try lab.driver(span: 2).report().role == "user")
+    }
+
+    @Test("a call from the carrier rings the call centre's span with the right numbers, and clears with cause 16")
+    func callRingsAndClears() throws {
+        let (simulator, lab, recorder) = try makeLab()
+        simulator.tick(count: 200)
+        let carrier = try lab.driver(span: 1)
+        let call = try carrier.placeCall(called: "95500", calling: "13800138000", channel: 5, now: lab.now)
+        simulator.tick(count: 300)
+
+        let offered = recorder.all.compactMap { event -> Q931IncomingCall? in
+            guard event.span == 2, case .incomingCall(let incoming) = event.indication else { return nil }
+            return incoming
+        }
+        #expect(offered.count == 1)
+        #expect(offered.first?.calledNumber?.digits == "95500")
+        #expect(offered.first?.callingNumber?.digits == "13800138000")
+        #expect(offered.first?.channel == 5)
+        #expect(recorder.all.contains { $0.span == 1 && $0.indication == .alerting(call, inBandInformation: false) })
+        #expect(try lab.driver(span: 2).report().channels.first { $0.channel == 5 }?.state == .alerting)
+
+        carrier.callControl(now: lab.now) { $0.disconnect(call, cause: .normalCallClearing, now: lab.now) }
+        simulator.tick(count: 300)
+        let cleared = recorder.all.compactMap { event -> (Int, Q850Cause)? in
+            guard case .cleared(_, let cause, _) = event.indication else { return nil }
+            return (event.span, cause)
+        }
+        #expect(cleared.map(\.0).sorted() == [1, 2])
+        #expect(cleared.allSatisfy { $0.1 == .normalCallClearing })
+        #expect(try lab.driver(span: 2).report().channels.allSatisfy { $0.state == .idle })
+    }
+
+    @Test("a cable cut takes the link down and it comes back after restore")
+    func linkSurvivesCut() throws {
+        let (simulator, lab, _) = try makeLab()
+        simulator.tick(count: 200)
+        try simulator.cut(span: 2)
+        // T203 (10 s) finds the silence, T200 × N200 polls go unanswered, re-establishment
+        // (SABME × N200) fails: then the link is released (about 17 s).
+        simulator.tick(count: 25_000)
+        #expect(try !lab.driver(span: 2).report().dataLinkUp)
+        #expect(try lab.driver(span: 2).report().inAlarm)
+        try simulator.restore(span: 2)
+        simulator.tick(count: 3000)
+        #expect(try lab.driver(span: 2).report().dataLinkUp)
+        #expect(try lab.driver(span: 1).report().dataLinkUp)
+    }
+
+    @Test("a trace of a call is decoded by tshark: every message, the numbers and the cause")
+    func tsharkDecodesTrace() throws {
+        let (simulator, lab, _) = try makeLab()
+        let path = NSTemporaryDirectory() + "trunkline-trace-\(UUID().uuidString.prefix(8)).pcap"
+        let writer = try LAPDTraceWriter(path: path, networkSide: false)
+        let user = try lab.driver(span: 2)
+        user.addTrace(writer)
+        simulator.tick(count: 200)
+        let carrier = try lab.driver(span: 1)
+        let call = try carrier.placeCall(called: "95500", calling: "13800138000", channel: 3, now: lab.now)
+        simulator.tick(count: 300)
+        carrier.callControl(now: lab.now) { $0.disconnect(call, cause: .userBusy, now: lab.now) }
+        simulator.tick(count: 300)
+        user.removeTrace(writer)
+
+        let records = try LAPDTraceReader.read(path: path)
+        #expect(records.count == writer.framesWritten)
+        #expect(records.contains { $0.direction == .sent } && records.contains { $0.direction == .received })
+
+        let tshark = Process()
+        tshark.executableURL = URL(fileURLWithPath: "/usr/bin/tshark")
+        tshark.arguments = ["-r", path, "-Y", "q931", "-T", "fields", "-E", "separator=|",
+                            "-e", "q931.message_type", "-e", "q931.calling_party_number.digits",
+                            "-e", "q931.called_party_number.digits", "-e", "q931.cause_value", "-e", "_ws.malformed"]
+        let output = Pipe()
+        tshark.standardOutput = output
+        tshark.standardError = Pipe()
+        try tshark.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        tshark.waitUntilExit()
+        #expect(tshark.terminationStatus == 0)
+        let rows = text.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+        // SETUP 0x05 (received), ALERTING 0x01 (sent), DISCONNECT 0x45, RELEASE 0x4d, RELEASE COMPLETE 0x5a.
+        let types = rows.map { $0[0] }
+        #expect(types == ["0x05", "0x01", "0x45", "0x4d", "0x5a"], "tshark saw \(rows)")
+        #expect(rows.first?[1] == "13800138000")
+        #expect(rows.first?[2] == "95500")
+        #expect(rows.first { $0[0] == "0x45" }?[3] == "17")
+        #expect(rows.allSatisfy { $0.count < 5 || $0[4].isEmpty }, "tshark reports malformed packets")
+    }
+
+    @Test("RESTART of a channel and of the interface is acknowledged")
+    func restart() throws {
+        let (simulator, lab, recorder) = try makeLab()
+        simulator.tick(count: 200)
+        try lab.driver(span: 2).restart(channel: 7, now: lab.now)
+        simulator.tick(count: 100)
+        try lab.driver(span: 2).restart(channel: nil, now: lab.now)
+        simulator.tick(count: 100)
+        let completed = recorder.all.compactMap { event -> [UInt8]?? in
+            guard event.span == 2, case .restartCompleted(let channels) = event.indication else { return nil }
+            return channels
+        }
+        #expect(completed == [[7], nil])
+        #expect(recorder.all.contains { $0.span == 1 && $0.indication == .restarted(channels: [7]) })
+    }
+}
