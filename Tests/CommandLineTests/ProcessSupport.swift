@@ -23,9 +23,9 @@ struct RunResult {
 }
 
 /// Runs a command to completion (bounded by `timeout`), with stdout and stderr captured.
-func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 60) throws -> RunResult {
+func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 60, absolute: Bool = false) throws -> RunResult {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: Binaries.path(executable))
+    process.executableURL = URL(fileURLWithPath: absolute ? executable : Binaries.path(executable))
     process.arguments = arguments
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

@@ -67,6 +67,11 @@ extern const unsigned long CDAHDI_SIZEOF_BUFFERINFO;
 extern const unsigned long CDAHDI_SIZEOF_CONFINFO;
 extern const unsigned long CDAHDI_SIZEOF_ECHOCANPARAMS;
 
+// ioctl is variadic in C, which Swift cannot call; this typed wrapper is the one way in.
+static inline int cdahdi_ioctl(int fd, unsigned long request, void *argument) {
+    return ioctl(fd, request, argument);
+}
+
 // ELAST is what read/write return when an event is waiting (the header defines it if libc does not).
 static const int CDAHDI_ELAST = ELAST;
 

@@ -111,6 +111,9 @@ public final class PRISpanDriver: @unchecked Sendable {
                 handle(event, now: now)
             case .wouldBlock:
                 return
+            case .removed, .failed:
+                counters.deviceErrors += 1
+                return
             }
         }
     }
@@ -354,6 +357,7 @@ public struct PRIDriverCounters: Codable, Sendable, Equatable {
     public var linkDowns = 0
     public var dataLinkErrors = 0
     public var callControlErrors = 0
+    public var deviceErrors = 0
 }
 
 public struct Q921CountersReport: Codable, Sendable, Equatable {

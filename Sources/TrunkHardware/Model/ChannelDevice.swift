@@ -7,6 +7,10 @@ public enum DeviceIO: Equatable, Sendable {
     case wouldBlock
     /// ELAST: an event is queued and must be fetched with `nextEvent()` before I/O goes on.
     case eventPending
+    /// ENODEV: the device is gone (a card removed or its driver unloaded); close the channel.
+    case removed
+    /// Any other failure, with the call, the channel and the errno in words.
+    case failed(TrunkError)
 }
 
 /// An open channel: what a process holds after opening `/dev/dahdi/channel` and DAHDI_SPECIFY.
