@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "TrunkCore"),
         .target(
             name: "TrunkHardware",
-            dependencies: ["TrunkCore", "CDAHDI", "CG168"]
+            dependencies: ["TrunkCore", "CDAHDI", "CAlsa", "CG168"]
         ),
         .target(name: "TrunkISDN"),
         .target(name: "TrunkTrace", dependencies: ["TrunkCore", "CPcap"]),
