@@ -159,4 +159,32 @@ struct DAHDIBackendTests {
         kernel.spans[1]!.alarms = []
         #expect(try backend.discover()[0].alarms.isEmpty)
     }
+
+    @Test("readiness with poll: POLLPRI means an event is waiting, POLLIN data")
+    func readiness() throws {
+        let kernel = kernel()
+        let device = try #require(try DAHDIBackend(system: kernel.system).openChannel(33) as? DAHDIChannelDevice)
+        #expect(device.waitReady(timeoutMs: 0) == .timeout)
+        kernel.received[33] = [Array(repeating: 0, count: 160)]
+        #expect(device.waitReady(timeoutMs: 0) == .readable)
+        kernel.events[33] = [ChannelEvent.Kind.ringBegin.rawValue]
+        #expect(device.waitReady(timeoutMs: 0) == .event)
+        #expect(device.nextEvent() == ChannelEvent(.ringBegin))
+        #expect(device.waitReady(timeoutMs: 0) == .readable)
+        kernel.failures["poll"] = [EINTR]
+        #expect(device.waitReady(timeoutMs: 0) == .readable)
+    }
+
+    @Test("timing from /dev/dahdi/timer: TIMERCONFIG in samples, POLLPRI per expiry, each acknowledged")
+    func timer() throws {
+        let kernel = kernel()
+        let timer = try DAHDITimer(samples: 160, system: kernel.system)
+        #expect(kernel.timerConfigured == 160)
+        #expect(try timer.wait(timeoutMs: 0) == 0)
+        kernel.timerExpiries = 3
+        #expect(try timer.wait(timeoutMs: 20) == 3)
+        #expect(kernel.callNames().filter { $0 == "DAHDI_TIMERACK" }.count == 3)
+        #expect(kernel.timerExpiries == 0)
+        #expect(throws: TrunkError.self) { _ = try DAHDITimer(samples: 5, system: kernel.system) }
+    }
 }

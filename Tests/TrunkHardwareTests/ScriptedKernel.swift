@@ -33,7 +33,11 @@ final class ScriptedKernel: @unchecked Sendable {
     var written: [Int32: [[UInt8]]] = [:]         // channel → what was written
     var spans: [Int: Span] = [:]
     var failures: [String: [Int32]] = [:]         // call name → errnos for its next calls
-    var existingPaths: Set<String> = ["/dev/dahdi/ctl", "/dev/dahdi/channel"]
+    var existingPaths: Set<String> = ["/dev/dahdi/ctl", "/dev/dahdi/channel", "/dev/dahdi/timer"]
+    /// Timer expiries pending on any timer descriptor.
+    var timerExpiries = 0
+    var timerFDs: Set<Int32> = []
+    var timerConfigured: Int32?
 
     var system: DAHDISystem {
         DAHDISystem(
@@ -42,7 +46,7 @@ final class ScriptedKernel: @unchecked Sendable {
             ioctl: { [self] fd, request, argument in ioctl(fd, request, argument) },
             read: { [self] fd, buffer in read(fd, buffer) },
             write: { [self] fd, bytes in write(fd, bytes) },
-            poll: { _, _, _ in (SyscallResult(value: 0), 0) },
+            poll: { [self] fd, events, timeout in poll(fd, events, timeout) },
             fileExists: { [self] path in lock.withLock { existingPaths.contains(path) } })
     }
 
@@ -67,6 +71,7 @@ final class ScriptedKernel: @unchecked Sendable {
         guard lock.withLock({ existingPaths.contains(path) }) else { return .failure(ENOENT) }
         return lock.withLock {
             nextFD += 1
+            if path.hasSuffix("/timer") { timerFDs.insert(nextFD) }
             return SyscallResult(value: Int(nextFD))
         }
     }
@@ -102,6 +107,11 @@ final class ScriptedKernel: @unchecked Sendable {
                 return first
             }
             argument!.storeBytes(of: event, as: Int32.self)
+        case CDAHDI_TIMERCONFIG:
+            lock.withLock { timerConfigured = argument!.load(as: Int32.self) }
+        case CDAHDI_TIMERACK:
+            let count = argument!.load(as: Int32.self)
+            lock.withLock { timerExpiries = max(0, timerExpiries - Int(count)) }
         case CDAHDI_SPANSTAT:
             let info = argument!.assumingMemoryBound(to: dahdi_spaninfo.self)
             guard let span = lock.withLock({ spans[Int(info.pointee.spanno)] }) else { return .failure(EINVAL) }
@@ -114,6 +124,21 @@ final class ScriptedKernel: @unchecked Sendable {
             break
         }
         return SyscallResult(value: 0)
+    }
+
+    private func poll(_ fd: Int32, _ wanted: Int16, _ timeout: Int32) -> (result: SyscallResult, revents: Int16) {
+        record(Call(name: "poll", fd: fd, value: Int32(wanted)))
+        if let code = injectedFailure("poll") { return (.failure(code), 0) }
+        return lock.withLock {
+            var revents: Int16 = 0
+            if timerFDs.contains(fd) {
+                if timerExpiries > 0 { revents |= Int16(POLLPRI) }
+            } else if let channel = boundChannel[fd] {
+                if !(events[channel] ?? []).isEmpty { revents |= Int16(POLLPRI) }
+                if !(received[channel] ?? []).isEmpty { revents |= Int16(POLLIN) }
+            }
+            return (SyscallResult(value: revents == 0 ? 0 : 1), revents & (wanted | Int16(POLLERR | POLLHUP)))
+        }
     }
 
     private func read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> SyscallResult {
@@ -148,7 +173,8 @@ final class ScriptedKernel: @unchecked Sendable {
             CDAHDI_SET_BUFINFO: "DAHDI_SET_BUFINFO", CDAHDI_GET_BUFINFO: "DAHDI_GET_BUFINFO", CDAHDI_GETEVENT: "DAHDI_GETEVENT",
             CDAHDI_HOOK: "DAHDI_HOOK", CDAHDI_SPANSTAT: "DAHDI_SPANSTAT", CDAHDI_SETLAW: "DAHDI_SETLAW",
             CDAHDI_SETLINEAR: "DAHDI_SETLINEAR", CDAHDI_SETPOLARITY: "DAHDI_SETPOLARITY", CDAHDI_SETCADENCE: "DAHDI_SETCADENCE",
-            CDAHDI_ECHOCANCEL_PARAMS: "DAHDI_ECHOCANCEL_PARAMS",
+            CDAHDI_ECHOCANCEL_PARAMS: "DAHDI_ECHOCANCEL_PARAMS", CDAHDI_TIMERCONFIG: "DAHDI_TIMERCONFIG",
+            CDAHDI_TIMERACK: "DAHDI_TIMERACK",
         ]
         return names[request] ?? "ioctl 0x" + String(request, radix: 16)
     }

@@ -118,6 +118,29 @@ final class DAHDIChannelDevice: ChannelDevice, @unchecked Sendable {
         }
     }
 
+    enum Readiness: Equatable {
+        case readable
+        /// POLLPRI: an event is queued (fetch it before reading).
+        case event
+        case timeout
+        case removed
+    }
+
+    /// Waits with poll() until the channel can be read or has an event.
+    func waitReady(timeoutMs: Int32) -> Readiness {
+        while true {
+            let (result, revents) = system.poll(fd, Int16(POLLIN | POLLPRI), timeoutMs)
+            if result.failed {
+                if result.errno == EINTR { continue }
+                return .removed
+            }
+            if result.value == 0 { return .timeout }
+            if revents & Int16(POLLPRI) != 0 { return .event }
+            if revents & Int16(POLLIN) != 0 { return .readable }
+            return .removed // POLLERR / POLLHUP / POLLNVAL: the device went away
+        }
+    }
+
     func nextEvent() -> ChannelEvent? {
         var event: Int32 = 0
         let result = Self.ioctl(system, fd, CDAHDI_GETEVENT, &event)
