@@ -9,17 +9,22 @@ import TrunkHardware
 public final class GatewayNode: Sendable {
     public static let version = "0.1.0"
 
-    public let simulator: LineSimulator
+    public let simulator: LineSimulator?
+    public let dahdi: DAHDIBackend?
     public let clock: SimulatorClock?
     public let pri: PRILab?
+    public let lineTaps: [LineTapService]
     let logger: Logger
     let node: String
     private let startedAt = SimulatorClock.now()
 
-    public init(simulator: LineSimulator, clock: SimulatorClock?, pri: PRILab?, logger: Logger) {
+    public init(simulator: LineSimulator?, dahdi: DAHDIBackend? = nil, clock: SimulatorClock?, pri: PRILab?,
+                lineTaps: [LineTapService] = [], logger: Logger) {
         self.simulator = simulator
+        self.dahdi = dahdi
         self.clock = clock
         self.pri = pri
+        self.lineTaps = lineTaps
         self.logger = logger
         node = ProcessInfo.processInfo.hostName
     }
@@ -27,32 +32,60 @@ public final class GatewayNode: Sendable {
     // MARK: reports
 
     public func status() -> StatusReport {
-        let spans = simulator.spanStatuses().map(report(for:))
-        var backends = [BackendReport(name: "virtual", detail: simulatorDetail)]
-        backends.append(BackendReport(name: "dahdi", detail: DAHDIPresence.describe()))
-        return StatusReport(node: node, version: Self.version, syncSource: simulator.syncSource, spans: spans,
+        var spans: [SpanReport] = []
+        var backends: [BackendReport] = []
+        var syncSource = 0
+        if let simulator {
+            spans += simulator.spanStatuses().map(report(for:))
+            backends.append(BackendReport(name: "virtual", detail: simulatorDetail(simulator)))
+            syncSource = simulator.syncSource
+        }
+        if let dahdi {
+            let discovered = (try? dahdi.discover()) ?? []
+            spans += discovered.map { SpanReport(status: $0.status, channelsOpen: 0, impairments: nil) }
+            syncSource = discovered.first?.syncSource ?? syncSource
+            backends.append(BackendReport(name: "dahdi", detail: "\(discovered.count) span(s) from the DAHDI kernel devices"))
+        } else {
+            backends.append(BackendReport(name: "dahdi", detail: DAHDIPresence.describe()))
+        }
+        for tap in lineTaps { backends.append(BackendReport(name: "alsa", detail: tap.summary)) }
+        return StatusReport(node: node, version: Self.version, syncSource: syncSource, spans: spans,
                             backends: backends, uptimeSeconds: Double(SimulatorClock.now() - startedAt) / 1e9,
-                            ticks: simulator.tickCount)
+                            ticks: simulator?.tickCount ?? 0)
     }
 
-    private var simulatorDetail: String {
+    /// The simulator, for commands that only make sense on one.
+    func lab() throws(TrunkError) -> LineSimulator {
+        guard let simulator else { throw TrunkError(.unavailable, "this node drives real hardware: simulator controls do not apply") }
+        return simulator
+    }
+
+    private func simulatorDetail(_ simulator: LineSimulator) -> String {
         let spans = simulator.localSpanNumbers.map(String.init).joined(separator: ", ")
         if simulator.hasRemoteEnds { return "line simulator, spans \(spans) here, their far ends in another process over the simulator link" }
         return "line simulator (embedded default), spans \(spans)"
     }
 
     private func report(for status: SpanStatus) -> SpanReport {
-        let open = (try? simulator.channelParameters(span: status.span).filter(\.isOpen).count) ?? 0
-        let impairments = try? simulator.impairments(span: status.span)
+        let open = (try? simulator?.channelParameters(span: status.span).filter(\.isOpen).count) ?? 0
+        let impairments = try? simulator?.impairments(span: status.span)
         return SpanReport(status: status, channelsOpen: open, impairments: impairments?.isClean == true ? nil : impairments)
     }
 
     func spanShow(_ span: Int) throws(TrunkError) -> SpanShowReport {
+        if let dahdi {
+            guard let found = try dahdi.discover().first(where: { $0.number == span }) else {
+                throw TrunkError(.notFound, "span \(span) does not exist on the DAHDI devices")
+            }
+            return SpanShowReport(span: SpanReport(status: found.status, channelsOpen: 0, impairments: nil), channels: found.channels)
+        }
+        let simulator = try lab()
         let status = try simulator.spanStatus(span)
         return SpanShowReport(span: report(for: status), channels: try simulator.channelParameters(span: span))
     }
 
     func impair(_ params: ImpairParams) throws(TrunkError) -> SpanReport {
+        let simulator = try lab()
         var impairments = params.clear == true ? Impairments() : try simulator.impairments(span: params.span)
         if let value = params.bitErrorRate { impairments.bitErrorRate = value }
         if let value = params.dChannelOnly { impairments.bitErrorsOnDChannelOnly = value }
@@ -110,15 +143,18 @@ public final class GatewayNode: Sendable {
                 let params = try decodeParams(SpanParams.self, from: data)
                 return encode(id: envelope.id, try spanShow(params.span))
             case .spanResetCounters:
+                let simulator = try lab()
                 let params = try decodeParams(SpanParams.self, from: data)
                 try simulator.resetCounters(span: params.span)
                 return encode(id: envelope.id, report(for: try simulator.spanStatus(params.span)))
             case .simCut:
+                let simulator = try lab()
                 let params = try decodeParams(SpanParams.self, from: data)
                 try simulator.cut(span: params.span)
                 logger.notice("simulated cable cut", metadata: ["span": "\(params.span)"])
                 return encode(id: envelope.id, report(for: try simulator.spanStatus(params.span)))
             case .simRestore:
+                let simulator = try lab()
                 let params = try decodeParams(SpanParams.self, from: data)
                 try simulator.restore(span: params.span)
                 logger.notice("simulated cable restored", metadata: ["span": "\(params.span)"])

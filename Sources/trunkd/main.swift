@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import ServiceLifecycle
 import TrunkCore
@@ -25,6 +26,9 @@ struct Trunkd: AsyncParsableCommand {
 
     @Option(name: .long, help: "Data folder for state and sockets (default: $TRUNKLINE_DATA or ~/.local/state/trunkline).")
     var data: String?
+
+    @Option(name: .long, help: "Configuration file (default: /etc/trunkline/trunkline.toml if present, else the embedded default).")
+    var config: String?
 
     @Flag(name: .long, help: "Leave the carrier side (spans 1 and 3) to a separate trunksim process and connect to it.")
     var simConnect = false
@@ -53,6 +57,9 @@ struct Trunkd: AsyncParsableCommand {
         } catch let error as TrunkError {
             printError("trunkd: \(error.message)")
             throw ExitCode.failure
+        } catch let errors as ConfigErrors {
+            for error in errors.errors { printError("trunkd: \(error)") }
+            throw ExitCode.failure
         }
     }
 
@@ -61,6 +68,13 @@ struct Trunkd: AsyncParsableCommand {
         try folder.create()
         let lock = try folder.lock(role: "trunkd")
         defer { withExtendedLifetime(lock) {} }
+
+        let configPath = config ?? (FileManager.default.fileExists(atPath: TrunklineConfig.defaultPath) ? TrunklineConfig.defaultPath : nil)
+        let configuration = try configPath.map { try TrunklineConfig.load(path: $0) }
+        if let configuration, !configuration.usesEmbeddedDefault {
+            try await serveConfigured(configuration, folder: folder, logger: logger)
+            return
+        }
 
         let topology = SimulatorTopology.embeddedDefault
         var services: [any Service] = []
@@ -92,6 +106,52 @@ struct Trunkd: AsyncParsableCommand {
             logger: logger))
         try await group.run()
         follower?.stop()
+        logger.info("trunkd stopped")
+    }
+}
+
+extension Trunkd {
+    /// A node built from a configuration file: virtual spans in a simulator of their own,
+    /// DAHDI spans on the kernel devices, ALSA ports as line taps.
+    private func serveConfigured(_ configuration: TrunklineConfig, folder: DataFolder, logger: Logger) async throws {
+        var services: [any Service] = []
+        var simulator: LineSimulator?
+        var clock: SimulatorClock?
+        var pri: PRILab?
+        var dahdi: DAHDIBackend?
+        if let topology = try configuration.virtualTopology() {
+            let lab = try LineSimulator(topology: topology)
+            let labClock = SimulatorClock(simulator: lab)
+            services.append(SimulatorClockService(clock: labClock, realtime: realtime, logger: logger))
+            pri = try PRILab(simulator: lab, logger: logger)
+            simulator = lab
+            clock = labClock
+        }
+        let dahdiSpans = configuration.spans.filter { $0.backend == .dahdi }
+        if !dahdiSpans.isEmpty {
+            let backend = DAHDIBackend()
+            guard backend.devicesPresent else {
+                let span = dahdiSpans[0]
+                throw TrunkError(.unavailable, "\(configuration.file):\(span.position.line):\(span.position.column): span \(span.number) uses backend dahdi, but no DAHDI devices were found (/dev/dahdi/ctl is missing: load the DAHDI kernel modules and run dahdi_cfg)")
+            }
+            pri = try PRILab(dahdi: backend, spans: dahdiSpans, logger: logger)
+            dahdi = backend
+        }
+        var taps: [LineTapService] = []
+        for port in configuration.ports where port.backend == .alsa {
+            do {
+                taps.append(try LineTapService(port: port, logger: logger))
+            } catch {
+                throw TrunkError(error.code, "\(configuration.file):\(port.position.line):\(port.position.column): port \(port.name): \(error.message)")
+            }
+        }
+        services += taps.map { $0 as any Service }
+        let node = GatewayNode(simulator: simulator, dahdi: dahdi, clock: clock, pri: pri, lineTaps: taps, logger: logger)
+        services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
+        logger.info("configured from \(configuration.file)", metadata: ["spans": "\(configuration.spans.count)", "ports": "\(configuration.ports.count)"])
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
         logger.info("trunkd stopped")
     }
 }

@@ -163,4 +163,56 @@ struct TrunkdCommandLineTests {
             #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
         }
     }
+
+    @Test("configured backends: dahdi and alsa declarations open the real backends and fail naming the device")
+    func configuredBackends() throws {
+        let data = temporaryDataFolder()
+        let dahdi = data + "/dahdi.toml"
+        try "[[span]]\nspan = 1\nbackend = \"dahdi\"\nchannels = \"1-31\"\n".write(toFile: dahdi, atomically: true, encoding: .utf8)
+        let check = try run("trunkctl", ["config", "check", dahdi])
+        #expect(check.status == 0 && check.stdout.contains("OK (1 span(s), 0 port(s))"))
+        // No DAHDI kernel modules on this machine: trunkd says so and names the span's line.
+        let noCards = try run("trunkd", ["--data", data, "--config", dahdi], timeout: 20)
+        #expect(noCards.status == 1)
+        #expect(noCards.stderr.contains("\(dahdi):1:1: span 1 uses backend dahdi, but no DAHDI devices were found"))
+
+        let alsa = data + "/alsa.toml"
+        try "[[port]]\nname = \"tap1\"\nbackend = \"alsa\"\ndevice = \"hw:7,0\"\n".write(toFile: alsa, atomically: true, encoding: .utf8)
+        let noSoundCard = try run("trunkd", ["--data", data, "--config", alsa], timeout: 20)
+        #expect(noSoundCard.status == 1)
+        #expect(noSoundCard.stderr.contains("port tap1: ALSA capture device hw:7,0: "))
+
+        let broken = data + "/broken.toml"
+        try "[[span]]\nspan = 1\nbackend = \"virtual\"\ndchannel = 15\n".write(toFile: broken, atomically: true, encoding: .utf8)
+        let refused = try run("trunkctl", ["config", "check", broken])
+        #expect(refused.status == 1)
+        #expect(refused.stderr == "\(broken):4:12: span 1: an E1 PRI carries its D-channel on timeslot 16, not 15\n")
+        #expect(try run("trunkd", ["--data", data, "--config", broken], timeout: 20).status == 1)
+    }
+
+    @Test("virtual spans from a configuration file run as their own lab")
+    func configuredVirtualSpans() throws {
+        let data = temporaryDataFolder()
+        let file = data + "/lab.toml"
+        try """
+            [[span]]
+            span = 7
+            backend = "virtual"
+            signalling = "pri_net"
+            [[span]]
+            span = 8
+            backend = "virtual"
+            timing = 1
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let trunkd = try Daemon("trunkd", ["--data", data, "--config", file])
+        defer { trunkd.stop() }
+        try waitUntilAnswering(["--data", data])
+        #expect(try waitForStatus(["--data", data]) { alarmsBySpan($0) == [7: 0, 8: 0] })
+        var spans = try run("trunkctl", ["--data", data, "pri", "show", "spans"])
+        for _ in 0..<50 where spans.status != 0 {
+            usleep(100_000)
+            spans = try run("trunkctl", ["--data", data, "pri", "show", "spans"])
+        }
+        #expect(spans.stdout == "PRI span 7/0: Up, Active (network side)\nPRI span 8/0: Up, Active (user side)\n")
+    }
 }

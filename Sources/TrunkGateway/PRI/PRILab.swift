@@ -8,13 +8,13 @@ import TrunkISDN
 /// tick count as their clock, so signalling runs the same at real time and in fast tests.
 public final class PRILab: Sendable {
     public let drivers: [Int: PRISpanDriver]
-    let simulator: LineSimulator
+    private let clock: @Sendable () -> ISDNInstant
 
     /// PRI B-channel numbers of an E1 (ETSI: the timeslot number; TS16 is the D-channel).
     public static let e1BChannels: [UInt8] = Array(1...15) + Array(17...31)
 
     public init(simulator: LineSimulator, logger: Logger) throws(TrunkError) {
-        self.simulator = simulator
+        clock = { Self.instant(tick: simulator.tickCount) }
         var drivers: [Int: PRISpanDriver] = [:]
         let locals = Set(simulator.localSpanNumbers)
         var channelBase = 1
@@ -25,7 +25,7 @@ public final class PRILab: Sendable {
             let driver = PRISpanDriver(span: span.number, role: role == .network ? .network : .user,
                                        dChannel: dChannel, bChannels: Self.e1BChannels)
             driver.onIndication { span, indication in
-                Self.labPolicy(driver: driver, indication: indication, simulator: simulator)
+                Self.labPolicy(driver: driver, indication: indication, now: Self.instant(tick: simulator.tickCount))
                 if case .incomingCall(let call) = indication {
                     logger.info("incoming call", metadata: ["span": "\(span)", "channel": "\(call.channel)",
                                                              "caller": "\(call.callingNumber?.digits ?? "")", "called": "\(call.calledNumber?.digits ?? "")"])
@@ -45,13 +45,44 @@ public final class PRILab: Sendable {
     /// The simulator's time as the signalling stacks see it: one tick is one millisecond.
     public static func instant(tick: UInt64) -> ISDNInstant { ISDNInstant(nanoseconds: Int64(tick) * 1_000_000) }
 
-    public var now: ISDNInstant { Self.instant(tick: simulator.tickCount) }
+    /// PRI on real cards: one driver per configured span's D-channel, serviced on every
+    /// expiry of a 1 ms DAHDI timer, with CLOCK_MONOTONIC as the stacks' clock.
+    public init(dahdi: DAHDIBackend, spans: [TrunklineConfig.Span], logger: Logger) throws(TrunkError) {
+        clock = { ISDNInstant(nanoseconds: Int64(SimulatorClock.now())) }
+        var drivers: [Int: PRISpanDriver] = [:]
+        let discovered = try dahdi.discover()
+        for span in spans {
+            guard let found = discovered.first(where: { $0.number == span.number }) else {
+                throw TrunkError(.notFound, "span \(span.number) is configured but DAHDI has no such span (run dahdi_cfg, check `dahdi_scan`)")
+            }
+            guard span.channels.first == found.baseChannel else {
+                throw TrunkError(.invalidArgument, "span \(span.number): configured channels start at \(span.channels.first ?? 0), DAHDI numbers them from \(found.baseChannel)")
+            }
+            let dChannel = try dahdi.openChannel(span.channels[span.dchannel - 1])
+            let driver = PRISpanDriver(span: span.number, role: span.signalling == .priNet ? .network : .user,
+                                       dChannel: dChannel, bChannels: Self.e1BChannels)
+            driver.onIndication { span, indication in
+                Self.labPolicy(driver: driver, indication: indication, now: ISDNInstant(nanoseconds: Int64(SimulatorClock.now())))
+                if case .incomingCall(let call) = indication {
+                    logger.info("incoming call", metadata: ["span": "\(span)", "channel": "\(call.channel)"])
+                }
+            }
+            drivers[span.number] = driver
+        }
+        self.drivers = drivers
+        let timer = try DAHDITimer()
+        let runner = PRIServiceThread(drivers: Array(drivers.values), timer: timer, clock: clock)
+        try runner.start()
+        let now = clock()
+        for driver in drivers.values { driver.start(now: now) }
+    }
+
+    public var now: ISDNInstant { clock() }
 
     /// Until the gateway's call manager takes calls, an offered call is made to ring
     /// (ALERTING) so it shows on both sides; it stays until either side clears it.
-    private static func labPolicy(driver: PRISpanDriver, indication: Q931Indication, simulator: LineSimulator) {
+    private static func labPolicy(driver: PRISpanDriver, indication: Q931Indication, now: ISDNInstant) {
         guard case .incomingCall(let call) = indication else { return }
-        let now = instant(tick: simulator.tickCount)
         driver.callControl(now: now) { $0.alerting(call.id, now: now) }
     }
 

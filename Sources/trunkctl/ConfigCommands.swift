@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import TrunkCore
+import TrunkGateway
+
+extension Trunkctl {
+    struct Config: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Configuration files.",
+            subcommands: [Check.self])
+
+        struct Check: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Validate a configuration file without touching the running daemon.",
+                discussion: """
+                    Every problem is printed as FILE:LINE:COLUMN: what is wrong and what is expected.
+                    Example:
+                      trunkctl config check /etc/trunkline/trunkline.toml
+                    """)
+            @Argument(help: "The file (default: /etc/trunkline/trunkline.toml).") var file: String = TrunklineConfig.defaultPath
+            @Flag(help: "Print JSON instead of text.") var json = false
+
+            func run() throws {
+                do {
+                    let config = try TrunklineConfig.load(path: file)
+                    let summary = config.usesEmbeddedDefault
+                        ? "\(file): OK (no spans or ports: trunkd would run the embedded default)"
+                        : "\(file): OK (\(config.spans.count) span(s), \(config.ports.count) port(s))"
+                    if json {
+                        print(#"{"file":"\#(file)","ok":true,"spans":\#(config.spans.count),"ports":\#(config.ports.count)}"#)
+                    } else {
+                        print(summary)
+                    }
+                } catch let errors as ConfigErrors {
+                    if json {
+                        let items = errors.errors.map { error in
+                            ["file": error.file, "line": String(error.position.line), "column": String(error.position.column), "message": error.message]
+                        }
+                        let data = try JSONSerialization.data(withJSONObject: ["ok": false, "errors": items], options: [.sortedKeys])
+                        print(String(decoding: data, as: UTF8.self))
+                    } else {
+                        for error in errors.errors { FileHandleStandardError.write("\(error)\n") }
+                    }
+                    throw ExitCode.failure
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Testing
+@testable import TrunkGateway
+import TrunkHardware
+
+@Suite("Configuration files")
+struct ConfigTests {
+    /// Each broken file must be refused with this line:column and a message starting so.
+    static let broken: [(name: String, text: String, position: String, message: String)] = [
+        ("unquoted string", "[[span]]\nspan = 1\nbackend = dahdi\n", "3:11", "'dahdi' is not a value: strings need double quotes"),
+        ("unclosed string", "[[port]]\nname = \"tap\n", "2:8", "this string is not closed"),
+        ("missing equals", "[[span]]\nspan 1\n", "2:6", "expected '=' after span"),
+        ("bad table header", "[[span]\nspan = 1\n", "1:8", "expected ']]' to close [[span]]"),
+        ("table defined twice", "[lab]\n[lab]\n", "2:1", "table [lab] is defined twice"),
+        ("unknown table", "[trunks]\n", "1:1", "unknown table [trunks]"),
+        ("key set twice", "[[span]]\nspan = 1\nspan = 2\n", "3:1", "span is set twice"),
+        ("garbage after value", "[[span]]\nspan = 1 2\n", "2:10", "expected the end of the line"),
+        ("key at top level", "span = 1\n", "1:1", "span is not a setting of the top of the file"),
+        ("unknown key", "[[span]]\nspan = 1\nbackend = \"virtual\"\ncolour = \"red\"\n", "4:1", "unknown setting colour in [[span]]"),
+        ("wrong type: integer", "[[span]]\nspan = \"one\"\nbackend = \"virtual\"\n", "2:8", "span must be an integer, not a string"),
+        ("wrong type: boolean", "[[span]]\nspan = 1\nbackend = \"virtual\"\ncrc4 = \"yes\"\n", "4:8", "crc4 must be true or false"),
+        ("out of range", "[[span]]\nspan = 200\nbackend = \"virtual\"\n", "2:8", "span must be 1…128, not 200"),
+        ("unknown backend", "[[span]]\nspan = 1\nbackend = \"zaptel\"\n", "3:11", "backend must be one of \"dahdi\", \"alsa\", \"virtual\""),
+        ("missing backend", "[[span]]\nspan = 1\n", "1:1", "[[span]] needs backend"),
+        ("D-channel off TS16", "[[span]]\nspan = 1\nbackend = \"virtual\"\ndchannel = 15\n", "4:12", "span 1: an E1 PRI carries its D-channel on timeslot 16"),
+        ("dahdi span without channels", "[[span]]\nspan = 1\nbackend = \"dahdi\"\n", "1:1", "span 1: a dahdi span needs channels"),
+        ("wrong channel count", "[[span]]\nspan = 1\nbackend = \"dahdi\"\nchannels = \"1-30\"\n", "4:12", "span 1: an E1 has 31 channels"),
+        ("bad channel range", "[[span]]\nspan = 1\nbackend = \"dahdi\"\nchannels = \"31-1\"\n", "4:12", "channels must be channel numbers like"),
+        ("channel used twice", "[[span]]\nspan = 1\nbackend = \"dahdi\"\nchannels = \"1-31\"\n[[span]]\nspan = 2\nbackend = \"dahdi\"\nchannels = \"31-61\"\n",
+         "5:1", "span 2: channel 31 is already used by span 1"),
+        ("span defined twice", "[[span]]\nspan = 1\nbackend = \"virtual\"\n[[span]]\nspan = 1\nbackend = \"virtual\"\n", "4:1", "span 1 is defined twice"),
+        ("E1 on a sound card", "[[span]]\nspan = 1\nbackend = \"alsa\"\n", "3:11", "span 1: an E1 span cannot run on an ALSA sound card"),
+        ("CAS framing", "[[span]]\nspan = 1\nbackend = \"virtual\"\nframing = \"cas\"\n", "4:11", "framing must be \"ccs\""),
+        ("ALSA port without device", "[[port]]\nname = \"tap1\"\nbackend = \"alsa\"\n", "1:1", "[[port]] needs device"),
+        ("port on the wrong backend", "[[port]]\nname = \"tap1\"\nbackend = \"dahdi\"\n", "3:11", "port tap1: sound-card ports use backend \"alsa\""),
+        ("VOX thresholds crossed", "[[port]]\nname = \"t\"\nbackend = \"alsa\"\ndevice = \"hw:1\"\nvox_start_dbfs = -50\nvox_stop_dbfs = -40\n", "6:17", "vox_stop_dbfs (-40.0) must not be above"),
+        ("mixed virtual and dahdi", "[[span]]\nspan = 1\nbackend = \"virtual\"\n[[span]]\nspan = 2\nbackend = \"dahdi\"\nchannels = \"1-31\"\n", "1:1", "span 1: virtual and dahdi spans cannot be mixed"),
+        ("unclosed array", "[[span]]\nspan = 1\nbackend = \"dahdi\"\nchannels = [1, 2\n", "4:12", "this array is not closed"),
+    ]
+
+    @Test("broken configurations are refused with file, line, column and what is expected", arguments: 0..<broken.count)
+    func brokenConfig(_ index: Int) {
+        let case_ = Self.broken[index]
+        do {
+            _ = try TrunklineConfig.parse(text: case_.text, file: "trunkline.toml")
+            Issue.record("\(case_.name): accepted")
+        } catch {
+            let first = error.errors.first { "\($0.position)" == case_.position && $0.message.hasPrefix(case_.message) }
+            #expect(first != nil, "\(case_.name): got \(error.errors.map(\.description))")
+            #expect(error.errors.allSatisfy { $0.file == "trunkline.toml" })
+        }
+    }
+
+    @Test("a good configuration reads into spans and ports; comments and layout are free")
+    func goodConfig() throws {
+        let text = """
+            # Two E1 PRI trunks on a TE420 and a line-tap card
+            [[span]]
+            span = 1
+            backend = "dahdi"         # the carrier's first trunk
+            channels = "1-31"
+            signalling = "pri_cpe"
+            timing = 1
+
+            [[span]]
+            span = 2
+            backend = "dahdi"
+            channels = [32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+                        48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62]
+            crc4 = false
+
+            [[port]]
+            name = "tap1"
+            backend = "alsa"
+            device = "hw:1,0"
+            vox_start_dbfs = -38.5
+            vox_hang_ms = 3000
+            """
+        let config = try TrunklineConfig.parse(text: text, file: "t.toml")
+        #expect(config.spans.map(\.number) == [1, 2])
+        #expect(config.spans[0].channels == Array(1...31) && config.spans[0].timing == 1 && config.spans[0].signalling == .priCpe)
+        #expect(config.spans[1].channels == Array(32...62) && !config.spans[1].crc4)
+        #expect(config.ports.first?.device == "hw:1,0")
+        #expect(config.ports.first?.vox.startLevelDBFS == -38.5 && config.ports.first?.vox.hangMs == 3000)
+        #expect(!config.usesEmbeddedDefault)
+        #expect(try TrunklineConfig.parse(text: "# nothing yet\n", file: "t.toml").usesEmbeddedDefault)
+    }
+
+    @Test("virtual spans are cabled in pairs with the roles their signalling says")
+    func virtualTopology() throws {
+        let text = "[[span]]\nspan = 5\nbackend = \"virtual\"\nsignalling = \"pri_net\"\n[[span]]\nspan = 6\nbackend = \"virtual\"\ntiming = 1\n"
+        let topology = try #require(try TrunklineConfig.parse(text: text, file: "t.toml").virtualTopology())
+        #expect(topology.spans.map(\.number) == [5, 6])
+        #expect(topology.spans.map(\.role) == [.network, .user])
+        #expect(topology.cables == [SimulatorTopology.Cable(5, 6)])
+        let odd = try TrunklineConfig.parse(text: "[[span]]\nspan = 5\nbackend = \"virtual\"\n", file: "t.toml")
+        #expect(throws: (any Error).self) { try odd.virtualTopology() }
+    }
+}
