@@ -2,7 +2,8 @@
  * A test-only ALSA PCM plugin that behaves like a sound card with a crystal: its hardware
  * pointer advances with CLOCK_MONOTONIC at the configured rate, so a player that falls behind
  * gets a real underrun (-EPIPE) and a slow reader a real overrun. Capture returns the samples
- * of an input file (S16_LE, the stream's channel count), then silence. The test suite builds
+ * of an input file (S16_LE, the stream's channel count), then silence; playback writes what
+ * it is given to an output file if one is named. The test suite builds
  * it with cc and loads it through an ALSA configuration; it is never part of a product.
  */
 #include <alsa/asoundlib.h>
@@ -21,6 +22,7 @@ typedef struct {
     long long started_ns;
     snd_pcm_uframes_t started_appl;
     FILE *input;
+    FILE *output;
 } test_card_t;
 
 static long long now_ns(void) {
@@ -83,6 +85,10 @@ static snd_pcm_sframes_t card_transfer(snd_pcm_ioplug_t *io, const snd_pcm_chann
         size_t bytes = size * io->channels * 2;
         size_t got = card->input ? fread(base, 1, bytes, card->input) : 0;
         if (got < bytes) memset(base + got, 0, bytes - got);
+    } else if (card->output) {
+        const char *base = (const char *)areas[0].addr + (areas[0].first + areas[0].step * offset) / 8;
+        fwrite(base, 1, size * io->channels * 2, card->output);
+        fflush(card->output);
     }
     return (snd_pcm_sframes_t)size;
 }
@@ -99,6 +105,7 @@ static int card_close(snd_pcm_ioplug_t *io) {
     test_card_t *card = io->private_data;
     close(card->timer_fd);
     if (card->input) fclose(card->input);
+    if (card->output) fclose(card->output);
     free(card);
     return 0;
 }
@@ -111,12 +118,14 @@ static const snd_pcm_ioplug_callback_t callbacks = {
 SND_PCM_PLUGIN_DEFINE_FUNC(trunkline_test_card) {
     snd_config_iterator_t i, next;
     const char *input_path = NULL;
+    const char *output_path = NULL;
     snd_config_for_each(i, next, conf) {
         snd_config_t *node = snd_config_iterator_entry(i);
         const char *id;
         if (snd_config_get_id(node, &id) < 0) continue;
         if (strcmp(id, "comment") == 0 || strcmp(id, "type") == 0 || strcmp(id, "hint") == 0) continue;
         if (strcmp(id, "infile") == 0) { snd_config_get_string(node, &input_path); continue; }
+        if (strcmp(id, "outfile") == 0) { snd_config_get_string(node, &output_path); continue; }
         SNDERR("unknown field %s", id);
         return -EINVAL;
     }
@@ -124,6 +133,7 @@ SND_PCM_PLUGIN_DEFINE_FUNC(trunkline_test_card) {
     if (!card) return -ENOMEM;
     card->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (input_path && stream == SND_PCM_STREAM_CAPTURE) card->input = fopen(input_path, "rb");
+    if (output_path && stream == SND_PCM_STREAM_PLAYBACK) card->output = fopen(output_path, "wb");
     card->io.version = SND_PCM_IOPLUG_VERSION;
     card->io.name = "Trunkline test card";
     card->io.callback = &callbacks;

@@ -159,3 +159,77 @@ final class RecordingBox: @unchecked Sendable {
     func add(_ recording: AlsaLineTap.Recording) { lock.withLock { recordings.append(recording) } }
     var all: [AlsaLineTap.Recording] { lock.withLock { recordings } }
 }
+
+@Suite("ALSA operator audio on a simulated line", .serialized)
+struct AlsaOperatorAudioTests {
+    @Test("a supervisor hears the line on the speaker and is heard on the line from the microphone")
+    func listenAndSpeak() throws {
+        let microphone = (0..<8000).map { Int16(truncatingIfNeeded: ($0 * 97) % 16000 - 8000) }
+        let input = try AlsaBackendTests.writeInput(microphone)
+        let speakerFile = NSTemporaryDirectory() + "trunkline-speaker-\(UUID().uuidString.prefix(8)).raw"
+        let library = try AlsaBackendTests.plugin.get()
+        let configuration = """
+            pcm_type.trunkline_test_card { lib "\(library)" }
+            pcm.mic { type trunkline_test_card infile "\(input)" }
+            pcm.speaker { type trunkline_test_card outfile "\(speakerFile)" }
+            """
+        let simulator = try LineSimulator()
+        let agentSide = try simulator.openChannel(Lab.bChannel(span: 2, timeslot: 3))
+        let farEnd = try simulator.openChannel(Lab.bChannel(span: 1, timeslot: 3))
+        try farEnd.setLinear(true)
+        try farEnd.setBlockSize(8)
+        try farEnd.setBufferPolicy(.immediate, buffers: 32)
+        // The microphone arrives a 20 ms period at a time: keep 80 ms in hand before sending.
+        try agentSide.setBufferPolicy(.halfFull, buffers: 8)
+        let operatorAudio = try AlsaOperatorAudio(
+            channel: agentSide,
+            playback: AlsaPCM(device: "speaker", direction: .playback, configuration: configuration),
+            capture: AlsaPCM(device: "mic", direction: .capture, configuration: configuration))
+
+        // The far end talks: a ramp the speaker file must hold, after A-law on the E1.
+        let talk = (0..<4000).map { Int16(truncatingIfNeeded: ($0 % 200) * 100 - 10000) }
+        var pendingTalk = talk[...]
+        var heardOnLine: [Int16] = []
+        let deadline = Date().addingTimeInterval(4)
+        // The line runs in real time, like the card: tick as many milliseconds as have passed.
+        var lastTick = SimulatorClock.now()
+        while Date() < deadline && (heardOnLine.count < 4000 || !pendingTalk.isEmpty) {
+            if !pendingTalk.isEmpty {
+                var bytes: [UInt8] = []
+                for sample in pendingTalk.prefix(240) { bytes += [UInt8(truncatingIfNeeded: sample), UInt8(truncatingIfNeeded: sample >> 8)] }
+                if case .transferred(let count) = farEnd.write(bytes) { pendingTalk = pendingTalk.dropFirst(count / 2) }
+            }
+            let now = SimulatorClock.now()
+            let elapsed = Int((now - lastTick) / 1_000_000)
+            lastTick += UInt64(elapsed) * 1_000_000
+            simulator.tick(count: min(elapsed, 25))
+            try operatorAudio.pump()
+            _ = farEnd.drainEvents()
+            while let bytes = farEnd.readBytes() {
+                for index in stride(from: 0, to: bytes.count - 1, by: 2) {
+                    heardOnLine.append(Int16(bitPattern: UInt16(bytes[index]) | UInt16(bytes[index + 1]) << 8))
+                }
+            }
+            usleep(5_000)
+        }
+        for _ in 0..<20 {
+            try operatorAudio.pump()
+            usleep(20_000)
+        }
+        let companded = { (x: Int16) in G711.alawToLinear(G711.linearToAlaw(x)) }
+        // The microphone reached the far end through the E1 (A-law), in order, after leading silence.
+        let spoken = heardOnLine.drop { $0 == companded(0) }
+
+        #expect(spoken.count >= 2000)
+        #expect(Array(spoken.prefix(2000)) == microphone.prefix(2000).map(companded))
+        // The far end's talk reached the speaker, in order.
+        let speakerData = try Data(contentsOf: URL(fileURLWithPath: speakerFile))
+        let played = stride(from: 0, to: speakerData.count - 1, by: 2).map { Int16(bitPattern: UInt16(speakerData[$0]) | UInt16(speakerData[$0 + 1]) << 8) }
+        let audible = played.drop { $0 == companded(0) || $0 == 0 }
+        #expect(audible.count >= 3000)
+        let expected = talk.prefix(3000).map(companded)
+        let mismatch = zip(audible.prefix(3000), expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        #expect(mismatch == nil, "speaker differs from the far end's talk at sample \(mismatch ?? -1)")
+        #expect(operatorAudio.droppedToLine == 0)
+    }
+}

@@ -187,4 +187,14 @@ struct DAHDIBackendTests {
         #expect(kernel.timerExpiries == 0)
         #expect(throws: TrunkError.self) { _ = try DAHDITimer(samples: 5, system: kernel.system) }
     }
+
+    @Test("the kernel echo canceller is switched off (0 taps) when Trunkline's own runs, on with a tail when configured")
+    func kernelEchoCanceller() throws {
+        let kernel = kernel()
+        let device = try #require(try DAHDIBackend(system: kernel.system).openChannel(3) as? DAHDIChannelDevice)
+        try device.setKernelEchoCanceller(taps: 0)
+        try device.setKernelEchoCanceller(taps: 128)
+        let calls = kernel.calls.filter { $0.name == "DAHDI_ECHOCANCEL_PARAMS" }
+        #expect(calls.map(\.value) == [0, 128])
+    }
 }

@@ -81,7 +81,8 @@ final class ScriptedKernel: @unchecked Sendable {
     private func ioctl(_ fd: Int32, _ request: UInt, _ argument: UnsafeMutableRawPointer?) -> SyscallResult {
         let name = Self.requestName(request)
         var value: Int32?
-        if [CDAHDI_SPECIFY, CDAHDI_HOOK, CDAHDI_SET_BLOCKSIZE, CDAHDI_SETLAW, CDAHDI_SETLINEAR, CDAHDI_SETPOLARITY].contains(request) {
+        if [CDAHDI_SPECIFY, CDAHDI_HOOK, CDAHDI_SET_BLOCKSIZE, CDAHDI_SETLAW, CDAHDI_SETLINEAR, CDAHDI_SETPOLARITY,
+            CDAHDI_ECHOCANCEL_PARAMS].contains(request) {
             value = argument!.load(as: Int32.self)
         }
         record(Call(name: name, fd: fd, request: request, value: value))
