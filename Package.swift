@@ -24,6 +24,11 @@ let package = Package(
         .systemLibrary(name: "CAlsa", path: "CModules/CAlsa", providers: [.apt(["libasound2-dev"])]),
         .systemLibrary(name: "CPcap", path: "CModules/CPcap", providers: [.apt(["libpcap-dev"])]),
         .target(name: "CG168", path: "CModules/CG168"),
+        // libpri (GPL) as a real far end, for interop tests and the PRI benchmark only: no
+        // product links it (a packaging test checks the binaries with ldd).
+        .target(name: "CLibPRIPeer", path: "CModules/CLibPRIPeer", linkerSettings: [.linkedLibrary("pri")]),
+        // Counts heap allocations; it replaces malloc process-wide, so tests and benchmarks only.
+        .target(name: "CMallocCounter", path: "CModules/CMallocCounter"),
 
         .target(name: "TrunkCore"),
         .target(
@@ -69,12 +74,17 @@ let package = Package(
             ]
         ),
 
+        .executableTarget(
+            name: "trunkbench-pri",
+            dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"],
+            path: "Benchmarks/trunkbench-pri"),
+
         .testTarget(name: "TrunkCoreTests", dependencies: ["TrunkCore"]),
         .testTarget(
             name: "TrunkHardwareTests",
             dependencies: ["TrunkHardware", "CDAHDI", "CSpanDSP", "CAlsa", "CPcap"]
         ),
-        .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN"]),
+        .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"]),
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
         .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway"]),

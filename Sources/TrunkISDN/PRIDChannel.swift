@@ -48,6 +48,7 @@ public struct PRIDChannel: Sendable {
     /// Bring the data link up (both sides of a PRI do so when the span comes up).
     public mutating func start(now: ISDNInstant) -> [PRIAction] {
         var out: [PRIAction] = []
+        out.reserveCapacity(8)
         handle(dataLink.establishRequest(now: now), now: now, &out)
         return out
     }
@@ -55,6 +56,7 @@ public struct PRIDChannel: Sendable {
     /// A frame from the D-channel, FCS already checked and removed.
     public mutating func frameReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant) -> [PRIAction] {
         var out: [PRIAction] = []
+        out.reserveCapacity(8)
         handle(dataLink.frameReceived(bytes, now: now), now: now, &out)
         return out
     }
@@ -65,6 +67,7 @@ public struct PRIDChannel: Sendable {
 
     public mutating func timerExpired(_ timer: PRITimer, now: ISDNInstant) -> [PRIAction] {
         var out: [PRIAction] = []
+        out.reserveCapacity(8)
         switch timer {
         case .dataLink(let linkTimer):
             handle(dataLink.timerExpired(linkTimer, now: now), now: now, &out)
@@ -78,6 +81,7 @@ public struct PRIDChannel: Sendable {
     public mutating func setupRequest(_ request: Q931SetupRequest, now: ISDNInstant) -> (call: Q931CallID?, actions: [PRIAction]) {
         let (call, actions) = callControl.setupRequest(request, now: now)
         var out: [PRIAction] = []
+        out.reserveCapacity(8)
         handle(actions, now: now, &out)
         return (call, out)
     }
@@ -88,6 +92,7 @@ public struct PRIDChannel: Sendable {
     public mutating func callControl(now: ISDNInstant, _ request: (inout Q931Interface) -> [Q931Action]) -> [PRIAction] {
         let actions = request(&callControl)
         var out: [PRIAction] = []
+        out.reserveCapacity(8)
         handle(actions, now: now, &out)
         return out
     }

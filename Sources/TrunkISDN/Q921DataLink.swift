@@ -68,6 +68,7 @@ public struct Q921DataLink: Sendable {
     /// DL-ESTABLISH request.
     public mutating func establishRequest(now: ISDNInstant) -> [Q921Action] {
         var actions: [Q921Action] = []
+        actions.reserveCapacity(4)
         switch state {
         case .teiAssigned, .multipleFrameEstablished, .timerRecovery:
             discardQueue()
@@ -85,6 +86,7 @@ public struct Q921DataLink: Sendable {
     /// DL-RELEASE request.
     public mutating func releaseRequest(now: ISDNInstant) -> [Q921Action] {
         var actions: [Q921Action] = []
+        actions.reserveCapacity(4)
         switch state {
         case .teiAssigned:
             actions.append(.releaseConfirm)
@@ -106,6 +108,7 @@ public struct Q921DataLink: Sendable {
     /// SETUP of the day does not need a separate establish step.
     public mutating func dataRequest(_ payload: ArraySlice<UInt8>, now: ISDNInstant) -> [Q921Action] {
         var actions: [Q921Action] = []
+        actions.reserveCapacity(4)
         guard payload.count <= configuration.n201, queue.count < configuration.maximumQueuedFrames else {
             counters.discardedData += 1
             return [.error(.dataDiscarded)]
@@ -138,6 +141,7 @@ public struct Q921DataLink: Sendable {
     /// DL-UNIT DATA request: a UI command, unacknowledged.
     public mutating func unitDataRequest(_ payload: ArraySlice<UInt8>) -> [Q921Action] {
         var actions: [Q921Action] = []
+        actions.reserveCapacity(4)
         sendCommand(.unnumbered(.unnumberedInformation, pollFinal: false), information: payload, &actions)
         return actions
     }
@@ -148,6 +152,7 @@ public struct Q921DataLink: Sendable {
     /// for later are ignored, so the driver need not cancel precisely.
     public mutating func timerExpired(_ timer: Q921Timer, now: ISDNInstant) -> [Q921Action] {
         var actions: [Q921Action] = []
+        actions.reserveCapacity(4)
         switch timer {
         case .t200:
             guard let deadline = t200Deadline, deadline <= now else { return [] }
@@ -211,6 +216,7 @@ public struct Q921DataLink: Sendable {
     /// A frame arrived from the D-channel (FCS already checked and removed by the driver).
     public mutating func frameReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant) -> [Q921Action] {
         var actions: [Q921Action] = []
+        actions.reserveCapacity(4)
         counters.framesReceived += 1
         let frame: LAPDFrame
         do {

@@ -143,6 +143,11 @@ struct Q931Call: Sendable {
         id.isOutgoing && [originatingSetupSent, originatingOverlap, originatingProceeding, originatingAlerted].contains(state)
     }
 
+    /// We have started or accepted clearing (U11/U12/U19, N11/N12/N19).
+    private var isClearing: Bool {
+        state == .disconnectRequest || state == .disconnectIndication || state == .releaseRequest
+    }
+
     private var isTerminatingBeforeAnswer: Bool {
         !id.isOutgoing && [terminatingSetupReceived, terminatingOverlap, terminatingProceeding, terminatingAlerting].contains(state)
     }
@@ -281,7 +286,9 @@ struct Q931Call: Sendable {
                 stop(.t313, &out)
                 state = .active
                 out.append(.indication(.connected(id)))
-            } else if state != .active {
+            } else if state != .active && !(isClearing && !id.isOutgoing) {
+                // A CONNECT ACKNOWLEDGE may cross our DISCONNECT or RELEASE of a call we
+                // answered (the network sends it, the user may); that race is not an error.
                 unexpected(message, context, &out)
             }
         case .progress:

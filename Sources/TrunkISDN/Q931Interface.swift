@@ -42,16 +42,19 @@ public struct Q931Interface: Sendable {
 
     /// Channels held by calls or by a restart under way.
     public var busyChannels: Set<UInt8> {
-        busyChannels(excluding: nil)
+        let mask = busyChannelMask(excluding: nil)
+        return Set((0...127).lazy.map(UInt8.init).filter(mask.contains))
     }
 
-    func busyChannels(excluding excluded: Q931CallID?) -> Set<UInt8> {
-        var busy = Set<UInt8>()
+    /// Channels held by calls (other than `excluded`) or by a restart under way, as a bit set
+    /// so that the per-call checks build no collection.
+    func busyChannelMask(excluding excluded: Q931CallID?) -> ChannelMask {
+        var busy = ChannelMask()
         for (id, call) in calls where id != excluded {
             if let channel = call.channel { busy.insert(channel) }
         }
         if let pendingRestart {
-            busy.formUnion(pendingRestart.channels ?? configuration.bChannels)
+            for channel in pendingRestart.channels ?? configuration.bChannels { busy.insert(channel) }
         }
         return busy
     }
@@ -59,9 +62,10 @@ public struct Q931Interface: Sendable {
     /// A free B-channel. The network hunts from the top and the user from the bottom, so that
     /// both sides seizing at once rarely pick the same channel.
     func freeChannel() -> UInt8? {
-        let busy = busyChannels
-        let ordered = configuration.role == .network ? configuration.bChannels.reversed() : configuration.bChannels
-        return ordered.first { !busy.contains($0) }
+        let busy = busyChannelMask(excluding: nil)
+        return configuration.role == .network
+            ? configuration.bChannels.last { !busy.contains($0) }
+            : configuration.bChannels.first { !busy.contains($0) }
     }
 
     func context(_ now: ISDNInstant) -> Q931Context {
@@ -73,6 +77,7 @@ public struct Q931Interface: Sendable {
     /// DL-ESTABLISH indication or confirm.
     public mutating func dataLinkEstablished(now: ISDNInstant) -> [Q931Action] {
         var out: [Q931Action] = []
+        out.reserveCapacity(6)
         let wasUp = isDataLinkUp
         isDataLinkUp = true
         establishRequested = false
@@ -92,6 +97,7 @@ public struct Q931Interface: Sendable {
     /// DL-RELEASE indication (`reestablish` true) or confirm of a release we asked for (false).
     public mutating func dataLinkReleased(now: ISDNInstant, reestablish: Bool = true) -> [Q931Action] {
         var out: [Q931Action] = []
+        out.reserveCapacity(6)
         isDataLinkUp = false
         // Any establishment we asked for has ended with this release; ask again (Q.931 §5.8.9).
         establishRequested = false
@@ -131,6 +137,7 @@ public struct Q931Interface: Sendable {
     public mutating func messageReceived(_ message: Q931Message, now: ISDNInstant) -> [Q931Action] {
         counters.messagesReceived += 1
         var out: [Q931Action] = []
+        out.reserveCapacity(6)
         let callReference = message.callReference
         guard message.protocolDiscriminator == Q931Message.callControlProtocolDiscriminator, !callReference.isDummy else {
             out.append(.protocolError(.ignoredMessage(message.messageType, callReference)))
@@ -264,7 +271,7 @@ public struct Q931Interface: Sendable {
         guard configuration.bChannels.contains(wanted) else {
             return exclusive ? .failure(.identifiedChannelDoesNotExist) : anyFreeChannel()
         }
-        let busy = busyChannels
+        let busy = busyChannelMask(excluding: nil)
         if !busy.contains(wanted) {
             return .success(wanted, evicting: nil)
         }
@@ -293,7 +300,7 @@ public struct Q931Interface: Sendable {
         guard configuration.bChannels.contains(named) else { return .reject(.identifiedChannelDoesNotExist) }
         if named == call.channel { return .keep }
         if call.requestedExclusive, call.channel != nil { return .reject(.channelUnacceptable) }
-        if busyChannels(excluding: call.id).contains(named) { return .reject(.requestedChannelNotAvailable) }
+        if busyChannelMask(excluding: call.id).contains(named) { return .reject(.requestedChannelNotAvailable) }
         return .assign(named)
     }
 
@@ -308,7 +315,7 @@ public struct Q931Interface: Sendable {
         }
         let id = Q931CallID(callReference: reference, isOutgoing: true)
         var channel = request.channel
-        if let wanted = channel, !configuration.bChannels.contains(wanted) || busyChannels.contains(wanted) {
+        if let wanted = channel, !configuration.bChannels.contains(wanted) || busyChannelMask(excluding: nil).contains(wanted) {
             if request.exclusive {
                 let cause: Q850Cause = configuration.bChannels.contains(wanted) ? .requestedChannelNotAvailable : .identifiedChannelDoesNotExist
                 return (id, [.indication(.cleared(id, cause: cause, channel: nil))])
@@ -322,6 +329,7 @@ public struct Q931Interface: Sendable {
             return (id, [.indication(.cleared(id, cause: .noCircuitAvailable, channel: nil))])
         }
         var out: [Q931Action] = []
+        out.reserveCapacity(6)
         requestDataLink(&out)
         let call = Q931Call.outgoing(id: id, request: request, channel: channel, context: context(now), &out)
         calls[id] = call
@@ -388,6 +396,7 @@ public struct Q931Interface: Sendable {
         }
         let id = Q931CallID(callReference: reference, isOutgoing: true)
         var out: [Q931Action] = []
+        out.reserveCapacity(6)
         requestDataLink(&out)
         calls[id] = Q931Call.resuming(id: id, callIdentity: callIdentity, context: context(now), &out)
         return (id, finish(out))
@@ -406,6 +415,7 @@ public struct Q931Interface: Sendable {
             return [.protocolError(.requestNotAllowed(id, nil))]
         }
         var out: [Q931Action] = []
+        out.reserveCapacity(6)
         if !body(&call, context(now), &out) {
             out.append(.protocolError(.requestNotAllowed(id, call.state)))
         }
@@ -418,6 +428,7 @@ public struct Q931Interface: Sendable {
     /// A timer the driver armed has expired. Expiries of timers since stopped or re-armed are ignored.
     public mutating func timerExpired(_ timer: Q931TimerID, now: ISDNInstant) -> [Q931Action] {
         var out: [Q931Action] = []
+        out.reserveCapacity(6)
         switch timer {
         case .call(let id, let callTimer):
             guard var call = calls[id] else { return [] }
@@ -444,5 +455,21 @@ public struct Q931Interface: Sendable {
             }
         }
         return out
+    }
+}
+
+/// A set of channel numbers 0-127 (the 7-bit channel number field) in two words.
+struct ChannelMask {
+    private var low: UInt64 = 0
+    private var high: UInt64 = 0
+
+    mutating func insert(_ channel: UInt8) {
+        let bit = UInt64(1) << UInt64(channel & 63)
+        if channel & 64 == 0 { low |= bit } else { high |= bit }
+    }
+
+    func contains(_ channel: UInt8) -> Bool {
+        let bit = UInt64(1) << UInt64(channel & 63)
+        return (channel & 64 == 0 ? low : high) & bit != 0 && channel < 128
     }
 }

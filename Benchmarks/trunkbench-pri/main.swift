@@ -1,0 +1,316 @@
+// trunkbench-pri: full call cycles per second on one E1 span's D-channel.
+//
+// Both ends run in this process, on one thread, over a SOCK_SEQPACKET socket pair; the user side
+// keeps 30 calls in progress (one per B-channel). One cycle is SETUP, CALL PROCEEDING, ALERTING,
+// CONNECT, CONNECT ACKNOWLEDGE, DISCONNECT, RELEASE, RELEASE COMPLETE, plus the Q.921
+// acknowledgements. The same shape runs TrunkISDN against TrunkISDN and libpri against libpri
+// (libpri through the test-only CLibPRIPeer wrapper); the median of several runs is reported.
+//
+//   swift run -c release trunkbench-pri [cycles-per-run] [runs]
+
+import CLibPRIPeer
+import CMallocCounter
+import Glibc
+import TrunkISDN
+
+let arguments = CommandLine.arguments
+let cyclesPerRun = arguments.count > 1 ? Int(arguments[1]) ?? 20_000 : 20_000
+let runs = arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5
+let concurrentCalls = 30
+let bChannels: [UInt8] = Array(1...15) + Array(17...31)
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func monotonicInstant() -> ISDNInstant {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ISDNInstant(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+}
+
+func socketPair() -> (Int32, Int32) {
+    var fds: [Int32] = [0, 0]
+    guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0, &fds) == 0 else {
+        fatalError("socketpair: \(errno)")
+    }
+    for fd in fds {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    }
+    return (fds[0], fds[1])
+}
+
+/// Free B-channels, and which side has finished with each busy one.
+struct ChannelPool {
+    var free: [UInt8] = bChannels.reversed()
+    var doneSides: [UInt8: Int] = [:]
+
+    /// Marks one side done with `channel`; true when both are and the channel is free again.
+    mutating func sideDone(_ channel: UInt8) -> Bool {
+        let count = doneSides[channel, default: 0] + 1
+        if count == 2 {
+            doneSides[channel] = nil
+            free.append(channel)
+            return true
+        }
+        doneSides[channel] = count
+        return false
+    }
+}
+
+// MARK: - TrunkISDN against TrunkISDN
+
+/// One TrunkISDN D-channel as a DAHDI span driver would run it: frames out with 2 octets of FCS
+/// room, frames in with the FCS stripped, timers kept by deadline.
+final class TrunkEnd {
+    var stack: PRIDChannel
+    let fd: Int32
+    var timers: [PRITimer: ISDNInstant] = [:]
+    var indications: [Q931Indication] = []
+    private var writeBuffer: [UInt8] = []
+    private var readBuffer = [UInt8](repeating: 0, count: 512)
+
+    init(role: ISDNRole, fd: Int32) {
+        stack = PRIDChannel(role: role)
+        self.fd = fd
+        writeBuffer.reserveCapacity(512)
+    }
+
+    func perform(_ actions: [PRIAction]) {
+        for action in actions {
+            switch action {
+            case .transmit(let frame):
+                writeBuffer.removeAll(keepingCapacity: true)
+                frame.encode(into: &writeBuffer)
+                writeBuffer.append(0)
+                writeBuffer.append(0)
+                let written = writeBuffer.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                precondition(written == writeBuffer.count, "write: \(errno)")
+            case .startTimer(let timer, let deadline):
+                timers[timer] = deadline
+            case .stopTimer(let timer):
+                timers[timer] = nil
+            case .indication(let indication):
+                indications.append(indication)
+            case .dataLinkChanged, .dataLinkError, .callControlError:
+                break
+            }
+        }
+    }
+
+    /// Reads every waiting frame; returns whether there was any.
+    func receive(now: ISDNInstant) -> Bool {
+        var any = false
+        while true {
+            let count = readBuffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard count > 2 else { return any }
+            any = true
+            perform(stack.frameReceived(readBuffer[0..<(count - 2)], now: now))
+        }
+    }
+
+    func runTimers(now: ISDNInstant) {
+        while let (timer, deadline) = timers.min(by: { $0.value < $1.value }), deadline <= now {
+            timers[timer] = nil
+            perform(stack.timerExpired(timer, now: now))
+        }
+    }
+}
+
+func benchmarkTrunkISDN(cycles: Int) -> Double {
+    let (userFD, networkFD) = socketPair()
+    defer {
+        close(userFD)
+        close(networkFD)
+    }
+    let user = TrunkEnd(role: .user, fd: userFD)
+    let network = TrunkEnd(role: .network, fd: networkFD)
+    var now = monotonicInstant()
+    user.perform(user.stack.start(now: now))
+    network.perform(network.stack.start(now: now))
+    while !(user.stack.dataLink.isEstablished && network.stack.dataLink.isEstablished) {
+        _ = user.receive(now: now)
+        _ = network.receive(now: now)
+    }
+    var pool = ChannelPool()
+    var placed = 0
+    var completed = 0
+    var iteration = 0
+    let called = PartyNumber(digits: "8610012345")
+    let calling = PartyNumber(digits: "13900139000", presentation: .allowedUserNotScreened)
+    let start = monotonicSeconds()
+    while completed < cycles {
+        now = monotonicInstant()
+        while placed < cycles, let channel = pool.free.popLast() {
+            let (_, actions) = user.stack.setupRequest(
+                Q931SetupRequest(calledNumber: called, callingNumber: calling, channel: channel, exclusive: true), now: now)
+            user.perform(actions)
+            placed += 1
+        }
+        _ = network.receive(now: now)
+        for indication in network.indications {
+            switch indication {
+            case .incomingCall(let offer):
+                network.perform(network.stack.callControl(now: now) { $0.proceeding(offer.id, now: now) })
+                network.perform(network.stack.callControl(now: now) { $0.alerting(offer.id, now: now) })
+                network.perform(network.stack.callControl(now: now) { $0.connect(offer.id, now: now) })
+            case .cleared(_, _, let channel):
+                if let channel, pool.sideDone(channel) { completed += 1 }
+            default:
+                break
+            }
+        }
+        network.indications.removeAll(keepingCapacity: true)
+        _ = user.receive(now: now)
+        for indication in user.indications {
+            switch indication {
+            case .answered(let id, _):
+                user.perform(user.stack.callControl(now: now) { $0.disconnect(id, cause: .normalCallClearing, now: now) })
+            case .cleared(_, let cause, let channel):
+                precondition(cause == .normalCallClearing, "call cleared with \(cause)")
+                if let channel, pool.sideDone(channel) { completed += 1 }
+            default:
+                break
+            }
+        }
+        user.indications.removeAll(keepingCapacity: true)
+        iteration += 1
+        if iteration & 63 == 0 {
+            user.runTimers(now: now)
+            network.runTimers(now: now)
+        }
+    }
+    return Double(cycles) / (monotonicSeconds() - start)
+}
+
+// MARK: - libpri against libpri
+
+func benchmarkLibPRI(cycles: Int) -> Double {
+    let (userFD, networkFD) = socketPair()
+    defer {
+        close(userFD)
+        close(networkFD)
+    }
+    guard let user = lpp_new(userFD, 0), let network = lpp_new(networkFD, 1) else { fatalError("libpri") }
+    defer {
+        lpp_close(user)
+        lpp_close(network)
+    }
+    var events = [lpp_event](repeating: lpp_event(), count: 256)
+    var userUp = false
+    var networkUp = false
+    while !(userUp && networkUp) {
+        for index in 0..<Int(lpp_receive(user, &events, 256)) where events[index].type == PRI_EVENT_DCHAN_UP { userUp = true }
+        for index in 0..<Int(lpp_receive(network, &events, 256)) where events[index].type == PRI_EVENT_DCHAN_UP { networkUp = true }
+    }
+    var pool = ChannelPool()
+    var channelOfCall: [OpaquePointer: UInt8] = [:]
+    var placed = 0
+    var completed = 0
+    var iteration = 0
+    let start = monotonicSeconds()
+    while completed < cycles {
+        while placed < cycles, let channel = pool.free.popLast() {
+            guard let call = lpp_place_call(user, Int32(channel), 1, "8610012345", "13900139000", 1) else { fatalError("pri_setup") }
+            channelOfCall[call] = channel
+            placed += 1
+        }
+        let networkCount = Int(lpp_receive(network, &events, 256))
+        for index in 0..<networkCount {
+            let event = events[index]
+            switch event.type {
+            case PRI_EVENT_RING:
+                _ = pri_proceeding(lpp_pri(network), event.call, event.channel, 0)
+                _ = pri_acknowledge(lpp_pri(network), event.call, event.channel, 0)
+                _ = pri_answer(lpp_pri(network), event.call, event.channel, 0)
+            case PRI_EVENT_HANGUP_REQ:
+                _ = pri_hangup(lpp_pri(network), event.call, event.cause)
+            case PRI_EVENT_HANGUP, PRI_EVENT_HANGUP_ACK:
+                if event.type == PRI_EVENT_HANGUP { _ = pri_hangup(lpp_pri(network), event.call, event.cause) }
+                if pool.sideDone(UInt8(event.channel & 0xFF)) { completed += 1 }
+            default:
+                break
+            }
+        }
+        let userCount = Int(lpp_receive(user, &events, 256))
+        for index in 0..<userCount {
+            let event = events[index]
+            switch event.type {
+            case PRI_EVENT_ANSWER:
+                _ = pri_hangup(lpp_pri(user), event.call, 16)
+            case PRI_EVENT_HANGUP, PRI_EVENT_HANGUP_ACK:
+                if event.type == PRI_EVENT_HANGUP { _ = pri_hangup(lpp_pri(user), event.call, 16) }
+                if let call = event.call, let channel = channelOfCall.removeValue(forKey: call), pool.sideDone(channel) {
+                    completed += 1
+                }
+            default:
+                break
+            }
+        }
+        iteration += 1
+        if iteration & 63 == 0 {
+            _ = lpp_run_timers(user, &events, 256)
+            _ = lpp_run_timers(network, &events, 256)
+        }
+    }
+    precondition(lpp_error_count(user) == 0 && lpp_error_count(network) == 0, "libpri reported errors")
+    return Double(cycles) / (monotonicSeconds() - start)
+}
+
+// MARK: - Main
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted[sorted.count / 2]
+}
+
+/// Heap allocations per operation in steady state (after one warm-up round), optimised build.
+func allocationsPerOperation(_ body: () throws -> Void) rethrows -> Double {
+    try body()
+    malloc_counter_start()
+    for _ in 0..<1000 { try body() }
+    return Double(malloc_counter_stop()) / 1000
+}
+
+let setupMessage = Q931Message(.setup, callReference: Q931CallReference(value: 0x1234, flag: false), informationElements: [
+    .bearerCapability(.speechALaw),
+    .channelIdentification(.primary(channel: 17, exclusive: true)),
+    .callingPartyNumber(PartyNumber(digits: "13900139000", presentation: .allowedUserNotScreened)),
+    .calledPartyNumber(PartyNumber(digits: "8610012345")),
+    .sendingComplete,
+])
+let setupOctets = try! setupMessage.encoded()
+let setupFrame = LAPDFrame(
+    address: LAPDAddress(sapi: 0, commandResponseBit: false, tei: 0),
+    control: .information(ns: 5, nr: 9, poll: false), information: setupOctets[...])
+var codecBuffer: [UInt8] = []
+codecBuffer.reserveCapacity(512)
+var sink = 0
+let lapdEncode = allocationsPerOperation {
+    codecBuffer.removeAll(keepingCapacity: true)
+    setupFrame.encode(into: &codecBuffer)
+}
+let lapdDecode = try! allocationsPerOperation { sink &+= try LAPDFrame.decode(codecBuffer[...]).information.count }
+let q931Encode = try! allocationsPerOperation {
+    codecBuffer.removeAll(keepingCapacity: true)
+    try setupMessage.encode(into: &codecBuffer)
+}
+let q931Decode = try! allocationsPerOperation { sink &+= try Q931Message.decode(setupOctets[...]).informationElements.count }
+print("allocations per operation (SETUP, 5 elements): LAPD encode \(lapdEncode), LAPD decode \(lapdDecode), Q.931 encode \(q931Encode), Q.931 decode \(q931Decode)")
+
+print("trunkbench-pri: \(cyclesPerRun) cycles per run, \(runs) runs, \(concurrentCalls) concurrent calls, one span")
+// Warm up both (page in code, grow buffers), then alternate so machine noise hits both alike.
+_ = benchmarkTrunkISDN(cycles: 2_000)
+_ = benchmarkLibPRI(cycles: 2_000)
+var trunkRates: [Double] = []
+var libpriRates: [Double] = []
+for run in 1...runs {
+    trunkRates.append(benchmarkTrunkISDN(cycles: cyclesPerRun))
+    libpriRates.append(benchmarkLibPRI(cycles: cyclesPerRun))
+    print("run \(run): TrunkISDN \(Int(trunkRates.last!)) cycles/s, libpri \(Int(libpriRates.last!)) cycles/s")
+}
+let trunk = median(trunkRates)
+let libpri = median(libpriRates)
+print("median: TrunkISDN⇄TrunkISDN \(Int(trunk)) cycles/s, libpri⇄libpri \(Int(libpri)) cycles/s, ratio \((trunk / libpri * 100).rounded() / 100)")
