@@ -13,4 +13,12 @@ int cg168_model_length(int index);
 const int32_t *cg168_model_coeffs(int index);
 /// The scale factor G.168 gives with each model (multiply coefficients by it).
 float cg168_model_gain(int index);
+
+/// The same models by G.168 model number (2 ... 9, as D.2 ... D.9): coefficients, with their
+/// count and scale written through the pointers; NULL for an unknown model.
+const int32_t *g168_echo_path(int model, int *count, float *gain);
+
+/// The voiced segments of G.168's composite source signal (CSS), for speech-like test signals.
+const int *g168_css_voiced_c1(int *count);
+const int *g168_css_voiced_c3(int *count);
 #endif
