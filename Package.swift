@@ -1,6 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// The echo canceller's C kernels are always built optimised: they dominate the media loop
+// and the G.168 test suite, which at -O0 would run an order of magnitude slower.
+let echoKernelSettings: [CSetting] = [.unsafeFlags(["-O3", "-ffp-contract=fast", "-fno-math-errno"])]
+
 // Trunkline: telephony-board driver and media gateway. Layering and the import rules
 // between these targets are described in docs/architecture.md.
 let package = Package(
@@ -35,6 +39,8 @@ let package = Package(
             name: "TrunkHardware",
             dependencies: ["TrunkCore", "CDAHDI", "CAlsa", "CG168"]
         ),
+        .target(name: "CEchoKernel", path: "CModules/CEchoKernel", cSettings: echoKernelSettings),
+        .target(name: "TrunkMedia", dependencies: ["TrunkCore", "CEchoKernel"]),
         .target(name: "TrunkISDN"),
         .target(name: "TrunkTrace", dependencies: ["TrunkCore", "CPcap"]),
         .target(
@@ -74,6 +80,13 @@ let package = Package(
             ]
         ),
 
+        // G.168 test scenarios (signals, echo paths, ERLE), shared by the tests and the benchmark.
+        .target(name: "G168Harness", dependencies: ["TrunkCore", "TrunkMedia", "CG168", "CEchoKernel"]),
+        .executableTarget(
+            name: "trunkbench-echo",
+            dependencies: ["TrunkMedia", "G168Harness", "CEchoKernel"],
+            path: "Benchmarks/trunkbench-echo",
+            linkerSettings: [.linkedLibrary("dl")]),
         .executableTarget(
             name: "trunkbench-pri",
             dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"],
@@ -84,6 +97,7 @@ let package = Package(
             name: "TrunkHardwareTests",
             dependencies: ["TrunkHardware", "CDAHDI", "CSpanDSP", "CAlsa", "CPcap"]
         ),
+        .testTarget(name: "TrunkMediaTests", dependencies: ["TrunkCore", "TrunkMedia", "G168Harness", "CMallocCounter", "CEchoKernel"]),
         .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"]),
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
         .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace"]),

@@ -1,0 +1,137 @@
+// Per-sample part of the echo canceller: DC blocking, the Goertzel sums of
+// the 2100 Hz tone detectors, the far-end window energy, the Geigel
+// double-talk detector, the foreground's residual, the ERLE meter and the
+// non-linear processor. See CEchoKernel.h.
+#include "CEchoKernel.h"
+
+#include <string.h>
+
+void ec_channel_init(ec_channel *c, int taps, int geigel_hangover, int nlp_hangover,
+                     float noise_initial, float noise_floor, float noise_ceiling) {
+    memset(c, 0, sizeof *c);
+    c->taps = taps;
+    c->geigel_block_count = (taps + EC_GEIGEL_BLOCK - 1) / EC_GEIGEL_BLOCK;
+    c->geigel_hangover = geigel_hangover;
+    c->nlp_hangover = nlp_hangover;
+    c->noise_power = noise_initial;
+    c->noise_initial = noise_initial;
+    c->noise_floor = noise_floor;
+    c->noise_ceiling = noise_ceiling;
+    c->random = 0x12345678u;
+}
+
+void ec_channel_reset(ec_channel *c) {
+    ec_channel_init(c, c->taps, c->geigel_hangover, c->nlp_hangover, c->noise_initial,
+                    c->noise_floor, c->noise_ceiling);
+}
+
+// First-order DC-blocking high-pass, y[n] = x[n] - x[n-1] + 0.99 y[n-1],
+// with denormals flushed so that long silences do not slow the loop.
+static inline __attribute__((always_inline)) float dc_block(float x, float *previous_in, float *previous_out) {
+    float y = x - *previous_in + 0.99f * *previous_out;
+    *previous_in = x;
+    *previous_out = __builtin_fabsf(y) < 1e-20f ? 0 : y;
+    return y;
+}
+
+static inline __attribute__((always_inline)) float max_f(float a, float b) { return a > b ? a : b; }
+
+typedef float vf8 __attribute__((vector_size(32), aligned(4), may_alias));
+
+// Largest of the Geigel ring's block maxima: eight independent lanes rather
+// than one chain of compares (entries past `count` stay zero).
+static inline __attribute__((always_inline)) float ring_max(const float *ring, int count) {
+    vf8 m = *(const vf8 *)ring;
+    for (int b = 8; b < count; b += 8) m = __builtin_elementwise_max(m, *(const vf8 *)(ring + b));
+    float r = m[0];
+    for (int i = 1; i < 8; i++) r = max_f(r, m[i]);
+    return r;
+}
+
+// Goertzel coefficient 2 cos(2 pi 2100 / 8000).
+#define EC_TONE_COEFFICIENT (-0.15691819145568975f)
+
+// The passes are serial recursions (DC blockers, Goertzel, meters): FMA
+// shortens their dependency chains, so they are compiled for x86-64 with
+// AVX2 + FMA (and AVX-512) as well as for the baseline, and the loader
+// picks one.
+#define EC_FN(name) ec_channel_##name##_generic
+#include "ec_channel_impl.h"
+#undef EC_FN
+
+#if defined(__x86_64__) && defined(__clang__) && defined(__ELF__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#define EC_FN(name) ec_channel_##name##_fma
+#include "ec_channel_impl.h"
+#undef EC_FN
+#pragma clang attribute pop
+
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma"))), apply_to = function)
+#define EC_FN(name) ec_channel_##name##_avx512
+#include "ec_channel_impl.h"
+#undef EC_FN
+#pragma clang attribute pop
+
+typedef int ec_channel_process_fn(ec_channel *, const ec_chunk *, const int16_t *, const int16_t *,
+                                  int16_t *, int);
+
+static ec_channel_process_fn *ec_channel_process_resolve(void) {
+    __builtin_cpu_init();
+    // AVX-512 mainly for its 32 vector registers: the loop keeps about 25
+    // values live across samples.
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
+        return ec_channel_process_avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ec_channel_process_fma;
+    return ec_channel_process_generic;
+}
+
+int ec_channel_process(ec_channel *c, const ec_chunk *k, const int16_t *reference,
+                       const int16_t *near, int16_t *out, int count)
+    __attribute__((ifunc("ec_channel_process_resolve")));
+#else
+int ec_channel_process(ec_channel *c, const ec_chunk *k, const int16_t *reference,
+                       const int16_t *near, int16_t *out, int count) {
+    return ec_channel_process_generic(c, k, reference, near, out, count);
+}
+#endif
+
+int ec_block_summary(const uint8_t *flags, const float *near, const float *residual,
+                     const float *background_error, float *learn_error, int count,
+                     ec_block_sums *sums) {
+    // Eight lanes of partial sums (the block is a multiple of 8 samples).
+    vf8 background = {0}, foreground = {0}, near_energy = {0}, compared = {0}, talk = {0}, learn = {0};
+    for (int j = 0; j < count; j += 8) {
+        vf8 active, doubling;
+        for (int i = 0; i < 8; i++) {
+            active[i] = (flags[j + i] & EC_FLAG_FAR_ACTIVE) ? 1.0f : 0.0f;
+            doubling[i] = (flags[j + i] & EC_FLAG_DOUBLE_TALK) ? 1.0f : 0.0f;
+        }
+        vf8 b = *(const vf8 *)(background_error + j), f = *(const vf8 *)(residual + j);
+        vf8 d = *(const vf8 *)(near + j);
+        background += active * (b * b);
+        foreground += active * (f * f);
+        near_energy += active * (d * d);
+        compared += active;
+        vf8 both = active * doubling;
+        talk += both;
+        vf8 l = active - both;
+        learn += l;
+        *(vf8 *)(learn_error + j) = l * b;
+    }
+    float sum[6] = {0};
+    for (int i = 0; i < 8; i++) {
+        sum[0] += background[i];
+        sum[1] += foreground[i];
+        sum[2] += near_energy[i];
+        sum[3] += compared[i];
+        sum[4] += talk[i];
+        sum[5] += learn[i];
+    }
+    sums->background_error_energy = sum[0];
+    sums->foreground_error_energy = sum[1];
+    sums->near_energy = sum[2];
+    sums->compared = (int)sum[3];
+    sums->double_talk = sum[4] > 0;
+    return (int)sum[5];
+}

@@ -1,0 +1,176 @@
+// Per-sample passes of ec_channel.c, compiled once per instruction set
+// (EC_FN gives each copy its names). Do not include elsewhere.
+
+// Far end: tone sums and DC blocking into line[0..<count]. Returns 1 when a
+// tone block completed. The near end counts the same samples, so only the
+// near pass stores the count.
+static inline __attribute__((always_inline)) int EC_FN(far_pass)(ec_channel *restrict c, const int16_t *restrict reference,
+                           float *restrict line, int count) {
+    float s1 = c->tone_s1[0], s2 = c->tone_s2[0], energy = c->tone_energy[0];
+    int n = c->tone_count;
+    int closed = 0;
+    float previous_in = c->far_previous_in, previous_out = c->far_previous_out;
+    for (int j = 0; j < count; j++) {
+        float x = (float)reference[j];
+        float s0 = (x - s2) + EC_TONE_COEFFICIENT * s1;
+        s2 = s1;
+        s1 = s0;
+        energy += x * x;
+        if (++n == EC_TONE_BLOCK) {
+            c->tone_block_s1[0] = s1;
+            c->tone_block_s2[0] = s2;
+            c->tone_block_energy[0] = energy;
+            s1 = s2 = energy = 0;
+            n = 0;
+            closed = 1;
+        }
+        line[j] = dc_block(x, &previous_in, &previous_out);
+    }
+    c->far_previous_in = previous_in;
+    c->far_previous_out = previous_out;
+    c->tone_s1[0] = s1;
+    c->tone_s2[0] = s2;
+    c->tone_energy[0] = energy;
+    return closed;
+}
+
+static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *restrict c, const ec_chunk *restrict k,
+                            const float *restrict head_echo, const int16_t *restrict near,
+                            int16_t *restrict out, int count) {
+    const float *restrict line = k->line;
+    const float *restrict tail_echo = k->tail_echo;
+    float *restrict near_out = k->near;
+    float *restrict residual_out = k->residual;
+    uint8_t *restrict flags_out = k->flags;
+    const int taps = c->taps;
+    const float threshold = k->geigel_threshold;
+    const float far_active_energy = k->far_active_energy;
+    const int nlp = k->nlp, comfort_noise = k->comfort_noise;
+    const int geigel_hangover = c->geigel_hangover, nlp_hangover = c->nlp_hangover;
+    const float noise_floor = c->noise_floor, noise_ceiling = c->noise_ceiling;
+    float window_energy = c->window_energy;
+    float previous_in = c->near_previous_in, previous_out = c->near_previous_out;
+    float s1 = c->tone_s1[1], s2 = c->tone_s2[1], tone_energy = c->tone_energy[1];
+    int n = c->tone_count;
+    int closed = 0;
+    float current_max = c->geigel_current_max, tail_max = c->geigel_tail_max;
+    int in_block = c->geigel_in_block, hangover_left = c->geigel_hangover_left;
+    float near_power = c->near_power, residual_power = c->residual_power;
+    int nlp_left = c->nlp_hangover_left;
+    float short_term = c->short_term_power, noise = c->noise_power;
+    // Comfort-noise amplitude: uniform on [-a, a] has power a^2 / 3.
+    float amplitude = __builtin_sqrtf(3 * noise);
+    uint32_t random = c->random;
+
+    for (int j = 0; j < count; j++) {
+        float x = line[j];
+        float leaving = line[j - taps];
+        window_energy = max_f(0, window_energy + (x * x - leaving * leaving));
+
+        float raw = (float)near[j];
+        float s0 = (raw - s2) + EC_TONE_COEFFICIENT * s1;
+        s2 = s1;
+        s1 = s0;
+        tone_energy += raw * raw;
+        if (++n == EC_TONE_BLOCK) {
+            c->tone_block_s1[1] = s1;
+            c->tone_block_s2[1] = s2;
+            c->tone_block_energy[1] = tone_energy;
+            s1 = s2 = tone_energy = 0;
+            n = 0;
+            closed = 1;
+        }
+        float d = dc_block(raw, &previous_in, &previous_out);
+        float residual = d - (head_echo[j] + tail_echo[j]);
+
+        // Geigel on the foreground's residual: near-end louder than
+        // `threshold` times the largest far-end magnitude within the tail.
+        current_max = max_f(current_max, __builtin_fabsf(x));
+        if (__builtin_fabsf(residual) > threshold * max_f(tail_max, current_max)) {
+            hangover_left = geigel_hangover;
+        } else if (hangover_left > 0) {
+            hangover_left--;
+        }
+        if (++in_block == EC_GEIGEL_BLOCK) {
+            c->geigel_blocks[c->geigel_index] = current_max;
+            c->geigel_index = c->geigel_index + 1 == c->geigel_block_count ? 0 : c->geigel_index + 1;
+            in_block = 0;
+            current_max = 0;
+            tail_max = ring_max(c->geigel_blocks, c->geigel_block_count);
+        }
+        int double_talk = hangover_left > 0;
+        int far_active = window_energy > far_active_energy;
+        near_out[j] = d;
+        residual_out[j] = residual;
+        flags_out[j] = (uint8_t)((far_active ? EC_FLAG_FAR_ACTIVE : 0) | (double_talk ? EC_FLAG_DOUBLE_TALK : 0));
+        int suppress = far_active && !double_talk;
+        if (suppress) {
+            // ERLE meter, about 128 ms of smoothing.
+            near_power = near_power * (1 - 1.0f / 1024) + (d * d) * (1.0f / 1024);
+            residual_power = residual_power * (1 - 1.0f / 1024) + (residual * residual) * (1.0f / 1024);
+        }
+
+        float y = residual;
+        if (nlp) {
+            // Non-linear processor: while the far end talks alone (and for a
+            // hangover after), replace the residual echo with comfort noise at
+            // the level of the near end's background noise, or with silence.
+            if (suppress) {
+                nlp_left = nlp_hangover;
+            } else if (nlp_left > 0) {
+                nlp_left--;
+            }
+            if (nlp_left == 0) {
+                // The noise floor is learnt only from what passes unprocessed:
+                // it follows the short-term power down at once and rises
+                // about 3 dB/s.
+                short_term += (1.0f / 128) * (residual * residual - short_term);
+                noise = noise * 1.00009f;
+                noise = noise < noise_floor ? noise_floor : noise;
+                noise = noise > noise_ceiling ? noise_ceiling : noise;
+                if (short_term < noise) noise = max_f(short_term, noise_floor);
+                amplitude = -1;  // recomputed when next needed
+            } else if (comfort_noise) {
+                if (amplitude < 0) amplitude = __builtin_sqrtf(3 * noise);
+                random = random * 1664525u + 1013904223u;
+                float uniform = (float)(int32_t)random * (1.0f / 2147483648.0f);
+                y = uniform * amplitude;
+            } else {
+                y = 0;
+            }
+        }
+        float clamped = y > 32767.0f ? 32767.0f : (y < -32768.0f ? -32768.0f : y);
+        // Adding and removing 1.5 * 2^23 rounds to nearest even.
+        out[j] = (int16_t)((clamped + 12582912.0f) - 12582912.0f);
+    }
+
+    c->window_energy = window_energy;
+    c->near_previous_in = previous_in;
+    c->near_previous_out = previous_out;
+    c->tone_s1[1] = s1;
+    c->tone_s2[1] = s2;
+    c->tone_energy[1] = tone_energy;
+    c->tone_count = n;
+    c->geigel_current_max = current_max;
+    c->geigel_tail_max = tail_max;
+    c->geigel_in_block = in_block;
+    c->geigel_hangover_left = hangover_left;
+    c->near_power = near_power;
+    c->residual_power = residual_power;
+    c->nlp_hangover_left = nlp_left;
+    c->short_term_power = short_term;
+    c->noise_power = noise;
+    c->random = random;
+    return closed;
+}
+
+static int EC_FN(process)(ec_channel *c, const ec_chunk *k, const int16_t *reference,
+                         const int16_t *near, int16_t *out, int count) {
+    float *line = k->line;
+    int closed = EC_FN(far_pass)(c, reference, line, count);
+    // Foreground echo of lags 0...63 (the tail was prepared per block).
+    float head_echo[EC_MDF_BLOCK + 8] __attribute__((aligned(32)));
+    ec_kernel_fir_short(k->head, line - (EC_MDF_BLOCK - 1), EC_MDF_BLOCK, head_echo, count);
+    closed |= EC_FN(near_pass)(c, k, head_echo, near, out, count);
+    return closed;
+}
