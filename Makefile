@@ -5,7 +5,7 @@ SWIFT ?= swift
 # What building needs: the DAHDI user header and the system libraries the C modules link.
 BUILD_PACKAGES := dahdi-source libspandsp-dev libasound2-dev libpcap-dev libsqlite3-dev pkg-config
 # What the tests use besides.
-TEST_PACKAGES := tshark libpri-dev sox
+TEST_PACKAGES := tshark libpri-dev
 
 .PHONY: deps test-deps build run test clean
 
@@ -26,10 +26,12 @@ deps:
 test-deps: deps
 	$(call install_packages,$(TEST_PACKAGES))
 
-build: deps
+build: test-deps
 	$(SWIFT) build
 
-run: build
+# Only the executables a person runs; the benchmarks (which link test-only libraries) are not needed.
+run: deps
+	$(SWIFT) build --product trunkctl
 	$(SWIFT) run trunkd $(ARGS)
 
 test: test-deps
