@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "TrunkMediaTests", dependencies: ["TrunkCore", "TrunkMedia", "G168Harness", "CMallocCounter", "CEchoKernel"]),
         .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"]),
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
-        .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace"]),
+        .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway"]),
     ],
     swiftLanguageModes: [.v6]

@@ -18,6 +18,8 @@ public enum ControlMethod: String, Sendable, Codable, CaseIterable {
     case priRestart = "pri.restart"
     case priTrace = "pri.trace"
     case priDebug = "pri.debug"
+    case priBlock = "pri.block"
+    case priUnblock = "pri.unblock"
 }
 
 public struct ControlRequest<Params: Codable & Sendable>: Codable, Sendable {

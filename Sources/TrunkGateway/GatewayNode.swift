@@ -164,7 +164,7 @@ public final class GatewayNode: Sendable {
             case .timing:
                 let params = try decodeParams(TimingParams.self, from: data)
                 return encode(id: envelope.id, try await timing(seconds: params.seconds))
-            case .priSpans, .priSpan, .priCall, .priHangup, .priRestart, .priTrace, .priDebug:
+            case .priSpans, .priSpan, .priCall, .priHangup, .priRestart, .priTrace, .priDebug, .priBlock, .priUnblock:
                 return try await handlePRI(method, id: envelope.id, data: data)
             }
         } catch let error as TrunkError {

@@ -18,11 +18,12 @@ extension Trunkctl {
                   trunkctl pri call 1 95500 --from 13800138000     # the carrier calls the call centre
                   trunkctl pri hangup 1/1 --cause 16
                   trunkctl pri restart 2/5                          # one channel; `2` alone: the interface
+                  trunkctl pri block 2/5                            # maintenance: no new calls on 2/5
                   trunkctl pri trace 2 --pcap /tmp/span2.pcap --seconds 30   # then: tshark -r /tmp/span2.pcap -V
                   trunkctl pri debug 2 --seconds 10
                   trunkctl pri debug --pcap /tmp/span2.pcap          # decode a trace offline
                 """,
-            subcommands: [Show.self, Call.self, Hangup.self, Restart.self, Trace.self, Debug.self])
+            subcommands: [Show.self, Call.self, Hangup.self, Restart.self, Block.self, Unblock.self, Trace.self, Debug.self])
 
         struct Show: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "PRI status.", subcommands: [Spans.self, SpanCommand.self, Channels.self])
@@ -103,6 +104,32 @@ extension Trunkctl {
                 let (span, channel) = try PRIText.parseTarget(target)
                 let report = try options.client.call(.priRestart, PRIChannelParams(span: span, channel: channel), as: PRISpanReport.self)
                 options.emit(report) { "span \(span): RESTART sent for \(channel.map { "channel \($0)" } ?? "the interface")\n" }
+            }
+        }
+
+        struct Block: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Take SPAN/CHANNEL out of service (local maintenance blocking).")
+            @OptionGroup var options: CommonOptions
+            @Argument(help: "SPAN/CHANNEL, e.g. 2/5.") var target: String
+
+            func run() throws {
+                let (span, channel) = try PRIText.parseTarget(target)
+                guard let channel else { throw TrunkError(.invalidArgument, "block needs SPAN/CHANNEL, e.g. 2/5") }
+                let report = try options.client.call(.priBlock, PRIChannelParams(span: span, channel: channel), as: PRISpanReport.self)
+                options.emit(report) { "span \(span) channel \(channel): blocked\n" }
+            }
+        }
+
+        struct Unblock: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Return SPAN/CHANNEL to service.")
+            @OptionGroup var options: CommonOptions
+            @Argument(help: "SPAN/CHANNEL, e.g. 2/5.") var target: String
+
+            func run() throws {
+                let (span, channel) = try PRIText.parseTarget(target)
+                guard let channel else { throw TrunkError(.invalidArgument, "unblock needs SPAN/CHANNEL, e.g. 2/5") }
+                let report = try options.client.call(.priUnblock, PRIChannelParams(span: span, channel: channel), as: PRISpanReport.self)
+                options.emit(report) { "span \(span) channel \(channel): in service\n" }
             }
         }
 

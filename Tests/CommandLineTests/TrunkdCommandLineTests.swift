@@ -152,6 +152,9 @@ struct TrunkdCommandLineTests {
         }
         #expect(ringing)
         #expect(try run("trunkctl", ["--data", data, "pri", "hangup", "1/7"]).status == 0)
+        #expect(try run("trunkctl", ["--data", data, "pri", "block", "2/5"]).status == 0)
+        #expect(try run("trunkctl", ["--data", data, "pri", "show", "channels", "2"]).stdout.contains("   2     5  blocked"))
+        #expect(try run("trunkctl", ["--data", data, "pri", "unblock", "2/5"]).status == 0)
 
         // A trace decodes offline, and bad input is refused in one line.
         let trace = data + "/span2.pcap"

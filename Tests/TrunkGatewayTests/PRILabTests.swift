@@ -5,6 +5,7 @@ import Testing
 import TrunkHardware
 import TrunkISDN
 import TrunkTrace
+import TrunkCore
 
 /// PRI signalling over the simulator's E1 spans, ticked faster than real time.
 @Suite("PRI on the line simulator")
@@ -138,5 +139,31 @@ struct PRILabTests {
         }
         #expect(completed == [[7], nil])
         #expect(recorder.all.contains { $0.span == 1 && $0.indication == .restarted(channels: [7]) })
+    }
+
+    @Test("a blocked B-channel refuses incoming calls with cause 44 and is not hunted for outgoing ones")
+    func maintenanceBlocking() throws {
+        let (simulator, lab, recorder) = try makeLab()
+        simulator.tick(count: 200)
+        let user = try lab.driver(span: 2)
+        try user.setBlocked(9, true)
+        #expect(user.report().channels.first { $0.channel == 9 }?.state == .blocked)
+        let carrier = try lab.driver(span: 1)
+        let call = try carrier.placeCall(called: "95500", calling: "1", channel: 9, now: lab.now)
+        simulator.tick(count: 300)
+        #expect(!recorder.all.contains { $0.span == 2 && { if case .incomingCall = $0 { return true } else { return false } }($0.indication) })
+        #expect(recorder.all.contains { $0.span == 1 && $0.indication == .cleared(call, cause: .requestedChannelNotAvailable, channel: 9) }
+                || recorder.all.contains { event in
+                    guard event.span == 1, case .cleared(let id, let cause, _) = event.indication else { return false }
+                    return id == call && cause == .requestedChannelNotAvailable
+                })
+        #expect(user.report().counters.refusedOnBlockedChannel == 1)
+        // The user side hunts from the bottom: channel 1 free, so blocking 1 moves it to 2.
+        try user.setBlocked(1, true)
+        let placed = try user.placeCallOnChannel(called: "114", calling: nil, channel: nil, now: lab.now)
+        #expect(placed.channel == 2)
+        #expect(throws: TrunkError.self) { try user.placeCall(called: "114", calling: nil, channel: 1, now: lab.now) }
+        try user.setBlocked(9, false)
+        #expect(user.report().channels.first { $0.channel == 9 }?.state == .idle)
     }
 }

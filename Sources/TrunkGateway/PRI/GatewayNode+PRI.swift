@@ -60,6 +60,13 @@ extension GatewayNode {
             let handle = driver.beginDebug()
             try? await Task.sleep(for: .milliseconds(Int(params.seconds * 1000)))
             return encode(id: id, PRIDebugResult(lines: driver.endDebug(handle)))
+        case .priBlock, .priUnblock:
+            let params = try decodeParams(PRIChannelParams.self, from: data)
+            let driver = try lab.driver(span: params.span)
+            guard let channel = try Self.bChannel(params.channel) else { throw TrunkError(.invalidArgument, "blocking needs a channel: SPAN/CHANNEL") }
+            try driver.setBlocked(channel, method == .priBlock)
+            logger.notice(method == .priBlock ? "B-channel blocked" : "B-channel unblocked", metadata: ["span": "\(params.span)", "channel": "\(channel)"])
+            return encode(id: id, driver.report())
         default:
             throw TrunkError(.internal, "\(method.rawValue) is not a PRI method")
         }

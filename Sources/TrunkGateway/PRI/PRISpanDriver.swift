@@ -14,6 +14,8 @@ public enum BChannelState: String, Sendable, Codable {
     case connected
     case releasing
     case alarm
+    /// Taken out of service by maintenance: no new calls until unblocked.
+    case blocked
 }
 
 /// Binds one PRI signalling stack (Q.921 + Q.931) to the D-channel of a span: it carries
@@ -34,6 +36,8 @@ public final class PRISpanDriver: @unchecked Sendable {
     private var readBuffer = [UInt8](repeating: 0, count: 1100)
     private var writeBuffer: [UInt8] = []
     private var callChannels: [Q931CallID: UInt8] = [:]
+    /// Channels in local maintenance blocking (EuroISDN has no SERVICE message on a PRI).
+    private var blocked: Set<UInt8> = []
     private var channelStates: [UInt8: (state: BChannelState, call: Q931CallID?, numbers: String)] = [:]
     private var traces: [LAPDTraceWriter] = []
     private var debugCollectors: [Int: [String]] = [:]
@@ -162,6 +166,13 @@ public final class PRISpanDriver: @unchecked Sendable {
             case .stopTimer(let timer):
                 timers[timer] = nil
             case .indication(let indication):
+                if case .incomingCall(let call) = indication, blocked.contains(call.channel) {
+                    // A blocked channel takes no calls: refuse with 44, requested channel not available.
+                    counters.refusedOnBlockedChannel += 1
+                    perform(stack.callControl(now: now) { $0.release(call.id, cause: .requestedChannelNotAvailable, now: now) },
+                            now: now, indications: &indications)
+                    continue
+                }
                 track(indication)
                 indications.append(indication)
             case .dataLinkChanged(let up):
@@ -247,8 +258,10 @@ public final class PRISpanDriver: @unchecked Sendable {
             guard linkUp else { return (nil, [], nil) }
             var request = Q931SetupRequest(calledNumber: PartyNumber(digits: called))
             if let calling { request.callingNumber = PartyNumber(digits: calling) }
+            guard let channel = channel ?? freeChannel() else { return (nil, [], nil) }
+            if blocked.contains(channel) { return (nil, [], nil) }
             request.channel = channel
-            request.exclusive = channel != nil
+            request.exclusive = true
             request.sendingComplete = true
             let (call, actions) = stack.setupRequest(request, now: now)
             var out: [Q931Indication] = []
@@ -264,9 +277,28 @@ public final class PRISpanDriver: @unchecked Sendable {
         deliver(result.1)
         guard let call = result.0 else {
             let up = lock.withLock { linkUp }
+            let isBlocked = channel.map { channel in lock.withLock { blocked.contains(channel) } } ?? false
+            if isBlocked { throw TrunkError(.busy, "span \(span): channel \(channel!) is blocked for maintenance") }
             throw TrunkError(.unavailable, "span \(span): no call placed (D-channel \(up ? "up, but no free B-channel or call reference" : "down"))")
         }
         return (call, result.2)
+    }
+
+    /// A free, unblocked B-channel, hunted from the top on the network side and from the
+    /// bottom on the user side so the two ends rarely seize the same one.
+    private func freeChannel() -> UInt8? {
+        let busy = stack.callControl.busyChannels
+        let candidates = channelStates.keys.sorted().filter { !busy.contains($0) && !blocked.contains($0) && channelStates[$0]?.call == nil }
+        return role == .network ? candidates.last : candidates.first
+    }
+
+    /// Maintenance blocking: the channel takes no new calls (a call on it runs to its end).
+    public func setBlocked(_ channel: UInt8, _ isBlocked: Bool) throws(TrunkError) {
+        let known = lock.withLock { channelStates[channel] != nil }
+        guard known else { throw TrunkError(.notFound, "span \(span) has no B-channel \(channel)") }
+        lock.withLock {
+            if isBlocked { blocked.insert(channel) } else { blocked.remove(channel) }
+        }
     }
 
     /// Runs one call-control request on this span's stack (alerting, connect, disconnect, …).
@@ -331,7 +363,8 @@ public final class PRISpanDriver: @unchecked Sendable {
             let variables = link.sequenceVariables
             let channels = channelStates.keys.sorted().map { channel in
                 let entry = channelStates[channel]!
-                let state = entry.call.map { Self.channelState(stack.callControl.state(of: $0)) } ?? entry.state
+                let state = entry.call.map { Self.channelState(stack.callControl.state(of: $0)) }
+                    ?? (blocked.contains(channel) ? .blocked : entry.state)
                 return PRIChannelReport(channel: Int(channel), state: state,
                                         call: entry.call.map { "\($0)" }, numbers: entry.numbers.isEmpty ? nil : entry.numbers,
                                         callState: entry.call.map { Int(stack.callControl.state(of: $0).rawValue) })
@@ -358,6 +391,7 @@ public struct PRIDriverCounters: Codable, Sendable, Equatable {
     public var dataLinkErrors = 0
     public var callControlErrors = 0
     public var deviceErrors = 0
+    public var refusedOnBlockedChannel = 0
 }
 
 public struct Q921CountersReport: Codable, Sendable, Equatable {
