@@ -166,4 +166,71 @@ struct PRILabTests {
         try user.setBlocked(9, false)
         #expect(user.report().channels.first { $0.channel == 9 }?.state == .idle)
     }
+
+    @Test("garbage on the D-channel is counted and traced, and the link still comes up")
+    func malformedFramesCountedAndTraced() throws {
+        let simulator = try LineSimulator()
+        let raw = try simulator.openChannel(Lab.span1DChannel)
+        let driver = PRISpanDriver(span: 2, role: .user, dChannel: try simulator.openChannel(Lab.span2DChannel),
+                                   bChannels: PRILab.e1BChannels)
+        let path = NSTemporaryDirectory() + "trunkline-garbage-\(UUID().uuidString.prefix(8)).pcap"
+        let writer = try LAPDTraceWriter(path: path, networkSide: false)
+        driver.addTrace(writer)
+        simulator.addTickObserver { tick in driver.service(now: PRILab.instant(tick: tick)) }
+        driver.start(now: PRILab.instant(tick: 0))
+        var state: UInt64 = 0x1234_5678
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 33
+        }
+        var sent = 0
+        for _ in 0..<200 {
+            // Two bytes at least: with the FCS that is the shortest frame an HDLC receiver keeps.
+            let length = 2 + Int(next() % 39)
+            var frame = (0..<length).map { _ in UInt8(truncatingIfNeeded: next()) }
+            // Keep SAPI 0 / TEI 0 on half of them so they reach the frame decoder, not just the address check.
+            if sent % 2 == 0 && length >= 2 { frame[0] = 0x02; frame[1] = 0x01 }
+            if raw.write(frame + [0, 0]) == .transferred(frame.count + 2) { sent += 1 }
+            simulator.tick(count: 3)
+            _ = raw.drainEvents()
+            while raw.readBytes() != nil {}
+        }
+        simulator.tick(count: 200)
+        driver.removeTrace(writer)
+        let report = driver.report()
+        #expect(report.counters.framesReceived >= sent)
+        #expect(report.q921.malformed + report.q921.unknownAddress + report.q921.protocolErrors > 0)
+        let received = try LAPDTraceReader.read(path: path).filter { $0.direction == .received }
+        #expect(received.count == report.counters.framesReceived)
+
+        // A well-behaved peer afterwards still brings the link up.
+        let peer = PRISpanDriver(span: 1, role: .network, dChannel: raw, bChannels: PRILab.e1BChannels)
+        simulator.addTickObserver { tick in peer.service(now: PRILab.instant(tick: tick)) }
+        peer.start(now: PRILab.instant(tick: simulator.tickCount))
+        simulator.tick(count: 3000)
+        #expect(driver.report().dataLinkUp && peer.report().dataLinkUp)
+    }
+}
+
+/// Channel numbers of the embedded default lab.
+enum Lab {
+    static let span1DChannel = 16
+    static let span2DChannel = 47
+}
+
+extension ChannelDevice {
+    @discardableResult
+    func write(_ bytes: [UInt8]) -> DeviceIO { bytes.withUnsafeBytes { write($0) } }
+
+    func readBytes() -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        guard case .transferred(let count) = buffer.withUnsafeMutableBytes({ read(into: $0) }) else { return nil }
+        return Array(buffer[0..<count])
+    }
+
+    func drainEvents() -> [ChannelEvent] {
+        var events: [ChannelEvent] = []
+        while let event = nextEvent() { events.append(event) }
+        return events
+    }
 }
