@@ -18,6 +18,7 @@ public enum ControlMethod: String, Sendable, Codable, CaseIterable {
     case priRestart = "pri.restart"
     case priTrace = "pri.trace"
     case priDebug = "pri.debug"
+    case calls = "calls"
     case priBlock = "pri.block"
     case priUnblock = "pri.unblock"
 }
@@ -206,4 +207,9 @@ public struct PRIDebugParams: Codable, Sendable, Equatable {
 public struct PRIDebugResult: Codable, Sendable, Equatable {
     public var lines: [String]
     public init(lines: [String]) { self.lines = lines }
+}
+
+public struct CallsReport: Codable, Sendable, Equatable {
+    public var live: [CallRecord]
+    public var recentlyEnded: [CallRecord]
 }

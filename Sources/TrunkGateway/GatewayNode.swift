@@ -164,6 +164,9 @@ public final class GatewayNode: Sendable {
             case .timing:
                 let params = try decodeParams(TimingParams.self, from: data)
                 return encode(id: envelope.id, try await timing(seconds: params.seconds))
+            case .calls:
+                let calls = pri?.calls
+                return encode(id: envelope.id, CallsReport(live: calls?.live ?? [], recentlyEnded: calls?.recentlyEnded ?? []))
             case .priSpans, .priSpan, .priCall, .priHangup, .priRestart, .priTrace, .priDebug, .priBlock, .priUnblock:
                 return try await handlePRI(method, id: envelope.id, data: data)
             }

@@ -151,7 +151,22 @@ struct TrunkdCommandLineTests {
             if !ringing { usleep(100_000) }
         }
         #expect(ringing)
+        // The call model shows it: one inbound PRI call on span 2, ringing, with its numbers.
+        let live = try JSONSerialization.jsonObject(with: Data(try run("trunkctl", ["--data", data, "calls", "--live", "--json"]).stdout.utf8)) as! [String: Any]
+        let calls = live["live"] as! [[String: Any]]
+        #expect(calls.count == 1)
+        #expect(calls.first?["direction"] as? String == "inbound" && calls.first?["trunk"] as? String == "pri")
+        #expect(calls.first?["span"] as? Int == 2 && calls.first?["channel"] as? Int == 7)
+        #expect(calls.first?["caller"] as? String == "13800138000" && calls.first?["callee"] as? String == "95500")
+        #expect(calls.first?["state"] as? String == "alerting")
         #expect(try run("trunkctl", ["--data", data, "pri", "hangup", "1/7"]).status == 0)
+        var ended = false
+        for _ in 0..<50 where !ended {
+            let text = try run("trunkctl", ["--data", data, "calls"]).stdout
+            ended = text.contains("ended") && text.contains(" 16\n")
+            if !ended { usleep(100_000) }
+        }
+        #expect(ended, "the cleared call is listed as ended with cause 16")
         #expect(try run("trunkctl", ["--data", data, "pri", "block", "2/5"]).status == 0)
         #expect(try run("trunkctl", ["--data", data, "pri", "show", "channels", "2"]).stdout.contains("   2     5  blocked"))
         #expect(try run("trunkctl", ["--data", data, "pri", "unblock", "2/5"]).status == 0)

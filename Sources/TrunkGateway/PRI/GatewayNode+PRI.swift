@@ -27,6 +27,9 @@ extension GatewayNode {
             let driver = try lab.driver(span: params.span)
             let channel = try Self.bChannel(params.channel)
             let placed = try driver.placeCallOnChannel(called: params.called, calling: params.calling, channel: channel, now: lab.now)
+            if !lab.carrierSpans.contains(params.span) {
+                lab.calls.placed(span: params.span, call: placed.call, channel: placed.channel, caller: params.calling, callee: params.called)
+            }
             logger.notice("test call placed", metadata: ["span": "\(params.span)", "called": "\(params.called)"])
             return encode(id: id, PRICallResult(call: "\(placed.call)", channel: placed.channel.map(Int.init)))
         case .priHangup:

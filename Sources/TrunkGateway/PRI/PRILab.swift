@@ -8,6 +8,10 @@ import TrunkISDN
 /// tick count as their clock, so signalling runs the same at real time and in fast tests.
 public final class PRILab: Sendable {
     public let drivers: [Int: PRISpanDriver]
+    /// Calls on the node's own spans (in the lab: not the spans playing the carrier).
+    public let calls = CallRegistry(clock: { SimulatorClock.now() })
+    /// Spans that play the carrier in a lab: their calls are the far end's, not this node's.
+    public let carrierSpans: Set<Int>
     private let clock: @Sendable () -> ISDNInstant
 
     /// PRI B-channel numbers of an E1 (ETSI: the timeslot number; TS16 is the D-channel).
@@ -15,6 +19,7 @@ public final class PRILab: Sendable {
 
     public init(simulator: LineSimulator, logger: Logger) throws(TrunkError) {
         clock = { Self.instant(tick: simulator.tickCount) }
+        carrierSpans = simulator.topology.spans.count > 1 ? simulator.topology.carrierSpans : []
         var drivers: [Int: PRISpanDriver] = [:]
         let locals = Set(simulator.localSpanNumbers)
         var channelBase = 1
@@ -24,8 +29,14 @@ public final class PRILab: Sendable {
             let dChannel = try simulator.openChannel(channelBase + E1Wire.dChannelTimeslot - 1)
             let driver = PRISpanDriver(span: span.number, role: role == .network ? .network : .user,
                                        dChannel: dChannel, bChannels: Self.e1BChannels)
+            let isCarrier = carrierSpans.contains(span.number)
+            let calls = self.calls
             driver.onIndication { span, indication in
-                Self.labPolicy(driver: driver, indication: indication, now: Self.instant(tick: simulator.tickCount))
+                if !isCarrier { calls.handle(span: span, indication) }
+                if Self.labPolicy(driver: driver, indication: indication, now: Self.instant(tick: simulator.tickCount)), !isCarrier,
+                   case .incomingCall(let call) = indication {
+                    calls.progressed(span: span, call: call.id, to: .alerting)
+                }
                 if case .incomingCall(let call) = indication {
                     logger.info("incoming call", metadata: ["span": "\(span)", "channel": "\(call.channel)",
                                                              "caller": "\(call.callingNumber?.digits ?? "")", "called": "\(call.calledNumber?.digits ?? "")"])
@@ -49,6 +60,7 @@ public final class PRILab: Sendable {
     /// expiry of a 1 ms DAHDI timer, with CLOCK_MONOTONIC as the stacks' clock.
     public init(dahdi: DAHDIBackend, spans: [TrunklineConfig.Span], logger: Logger) throws(TrunkError) {
         clock = { ISDNInstant(nanoseconds: Int64(SimulatorClock.now())) }
+        carrierSpans = []
         var drivers: [Int: PRISpanDriver] = [:]
         let discovered = try dahdi.discover()
         for span in spans {
@@ -61,8 +73,13 @@ public final class PRILab: Sendable {
             let dChannel = try dahdi.openChannel(span.channels[span.dchannel - 1])
             let driver = PRISpanDriver(span: span.number, role: span.signalling == .priNet ? .network : .user,
                                        dChannel: dChannel, bChannels: Self.e1BChannels)
+            let calls = self.calls
             driver.onIndication { span, indication in
-                Self.labPolicy(driver: driver, indication: indication, now: ISDNInstant(nanoseconds: Int64(SimulatorClock.now())))
+                calls.handle(span: span, indication)
+                if Self.labPolicy(driver: driver, indication: indication, now: ISDNInstant(nanoseconds: Int64(SimulatorClock.now()))),
+                   case .incomingCall(let call) = indication {
+                    calls.progressed(span: span, call: call.id, to: .alerting)
+                }
                 if case .incomingCall(let call) = indication {
                     logger.info("incoming call", metadata: ["span": "\(span)", "channel": "\(call.channel)"])
                 }
@@ -81,9 +98,12 @@ public final class PRILab: Sendable {
 
     /// Until the gateway's call manager takes calls, an offered call is made to ring
     /// (ALERTING) so it shows on both sides; it stays until either side clears it.
-    private static func labPolicy(driver: PRISpanDriver, indication: Q931Indication, now: ISDNInstant) {
-        guard case .incomingCall(let call) = indication else { return }
+    /// Returns whether it acted (sent ALERTING).
+    @discardableResult
+    private static func labPolicy(driver: PRISpanDriver, indication: Q931Indication, now: ISDNInstant) -> Bool {
+        guard case .incomingCall(let call) = indication else { return false }
         driver.callControl(now: now) { $0.alerting(call.id, now: now) }
+        return true
     }
 
     public func driver(span: Int) throws(TrunkError) -> PRISpanDriver {
