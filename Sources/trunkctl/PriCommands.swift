@@ -111,26 +111,21 @@ extension Trunkctl {
             static let configuration = CommandConfiguration(abstract: "Take SPAN/CHANNEL out of service (local maintenance blocking).")
             @OptionGroup var options: CommonOptions
             @Argument(help: "SPAN/CHANNEL, e.g. 2/5.") var target: String
-
-            func run() throws {
-                let (span, channel) = try PRIText.parseTarget(target)
-                guard let channel else { throw TrunkError(.invalidArgument, "block needs SPAN/CHANNEL, e.g. 2/5") }
-                let report = try options.client.call(.priBlock, PRIChannelParams(span: span, channel: channel), as: PRISpanReport.self)
-                options.emit(report) { "span \(span) channel \(channel): blocked\n" }
-            }
+            func run() throws { try Pri.setBlocking(options, target, blocked: true) }
         }
 
         struct Unblock: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Return SPAN/CHANNEL to service.")
             @OptionGroup var options: CommonOptions
             @Argument(help: "SPAN/CHANNEL, e.g. 2/5.") var target: String
+            func run() throws { try Pri.setBlocking(options, target, blocked: false) }
+        }
 
-            func run() throws {
-                let (span, channel) = try PRIText.parseTarget(target)
-                guard let channel else { throw TrunkError(.invalidArgument, "unblock needs SPAN/CHANNEL, e.g. 2/5") }
-                let report = try options.client.call(.priUnblock, PRIChannelParams(span: span, channel: channel), as: PRISpanReport.self)
-                options.emit(report) { "span \(span) channel \(channel): in service\n" }
-            }
+        static func setBlocking(_ options: CommonOptions, _ target: String, blocked: Bool) throws {
+            let (span, channel) = try PRIText.parseTarget(target)
+            guard let channel else { throw TrunkError(.invalidArgument, "\(blocked ? "block" : "unblock") needs SPAN/CHANNEL, e.g. 2/5") }
+            let report = try options.client.call(blocked ? .priBlock : .priUnblock, PRIChannelParams(span: span, channel: channel), as: PRISpanReport.self)
+            options.emit(report) { "span \(span) channel \(channel): \(blocked ? "blocked" : "in service")\n" }
         }
 
         struct Trace: ParsableCommand {
