@@ -51,7 +51,15 @@ public struct ChannelIdentification: Hashable, Sendable {
 
     /// One B-channel on this primary rate interface.
     public static func primary(channel: UInt8, exclusive: Bool) -> ChannelIdentification {
-        ChannelIdentification(exclusive: exclusive, selection: .channelNumbers([channel]))
+        ChannelIdentification(exclusive: exclusive, selection: .channelNumbers(singleChannel(channel)))
+    }
+
+    /// One-element arrays for every channel number, shared so that naming one channel (as
+    /// nearly every PRI message does) allocates nothing.
+    private static let singleChannelArrays: [[UInt8]] = (0...255).map { [UInt8($0)] }
+
+    static func singleChannel(_ channel: UInt8) -> [UInt8] {
+        singleChannelArrays[Int(channel)]
     }
 
     /// The first channel number named, if any.
@@ -99,14 +107,19 @@ public struct ChannelIdentification: Hashable, Sendable {
                 guard !map.isEmpty else { throw .truncated }
                 selection = .slotMap(Array(map))
             } else {
-                var numbers: [UInt8] = []
-                var more = true
-                while more {
-                    guard let octet = reader.readByte() else { throw .truncated }
-                    numbers.append(octet & 0x7F)
-                    more = octet & 0x80 == 0
+                guard let first = reader.readByte() else { throw .truncated }
+                if first & 0x80 != 0 {
+                    selection = .channelNumbers(Self.singleChannel(first & 0x7F))
+                } else {
+                    var numbers: [UInt8] = [first & 0x7F]
+                    var more = true
+                    while more {
+                        guard let octet = reader.readByte() else { throw .truncated }
+                        numbers.append(octet & 0x7F)
+                        more = octet & 0x80 == 0
+                    }
+                    selection = .channelNumbers(numbers)
                 }
-                selection = .channelNumbers(numbers)
             }
         default:
             throw .invalidField("channel selection \(selectionBits) on primary interface")

@@ -3,6 +3,22 @@
 /// Each octet maps to the Unicode scalar of the same value and back, so any octet string,
 /// even one with stray 8-bit values, survives a decode/encode round trip.
 enum IA5 {
+    static func string(from bytes: ArraySlice<UInt8>) -> String {
+        // ASCII, the usual case, is the same in UTF-8: build the string in one step.
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            return bytes.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
+        }
+        var text = ""
+        for byte in bytes {
+            text.unicodeScalars.append(Unicode.Scalar(byte))
+        }
+        return text
+    }
+
+    static func string(from bytes: [UInt8]) -> String {
+        string(from: bytes[...])
+    }
+
     static func string(from bytes: some Sequence<UInt8>) -> String {
         var text = ""
         for byte in bytes {
@@ -12,6 +28,15 @@ enum IA5 {
     }
 
     static func append(_ text: String, to buffer: inout [UInt8]) {
+        var text = text
+        if text.isContiguousUTF8 {
+            let ascii: Bool = text.withUTF8 { utf8 in
+                guard utf8.allSatisfy({ $0 < 0x80 }) else { return false }
+                buffer.append(contentsOf: utf8)
+                return true
+            }
+            if ascii { return }
+        }
         for scalar in text.unicodeScalars {
             buffer.append(scalar.value <= 0xFF ? UInt8(scalar.value) : UInt8(ascii: "?"))
         }

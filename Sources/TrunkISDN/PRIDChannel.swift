@@ -27,6 +27,15 @@ public struct PRIDChannel: Sendable {
     public private(set) var callControl: Q931Interface
     /// Reused for encoding outgoing messages so steady-state encoding does not grow a new buffer.
     private var encodeBuffer: [UInt8]
+    /// Emptied action arrays kept for reuse, one per nesting level of the wiring below.
+    private var linkScratch: [[Q921Action]] = []
+    private var callScratch: [[Q931Action]] = []
+    /// Payload buffers for outgoing messages, used in turn. The data link (until the
+    /// acknowledgement) and the driver (until it drops the frame) share a buffer; by the time
+    /// the ring comes round it is normally free again and is refilled in place. If it is still
+    /// held, copy-on-write gives the new message a fresh buffer and nothing is disturbed.
+    private var payloadRing: [[UInt8]] = Array(repeating: [], count: 16)
+    private var payloadCursor = 0
 
     public init(dataLink: Q921Configuration, callControl: Q931Configuration) {
         precondition(dataLink.role == callControl.role, "both layers must play the same side")
@@ -49,15 +58,22 @@ public struct PRIDChannel: Sendable {
     public mutating func start(now: ISDNInstant) -> [PRIAction] {
         var out: [PRIAction] = []
         out.reserveCapacity(8)
-        handle(dataLink.establishRequest(now: now), now: now, &out)
+        start(now: now, into: &out)
         return out
+    }
+
+    /// `start(now:)`, appending the actions to `out`.
+    public mutating func start(now: ISDNInstant, into out: inout [PRIAction]) {
+        var link = takeLinkScratch()
+        dataLink.establishRequest(now: now, into: &link)
+        handle(&link, now: now, &out)
     }
 
     /// A frame from the D-channel, FCS already checked and removed.
     public mutating func frameReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant) -> [PRIAction] {
         var out: [PRIAction] = []
         out.reserveCapacity(8)
-        handle(dataLink.frameReceived(bytes, now: now), now: now, &out)
+        frameReceived(bytes, now: now, into: &out)
         return out
     }
 
@@ -65,43 +81,106 @@ public struct PRIDChannel: Sendable {
         frameReceived(bytes[...], now: now)
     }
 
+    /// `frameReceived(_:now:)`, appending the actions to `out`: with `out` emptied (keeping
+    /// its capacity) between calls, steady-state operation allocates little or nothing.
+    public mutating func frameReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into out: inout [PRIAction]) {
+        var link = takeLinkScratch()
+        dataLink.frameReceived(bytes, now: now, into: &link)
+        handle(&link, now: now, &out)
+    }
+
     public mutating func timerExpired(_ timer: PRITimer, now: ISDNInstant) -> [PRIAction] {
         var out: [PRIAction] = []
         out.reserveCapacity(8)
+        timerExpired(timer, now: now, into: &out)
+        return out
+    }
+
+    /// `timerExpired(_:now:)`, appending the actions to `out`.
+    public mutating func timerExpired(_ timer: PRITimer, now: ISDNInstant, into out: inout [PRIAction]) {
         switch timer {
         case .dataLink(let linkTimer):
-            handle(dataLink.timerExpired(linkTimer, now: now), now: now, &out)
+            var link = takeLinkScratch()
+            dataLink.timerExpired(linkTimer, now: now, into: &link)
+            handle(&link, now: now, &out)
         case .callControl(let callTimer):
-            handle(callControl.timerExpired(callTimer, now: now), now: now, &out)
+            var calls = takeCallScratch()
+            callControl.timerExpired(callTimer, now: now, into: &calls)
+            handle(&calls, now: now, &out)
         }
-        return out
     }
 
     /// Places a call; see `Q931Interface.setupRequest`.
     public mutating func setupRequest(_ request: Q931SetupRequest, now: ISDNInstant) -> (call: Q931CallID?, actions: [PRIAction]) {
-        let (call, actions) = callControl.setupRequest(request, now: now)
         var out: [PRIAction] = []
         out.reserveCapacity(8)
-        handle(actions, now: now, &out)
+        let call = setupRequest(request, now: now, into: &out)
         return (call, out)
+    }
+
+    /// `setupRequest(_:now:)`, appending the actions to `out`.
+    public mutating func setupRequest(_ request: Q931SetupRequest, now: ISDNInstant, into out: inout [PRIAction]) -> Q931CallID? {
+        var calls = takeCallScratch()
+        let call = callControl.setupRequest(request, now: now, into: &calls)
+        handle(&calls, now: now, &out)
+        return call
     }
 
     /// Runs one call control request (`setupAcknowledge`, `alerting`, `connect`, `disconnect`, ...)
     /// and carries its actions through the data link:
     /// `stack.callControl { $0.connect(call, now: now) }`.
     public mutating func callControl(now: ISDNInstant, _ request: (inout Q931Interface) -> [Q931Action]) -> [PRIAction] {
-        let actions = request(&callControl)
         var out: [PRIAction] = []
         out.reserveCapacity(8)
-        handle(actions, now: now, &out)
+        callControl(now: now, into: &out, request)
         return out
+    }
+
+    /// `callControl(now:_:)`, appending the actions to `out`.
+    public mutating func callControl(
+        now: ISDNInstant, into out: inout [PRIAction], _ request: (inout Q931Interface) -> [Q931Action]
+    ) {
+        var actions = request(&callControl)
+        handle(&actions, now: now, &out)
     }
 
     // MARK: - Wiring
 
-    private mutating func handle(_ actions: [Q921Action], now: ISDNInstant, _ out: inout [PRIAction]) {
-        for action in actions {
-            switch action {
+    private mutating func takeLinkScratch() -> [Q921Action] {
+        if let scratch = linkScratch.popLast() { return scratch }
+        var scratch: [Q921Action] = []
+        scratch.reserveCapacity(8)
+        return scratch
+    }
+
+    private mutating func takeCallScratch() -> [Q931Action] {
+        if let scratch = callScratch.popLast() { return scratch }
+        var scratch: [Q931Action] = []
+        scratch.reserveCapacity(8)
+        return scratch
+    }
+
+    /// Copies the encoded message into the next ring buffer and returns it as a payload.
+    private mutating func payloadFromEncodeBuffer() -> ArraySlice<UInt8> {
+        let index = payloadCursor
+        payloadCursor = index + 1 == payloadRing.count ? 0 : index + 1
+        payloadRing[index].removeAll(keepingCapacity: true)
+        if payloadRing[index].capacity < encodeBuffer.count {
+            payloadRing[index].reserveCapacity(max(encodeBuffer.count, 64))
+        }
+        payloadRing[index].append(contentsOf: encodeBuffer)
+        return payloadRing[index][...]
+    }
+
+    /// Carries out the data link's actions, then empties `actions` and keeps it for reuse.
+    private mutating func handle(_ actions: inout [Q921Action], now: ISDNInstant, _ out: inout [PRIAction]) {
+        var index = 0
+        while index < actions.count {
+            // Moved out rather than copied: saves a retain and release per action.
+            var action = Q921Action.establishConfirm
+            swap(&action, &actions[index])
+            index += 1
+            switch consume action {
             case .transmit(let frame):
                 out.append(.transmit(frame))
             case .startTimer(let timer, let deadline):
@@ -110,15 +189,23 @@ public struct PRIDChannel: Sendable {
                 out.append(.stopTimer(.dataLink(timer)))
             case .establishIndication, .establishConfirm:
                 out.append(.dataLinkChanged(up: true))
-                handle(callControl.dataLinkEstablished(now: now), now: now, &out)
+                var calls = takeCallScratch()
+                callControl.dataLinkEstablished(now: now, into: &calls)
+                handle(&calls, now: now, &out)
             case .releaseIndication:
                 out.append(.dataLinkChanged(up: false))
-                handle(callControl.dataLinkReleased(now: now, reestablish: true), now: now, &out)
+                var calls = takeCallScratch()
+                callControl.dataLinkReleased(now: now, reestablish: true, into: &calls)
+                handle(&calls, now: now, &out)
             case .releaseConfirm:
                 out.append(.dataLinkChanged(up: false))
-                handle(callControl.dataLinkReleased(now: now, reestablish: false), now: now, &out)
+                var calls = takeCallScratch()
+                callControl.dataLinkReleased(now: now, reestablish: false, into: &calls)
+                handle(&calls, now: now, &out)
             case .dataIndication(let payload):
-                handle(callControl.messageReceived(payload, now: now), now: now, &out)
+                var calls = takeCallScratch()
+                callControl.messageReceived(payload, now: now, into: &calls)
+                handle(&calls, now: now, &out)
             case .unitDataIndication:
                 // Broadcast call offering over UI frames is a BRI point-to-multipoint feature.
                 break
@@ -126,11 +213,19 @@ public struct PRIDChannel: Sendable {
                 out.append(.dataLinkError(error))
             }
         }
+        // Only placeholders are left: dropping them one by one is cheaper than removeAll.
+        while actions.popLast() != nil {}
+        if linkScratch.count < 8 { linkScratch.append(actions) }
     }
 
-    private mutating func handle(_ actions: [Q931Action], now: ISDNInstant, _ out: inout [PRIAction]) {
-        for action in actions {
-            switch action {
+    /// Carries out call control's actions, then empties `actions` and keeps it for reuse.
+    private mutating func handle(_ actions: inout [Q931Action], now: ISDNInstant, _ out: inout [PRIAction]) {
+        var index = 0
+        while index < actions.count {
+            var action = Q931Action.establishDataLink
+            swap(&action, &actions[index])
+            index += 1
+            switch consume action {
             case .send(let message):
                 encodeBuffer.removeAll(keepingCapacity: true)
                 do {
@@ -139,18 +234,28 @@ public struct PRIDChannel: Sendable {
                     out.append(.callControlError(.encodingFailed(error)))
                     continue
                 }
-                handle(dataLink.dataRequest(Array(encodeBuffer)[...], now: now), now: now, &out)
+                // The data link keeps the payload until it is acknowledged; a ring buffer
+                // (see `payloadRing`) saves allocating one per message.
+                let payload = payloadFromEncodeBuffer()
+                var link = takeLinkScratch()
+                dataLink.dataRequest(payload, now: now, into: &link)
+                handle(&link, now: now, &out)
             case .startTimer(let timer, let deadline):
                 out.append(.startTimer(.callControl(timer), deadline: deadline))
             case .stopTimer(let timer):
                 out.append(.stopTimer(.callControl(timer)))
             case .establishDataLink:
-                handle(dataLink.establishRequest(now: now), now: now, &out)
+                var link = takeLinkScratch()
+                dataLink.establishRequest(now: now, into: &link)
+                handle(&link, now: now, &out)
             case .indication(let indication):
                 out.append(.indication(indication))
             case .protocolError(let error):
                 out.append(.callControlError(error))
             }
         }
+        while actions.popLast() != nil {}
+        // Arrays from `callControl` requests arrive from outside; keep only a few.
+        if callScratch.count < 8 { callScratch.append(actions) }
     }
 }

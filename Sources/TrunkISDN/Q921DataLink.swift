@@ -35,8 +35,14 @@ public struct Q921DataLink: Sendable {
 
     public private(set) var counters = Q921Counters()
 
+    /// T200 and T203 in nanoseconds, worked out once.
+    private let t200Nanoseconds: Int64
+    private let t203Nanoseconds: Int64
+
     public init(configuration: Q921Configuration) {
         self.configuration = configuration
+        self.t200Nanoseconds = (ISDNInstant.zero + configuration.t200).nanoseconds
+        self.t203Nanoseconds = (ISDNInstant.zero + configuration.t203).nanoseconds
     }
 
     public var stateName: Q921StateName {
@@ -69,6 +75,12 @@ public struct Q921DataLink: Sendable {
     public mutating func establishRequest(now: ISDNInstant) -> [Q921Action] {
         var actions: [Q921Action] = []
         actions.reserveCapacity(4)
+        establishRequest(now: now, into: &actions)
+        return actions
+    }
+
+    /// DL-ESTABLISH request, appending the actions to `actions`.
+    public mutating func establishRequest(now: ISDNInstant, into actions: inout [Q921Action]) {
         switch state {
         case .teiAssigned, .multipleFrameEstablished, .timerRecovery:
             discardQueue()
@@ -80,7 +92,6 @@ public struct Q921DataLink: Sendable {
             // The release in progress finishes first; layer 3 will ask again after the confirm.
             break
         }
-        return actions
     }
 
     /// DL-RELEASE request.
@@ -109,9 +120,16 @@ public struct Q921DataLink: Sendable {
     public mutating func dataRequest(_ payload: ArraySlice<UInt8>, now: ISDNInstant) -> [Q921Action] {
         var actions: [Q921Action] = []
         actions.reserveCapacity(4)
+        dataRequest(payload, now: now, into: &actions)
+        return actions
+    }
+
+    /// DL-DATA request, appending the actions to `actions`.
+    public mutating func dataRequest(_ payload: ArraySlice<UInt8>, now: ISDNInstant, into actions: inout [Q921Action]) {
         guard payload.count <= configuration.n201, queue.count < configuration.maximumQueuedFrames else {
             counters.discardedData += 1
-            return [.error(.dataDiscarded)]
+            actions.append(.error(.dataDiscarded))
+            return
         }
         switch state {
         case .teiAssigned:
@@ -131,7 +149,6 @@ public struct Q921DataLink: Sendable {
         case .timerRecovery:
             queue.append(payload)
         }
-        return actions
     }
 
     public mutating func dataRequest(_ payload: [UInt8], now: ISDNInstant) -> [Q921Action] {
@@ -153,20 +170,25 @@ public struct Q921DataLink: Sendable {
     public mutating func timerExpired(_ timer: Q921Timer, now: ISDNInstant) -> [Q921Action] {
         var actions: [Q921Action] = []
         actions.reserveCapacity(4)
+        timerExpired(timer, now: now, into: &actions)
+        return actions
+    }
+
+    /// A timer expired, appending the actions to `actions`.
+    public mutating func timerExpired(_ timer: Q921Timer, now: ISDNInstant, into actions: inout [Q921Action]) {
         switch timer {
         case .t200:
-            guard let deadline = t200Deadline, deadline <= now else { return [] }
+            guard let deadline = t200Deadline, deadline <= now else { return }
             t200Deadline = nil
             t200Expired(now: now, &actions)
         case .t203:
-            guard let deadline = t203Deadline, deadline <= now else { return [] }
+            guard let deadline = t203Deadline, deadline <= now else { return }
             t203Deadline = nil
             if case .multipleFrameEstablished = state {
                 transmitEnquiry(now: now, &actions)
                 state = .timerRecovery(retries: 0)
             }
         }
-        return actions
     }
 
     private mutating func t200Expired(now: ISDNInstant, _ actions: inout [Q921Action]) {
@@ -217,24 +239,30 @@ public struct Q921DataLink: Sendable {
     public mutating func frameReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant) -> [Q921Action] {
         var actions: [Q921Action] = []
         actions.reserveCapacity(4)
+        frameReceived(bytes, now: now, into: &actions)
+        return actions
+    }
+
+    /// A frame arrived, appending the actions to `actions`.
+    public mutating func frameReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into actions: inout [Q921Action]) {
         counters.framesReceived += 1
         let frame: LAPDFrame
         do {
             frame = try LAPDFrame.decode(bytes)
         } catch {
             handleUndecodable(error, bytes: bytes, now: now, &actions)
-            return actions
+            return
         }
         guard frame.address.sapi == configuration.sapi, frame.address.tei == configuration.tei else {
             counters.unknownAddressFrames += 1
-            return actions
+            return
         }
         let isCommand = frame.address.isCommand(receivedBy: configuration.role)
         switch frame.control {
         case .information(let ns, let nr, let poll):
             guard isCommand else {
                 report(.wrongCommandResponse, &actions)
-                return actions
+                return
             }
             informationReceived(ns: ns, nr: nr, poll: poll, payload: frame.information, now: now, &actions)
         case .supervisory(let function, let nr, let pollFinal):
@@ -242,7 +270,6 @@ public struct Q921DataLink: Sendable {
         case .unnumbered(let function, let pollFinal):
             unnumberedReceived(function, pollFinal: pollFinal, isCommand: isCommand, information: frame.information, now: now, &actions)
         }
-        return actions
     }
 
     public mutating func frameReceived(_ bytes: [UInt8], now: ISDNInstant) -> [Q921Action] {
@@ -548,8 +575,12 @@ public struct Q921DataLink: Sendable {
     }
 
     private mutating func acknowledge(upTo nr: UInt8) {
-        let count = Modulo128.distance(from: va, to: nr)
-        queue.removeFirst(min(count, queue.count))
+        let count = min(Modulo128.distance(from: va, to: nr), queue.count)
+        if count == 1 {
+            queue.removeFirst()
+        } else if count > 1 {
+            queue.removeFirst(count)
+        }
         va = nr
     }
 
@@ -613,7 +644,7 @@ public struct Q921DataLink: Sendable {
     // MARK: - Small helpers
 
     private mutating func startT200(now: ISDNInstant, _ actions: inout [Q921Action]) {
-        let deadline = now + configuration.t200
+        let deadline = ISDNInstant(nanoseconds: now.nanoseconds + t200Nanoseconds)
         t200Deadline = deadline
         actions.append(.startTimer(.t200, deadline: deadline))
     }
@@ -625,7 +656,7 @@ public struct Q921DataLink: Sendable {
     }
 
     private mutating func startT203(now: ISDNInstant, _ actions: inout [Q921Action]) {
-        let deadline = now + configuration.t203
+        let deadline = ISDNInstant(nanoseconds: now.nanoseconds + t203Nanoseconds)
         t203Deadline = deadline
         actions.append(.startTimer(.t203, deadline: deadline))
     }

@@ -10,8 +10,39 @@ enum Q931ChannelVerdict: Hashable, Sendable {
 
 /// What a call needs from its interface while handling one input.
 struct Q931Context {
-    let configuration: Q931Configuration
+    let configuration: Q931CallSettings
     let now: ISDNInstant
+}
+
+/// The parts of `Q931Configuration` a call reads, small enough to pass by value for every
+/// input, with the timer durations already in nanoseconds.
+struct Q931CallSettings: Sendable {
+    let role: ISDNRole
+    let callReferenceLength: Int
+    let causeLocation: Q850Cause.Location
+    let releaseOnDisconnect: Bool
+    /// Duration of each timer in nanoseconds; timers switched off (nil) are absent.
+    private let durations: Q931CallTimers
+
+    init(_ configuration: Q931Configuration) {
+        role = configuration.role
+        callReferenceLength = configuration.callReferenceLength
+        causeLocation = configuration.causeLocation
+        releaseOnDisconnect = configuration.releaseOnDisconnect
+        var durations = Q931CallTimers()
+        for timer in Q931CallTimers.timers {
+            if let duration = configuration.duration(of: timer) {
+                durations[timer] = ISDNInstant.zero + duration
+            }
+        }
+        self.durations = durations
+    }
+
+    /// When `timer` started at `now` expires; nil if the timer is off.
+    func deadline(of timer: Q931Timer, from now: ISDNInstant) -> ISDNInstant? {
+        guard let duration = durations[timer] else { return nil }
+        return ISDNInstant(nanoseconds: now.nanoseconds + duration.nanoseconds)
+    }
 }
 
 /// One call's Q.931 state machine for basic call control (Q.931 §5.1-§5.3, §5.8).
@@ -27,7 +58,7 @@ struct Q931Call: Sendable {
     var channel: UInt8?
     /// Our SETUP asked for this channel only.
     let requestedExclusive: Bool
-    private(set) var timers: [Q931Timer: ISDNInstant] = [:]
+    private(set) var timers = Q931CallTimers()
     /// Kept for the single retransmission T303 allows.
     private var setupMessage: Q931Message?
     private var t303Retransmitted = false
@@ -657,20 +688,24 @@ struct Q931Call: Sendable {
     // MARK: - Timer bookkeeping
 
     private mutating func start(_ timer: Q931Timer, _ context: Q931Context, _ out: inout [Q931Action]) {
-        guard let duration = context.configuration.duration(of: timer) else { return }
-        let deadline = context.now + duration
+        guard let deadline = context.configuration.deadline(of: timer, from: context.now) else { return }
         timers[timer] = deadline
         out.append(.startTimer(.call(id, timer), deadline: deadline))
     }
 
     private mutating func stop(_ timer: Q931Timer, _ out: inout [Q931Action]) {
-        guard timers.removeValue(forKey: timer) != nil else { return }
+        guard timers[timer] != nil else { return }
+        timers[timer] = nil
         out.append(.stopTimer(.call(id, timer)))
     }
 
     private mutating func stopAllTimers(_ out: inout [Q931Action]) {
-        for timer in Q931Timer.allCases where timers[timer] != nil {
-            stop(timer, &out)
+        // Ascending bit order is Q931Timer's declaration order, as before.
+        var running = timers.running
+        while running != 0 {
+            let index = running.trailingZeroBitCount
+            running &= running - 1
+            stop(Q931CallTimers.timers[index], &out)
         }
     }
 

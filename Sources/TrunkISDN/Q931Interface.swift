@@ -5,7 +5,9 @@
 /// Pure state machine: every input takes `now` and returns the actions to carry out in order.
 public struct Q931Interface: Sendable {
     public let configuration: Q931Configuration
-    var calls: [Q931CallID: Q931Call] = [:]
+    var calls = Q931CallTable()
+    /// Received messages are decoded into this value, so its storage is reused.
+    private var receiveMessage = Q931Message.empty
     private var nextCallReference: UInt16 = 1
     public private(set) var isDataLinkUp = false
     /// A DL-ESTABLISH request is outstanding, so another is not needed.
@@ -22,8 +24,12 @@ public struct Q931Interface: Sendable {
         var deadline: ISDNInstant
     }
 
+    /// What calls need of `configuration`, worked out once.
+    let callSettings: Q931CallSettings
+
     public init(configuration: Q931Configuration) {
         self.configuration = configuration
+        self.callSettings = Q931CallSettings(configuration)
     }
 
     // MARK: - Queries
@@ -50,8 +56,9 @@ public struct Q931Interface: Sendable {
     /// so that the per-call checks build no collection.
     func busyChannelMask(excluding excluded: Q931CallID?) -> ChannelMask {
         var busy = ChannelMask()
-        for (id, call) in calls where id != excluded {
-            if let channel = call.channel { busy.insert(channel) }
+        let storage = calls.storage
+        for index in storage.indices where storage[index].id != excluded {
+            if let channel = storage[index].channel { busy.insert(channel) }
         }
         if let pendingRestart {
             for channel in pendingRestart.channels ?? configuration.bChannels { busy.insert(channel) }
@@ -69,7 +76,7 @@ public struct Q931Interface: Sendable {
     }
 
     func context(_ now: ISDNInstant) -> Q931Context {
-        Q931Context(configuration: configuration, now: now)
+        Q931Context(configuration: callSettings, now: now)
     }
 
     // MARK: - Data link
@@ -78,6 +85,13 @@ public struct Q931Interface: Sendable {
     public mutating func dataLinkEstablished(now: ISDNInstant) -> [Q931Action] {
         var out: [Q931Action] = []
         out.reserveCapacity(6)
+        dataLinkEstablished(now: now, into: &out)
+        return out
+    }
+
+    /// DL-ESTABLISH indication or confirm, appending the actions to `out`.
+    public mutating func dataLinkEstablished(now: ISDNInstant, into out: inout [Q931Action]) {
+        let start = out.count
         let wasUp = isDataLinkUp
         isDataLinkUp = true
         establishRequested = false
@@ -91,13 +105,20 @@ public struct Q931Interface: Sendable {
             }
             store(call)
         }
-        return finish(out)
+        finish(&out, from: start)
     }
 
     /// DL-RELEASE indication (`reestablish` true) or confirm of a release we asked for (false).
     public mutating func dataLinkReleased(now: ISDNInstant, reestablish: Bool = true) -> [Q931Action] {
         var out: [Q931Action] = []
         out.reserveCapacity(6)
+        dataLinkReleased(now: now, reestablish: reestablish, into: &out)
+        return out
+    }
+
+    /// DL-RELEASE indication or confirm, appending the actions to `out`.
+    public mutating func dataLinkReleased(now: ISDNInstant, reestablish: Bool = true, into out: inout [Q931Action]) {
+        let start = out.count
         isDataLinkUp = false
         // Any establishment we asked for has ended with this release; ask again (Q.931 §5.8.9).
         establishRequested = false
@@ -110,7 +131,7 @@ public struct Q931Interface: Sendable {
         if reestablish {
             requestDataLink(&out)
         }
-        return finish(out)
+        finish(&out, from: start)
     }
 
     private mutating func requestDataLink(_ out: inout [Q931Action]) {
@@ -123,59 +144,81 @@ public struct Q931Interface: Sendable {
 
     /// DL-DATA indication: a received Q.931 message as octets.
     public mutating func messageReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant) -> [Q931Action] {
-        let message: Q931Message
+        var out: [Q931Action] = []
+        out.reserveCapacity(6)
+        messageReceived(bytes, now: now, into: &out)
+        return out
+    }
+
+    /// DL-DATA indication, appending the actions to `out`. The message is decoded into a
+    /// value the interface keeps, so steady-state decoding does not allocate.
+    public mutating func messageReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into out: inout [Q931Action]) {
+        var message = receiveMessage
+        receiveMessage = Q931Message.empty
         do {
-            message = try Q931Message.decode(bytes)
+            try Q931Message.decode(bytes, into: &message)
         } catch {
+            receiveMessage = message
             counters.messagesReceived += 1
             counters.protocolErrors += 1
-            return [.protocolError(.undecodable(error))]
+            out.append(.protocolError(.undecodable(error)))
+            return
         }
-        return messageReceived(message, now: now)
+        messageReceived(message, now: now, into: &out)
+        receiveMessage = message
     }
 
     public mutating func messageReceived(_ message: Q931Message, now: ISDNInstant) -> [Q931Action] {
-        counters.messagesReceived += 1
         var out: [Q931Action] = []
         out.reserveCapacity(6)
+        messageReceived(message, now: now, into: &out)
+        return out
+    }
+
+    /// A decoded message, appending the actions to `out`.
+    public mutating func messageReceived(_ message: Q931Message, now: ISDNInstant, into out: inout [Q931Action]) {
+        counters.messagesReceived += 1
+        let start = out.count
+        defer { finish(&out, from: start) }
         let callReference = message.callReference
         guard message.protocolDiscriminator == Q931Message.callControlProtocolDiscriminator, !callReference.isDummy else {
             out.append(.protocolError(.ignoredMessage(message.messageType, callReference)))
-            return finish(out)
+            return
         }
         if callReference.isGlobal {
             globalMessageReceived(message, now: now, &out)
-            return finish(out)
+            return
         }
         // The flag is set on messages towards the side that allocated the reference: us.
         let id = Q931CallID(callReference: callReference.value, isOutgoing: callReference.flag)
-        guard var call = calls[id] else {
+        guard let index = calls.index(of: id) else {
             unknownCallReference(message, now: now, &out)
-            return finish(out)
+            return
         }
         let context = context(now)
-        guard Q931MessageType.callControlTypes.contains(message.messageType) else {
+        guard Q931MessageType.isCallControlType(message.messageType) else {
             out.append(.protocolError(.ignoredMessage(message.messageType, callReference)))
-            call.reportProblem(cause: .messageTypeNonExistent, diagnostics: [message.messageType.rawValue], context, &out)
-            return finish(out)
+            calls[index].reportProblem(cause: .messageTypeNonExistent, diagnostics: [message.messageType.rawValue], context, &out)
+            return
         }
         let check = Q931ElementCheck(message)
-        let isClearing = [.disconnect, .release, .releaseComplete].contains(message.messageType)
+        let type = message.messageType
+        let isClearing = type == .disconnect || type == .release || type == .releaseComplete
         if let fatal = check.fatal, !isClearing {
             out.append(.protocolError(fatal.error(message.messageType)))
             // A broken STATUS is dropped silently so two stacks cannot trade STATUS messages forever.
             if message.messageType != .status {
-                call.reportProblem(cause: fatal.cause, diagnostics: [fatal.identifier], context, &out)
+                calls[index].reportProblem(cause: fatal.cause, diagnostics: [fatal.identifier], context, &out)
             }
-            return finish(out)
+            return
         }
-        call.receive(message, channelVerdict: channelVerdict(for: call, message), context, &out)
+        let verdict = channelVerdict(forCallAt: index, message)
+        calls[index].receive(message, channelVerdict: verdict, context, &out)
         if let optional = check.optional, !isClearing {
             out.append(.protocolError(optional.error(message.messageType)))
-            call.reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context, &out)
+            calls[index].reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context, &out)
         }
-        store(call)
-        return finish(out)
+        calls.removeIfFinished(at: index)
     }
 
     /// Q.931 §5.8.3.2: what to do with a message for a call reference we do not know.
@@ -278,7 +321,7 @@ public struct Q931Interface: Sendable {
         // Glare: our own SETUP for this channel is still unanswered. The network side wins, so
         // the user yields the channel and its call waits for the network to name another one.
         if configuration.role == .user, exclusive,
-           let (holderID, _) = calls.first(where: { $0.value.channel == wanted && $0.value.state == .callInitiated && $0.key.isOutgoing }) {
+           let holderID = calls.storage.first(where: { $0.channel == wanted && $0.state == .callInitiated && $0.id.isOutgoing })?.id {
             return .success(wanted, evicting: holderID)
         }
         return exclusive ? .failure(.requestedChannelNotAvailable) : anyFreeChannel()
@@ -291,16 +334,17 @@ public struct Q931Interface: Sendable {
 
     /// The channel named by the far side's answer to our SETUP, judged against our request and
     /// the other calls.
-    private func channelVerdict(for call: Q931Call, _ message: Q931Message) -> Q931ChannelVerdict {
-        let responses: [Q931MessageType] = [.setupAcknowledge, .callProceeding, .alerting, .connect]
-        guard call.id.isOutgoing, responses.contains(message.messageType),
+    private func channelVerdict(forCallAt index: Int, _ message: Q931Message) -> Q931ChannelVerdict {
+        let type = message.messageType
+        guard calls.storage[index].id.isOutgoing, type == .setupAcknowledge || type == .callProceeding || type == .alerting || type == .connect,
               let identification = message.channelIdentification,
               case .channelNumbers(let numbers) = identification.selection, let named = numbers.first
         else { return .keep }
         guard configuration.bChannels.contains(named) else { return .reject(.identifiedChannelDoesNotExist) }
-        if named == call.channel { return .keep }
-        if call.requestedExclusive, call.channel != nil { return .reject(.channelUnacceptable) }
-        if busyChannelMask(excluding: call.id).contains(named) { return .reject(.requestedChannelNotAvailable) }
+        let channel = calls.storage[index].channel
+        if named == channel { return .keep }
+        if calls.storage[index].requestedExclusive, channel != nil { return .reject(.channelUnacceptable) }
+        if busyChannelMask(excluding: calls.storage[index].id).contains(named) { return .reject(.requestedChannelNotAvailable) }
         return .assign(named)
     }
 
@@ -310,15 +354,28 @@ public struct Q931Interface: Sendable {
     /// The returned identifier names the call in later requests and indications; if no call
     /// reference is free it is nil.
     public mutating func setupRequest(_ request: Q931SetupRequest, now: ISDNInstant) -> (call: Q931CallID?, actions: [Q931Action]) {
+        var out: [Q931Action] = []
+        out.reserveCapacity(6)
+        let call = setupRequest(request, now: now, into: &out)
+        return (call, out)
+    }
+
+    /// Places a call, appending the actions to `out`; see `setupRequest(_:now:)`.
+    public mutating func setupRequest(_ request: Q931SetupRequest, now: ISDNInstant, into out: inout [Q931Action]) -> Q931CallID? {
         guard let reference = allocateCallReference() else {
-            return (nil, [.protocolError(.noCallReferenceAvailable)])
+            // Returned uncounted, as the array form always did.
+            out.append(.protocolError(.noCallReferenceAvailable))
+            return nil
         }
+        let start = out.count
+        defer { finish(&out, from: start) }
         let id = Q931CallID(callReference: reference, isOutgoing: true)
         var channel = request.channel
         if let wanted = channel, !configuration.bChannels.contains(wanted) || busyChannelMask(excluding: nil).contains(wanted) {
             if request.exclusive {
                 let cause: Q850Cause = configuration.bChannels.contains(wanted) ? .requestedChannelNotAvailable : .identifiedChannelDoesNotExist
-                return (id, [.indication(.cleared(id, cause: cause, channel: nil))])
+                out.append(.indication(.cleared(id, cause: cause, channel: nil)))
+                return id
             }
             channel = nil
         }
@@ -326,15 +383,14 @@ public struct Q931Interface: Sendable {
             channel = freeChannel()
         }
         guard channel != nil else {
-            return (id, [.indication(.cleared(id, cause: .noCircuitAvailable, channel: nil))])
+            out.append(.indication(.cleared(id, cause: .noCircuitAvailable, channel: nil)))
+            return id
         }
-        var out: [Q931Action] = []
-        out.reserveCapacity(6)
         requestDataLink(&out)
         let call = Q931Call.outgoing(id: id, request: request, channel: channel, context: context(now), &out)
         calls[id] = call
         counters.outgoingCalls += 1
-        return (id, finish(out))
+        return id
     }
 
     private mutating func allocateCallReference() -> UInt16? {
@@ -342,7 +398,7 @@ public struct Q931Interface: Sendable {
         for _ in 0..<Int(maximum) {
             let candidate = nextCallReference
             nextCallReference = candidate >= maximum ? 1 : candidate + 1
-            if calls[Q931CallID(callReference: candidate, isOutgoing: true)] == nil {
+            if !calls.contains(Q931CallID(callReference: candidate, isOutgoing: true)) {
                 return candidate
             }
         }
@@ -411,16 +467,27 @@ public struct Q931Interface: Sendable {
         _ id: Q931CallID, _ now: ISDNInstant,
         _ body: (inout Q931Call, Q931Context, inout [Q931Action]) -> Bool
     ) -> [Q931Action] {
-        guard var call = calls[id] else {
-            return [.protocolError(.requestNotAllowed(id, nil))]
-        }
         var out: [Q931Action] = []
         out.reserveCapacity(6)
-        if !body(&call, context(now), &out) {
-            out.append(.protocolError(.requestNotAllowed(id, call.state)))
+        withCall(id, now, into: &out, body)
+        return out
+    }
+
+    private mutating func withCall(
+        _ id: Q931CallID, _ now: ISDNInstant, into out: inout [Q931Action],
+        _ body: (inout Q931Call, Q931Context, inout [Q931Action]) -> Bool
+    ) {
+        guard let index = calls.index(of: id) else {
+            // Not counted: the request was the layer above's mistake, as before.
+            out.append(.protocolError(.requestNotAllowed(id, nil)))
+            return
         }
-        store(call)
-        return finish(out)
+        let start = out.count
+        if !body(&calls[index], context(now), &out) {
+            out.append(.protocolError(.requestNotAllowed(id, calls[index].state)))
+        }
+        calls.removeIfFinished(at: index)
+        finish(&out, from: start)
     }
 
     // MARK: - Timers
@@ -429,15 +496,22 @@ public struct Q931Interface: Sendable {
     public mutating func timerExpired(_ timer: Q931TimerID, now: ISDNInstant) -> [Q931Action] {
         var out: [Q931Action] = []
         out.reserveCapacity(6)
+        timerExpired(timer, now: now, into: &out)
+        return out
+    }
+
+    /// A timer expired, appending the actions to `out`.
+    public mutating func timerExpired(_ timer: Q931TimerID, now: ISDNInstant, into out: inout [Q931Action]) {
+        let start = out.count
         switch timer {
         case .call(let id, let callTimer):
-            guard var call = calls[id] else { return [] }
-            _ = call.timerExpired(callTimer, context(now), &out)
-            store(call)
+            guard let index = calls.index(of: id) else { return }
+            _ = calls[index].timerExpired(callTimer, context(now), &out)
+            calls.removeIfFinished(at: index)
         case .restart:
             restartTimerExpired(now: now, &out)
         }
-        return finish(out)
+        finish(&out, from: start)
     }
 
     // MARK: - Bookkeeping
@@ -447,14 +521,20 @@ public struct Q931Interface: Sendable {
     }
 
     mutating func finish(_ out: [Q931Action]) -> [Q931Action] {
-        for action in out {
-            switch action {
+        var out = out
+        finish(&out, from: 0)
+        return out
+    }
+
+    /// Counts the messages sent and the protocol errors among the actions appended since `start`.
+    mutating func finish(_ out: inout [Q931Action], from start: Int) {
+        for index in start..<out.count {
+            switch out[index] {
             case .send: counters.messagesSent += 1
             case .protocolError: counters.protocolErrors += 1
             default: break
             }
         }
-        return out
     }
 }
 

@@ -38,8 +38,21 @@ public struct Q931Message: Hashable, Sendable {
 
     // MARK: - Decoding
 
+    /// A placeholder message (dummy call reference, no elements) to decode into.
+    public static let empty = Q931Message(Q931MessageType(rawValue: 0), callReference: .dummy)
+
     /// Decodes a message. Any octet string yields a message or a typed error.
     public static func decode(_ bytes: ArraySlice<UInt8>) throws(Q931DecodingError) -> Q931Message {
+        var message = Q931Message.empty
+        try decode(bytes, into: &message)
+        return message
+    }
+
+    /// Decodes a message into `message`, reusing its element storage: decoding into the same
+    /// value again and again does not allocate once that storage has grown to fit. On error
+    /// `message` is left with no elements.
+    public static func decode(_ bytes: ArraySlice<UInt8>, into message: inout Q931Message) throws(Q931DecodingError) {
+        message.informationElements.removeAll(keepingCapacity: true)
         var reader = ByteReader(bytes)
         guard let discriminator = reader.readByte() else { throw .empty }
         guard discriminator == callControlProtocolDiscriminator || discriminator == maintenanceProtocolDiscriminator else {
@@ -61,19 +74,25 @@ public struct Q931Message: Hashable, Sendable {
         }
         guard let typeOctet = reader.readByte() else { throw .truncatedHeader }
         guard typeOctet & 0x80 == 0 else { throw .invalidMessageType(typeOctet) }
-        var message = Q931Message(
-            Q931MessageType(rawValue: typeOctet), callReference: callReference,
-            protocolDiscriminator: discriminator)
-        message.informationElements = try decodeElements(&reader)
-        return message
+        message.messageType = Q931MessageType(rawValue: typeOctet)
+        message.callReference = callReference
+        message.protocolDiscriminator = discriminator
+        do {
+            try decodeElements(&reader, into: &message.informationElements)
+        } catch {
+            message.informationElements.removeAll(keepingCapacity: true)
+            throw error
+        }
     }
 
     public static func decode(_ bytes: [UInt8]) throws(Q931DecodingError) -> Q931Message {
         try decode(bytes[...])
     }
 
-    private static func decodeElements(_ reader: inout ByteReader) throws(Q931DecodingError) -> [Q931InformationElement] {
-        var elements: [Q931InformationElement] = []
+    private static func decodeElements(
+        _ reader: inout ByteReader, into elements: inout [Q931InformationElement]
+    ) throws(Q931DecodingError) {
+        if elements.capacity < 8 { elements.reserveCapacity(8) }
         var lockedCodeset: UInt8 = 0
         var nextCodeset: UInt8?
         while let identifier = reader.readByte() {
@@ -98,7 +117,6 @@ public struct Q931Message: Hashable, Sendable {
             }
             elements.append(Q931InformationElement.decode(codeset: codeset, identifier: identifier, contents: contents))
         }
-        return elements
     }
 
     // MARK: - Encoding

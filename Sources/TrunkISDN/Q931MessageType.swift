@@ -52,6 +52,18 @@ public struct Q931MessageType: RawRepresentable, Hashable, Sendable, CustomStrin
         .segment, .facility, .notify, .statusEnquiry, .congestionControl, .information, .status,
     ]
 
+    /// Whether `type` is in `callControlTypes`, without hashing.
+    @inline(__always)
+    static func isCallControlType(_ type: Q931MessageType) -> Bool {
+        switch type.rawValue {
+        case 0x01, 0x02, 0x03, 0x05, 0x07, 0x0D, 0x0F, 0x20, 0x21, 0x22, 0x25, 0x26, 0x2D, 0x2E,
+             0x45, 0x46, 0x4D, 0x4E, 0x5A, 0x60, 0x62, 0x6E, 0x75, 0x79, 0x7B, 0x7D:
+            return true
+        default:
+            return false
+        }
+    }
+
     public var name: String {
         switch rawValue {
         case 0x01: return "ALERTING"

@@ -216,7 +216,9 @@ public struct Q931IncomingCall: Hashable, Sendable {
 
 /// Events for the layer above (the gateway's call manager).
 public enum Q931Indication: Hashable, Sendable {
-    case incomingCall(Q931IncomingCall)
+    // Boxed: the offer is far larger than any other indication, and every action carries
+    // the size of its largest case.
+    indirect case incomingCall(Q931IncomingCall)
     /// Overlap sending: the far side wants more digits (SETUP ACKNOWLEDGE received).
     case setupAcknowledged(Q931CallID)
     /// Overlap receiving: digits arrived in INFORMATION.

@@ -47,4 +47,23 @@ struct AllocationTests {
         #expect(count == 0)
         #expect(checksum == 1000 * (5 + payload.count))
     }
+
+    // The element-level Q.931 codec is allocation-free only when optimised (unoptimised code
+    // allocates for generic calls the optimiser removes), so that is measured where it is
+    // true: the allocation line of trunkbench-pri, a release build.
+
+    @Test("decoding into a reused message gives what a fresh decode gives, errors included")
+    func decodeIntoMatchesDecode() throws {
+        var message = Q931Message.empty
+        let octets = try Self.setup.encoded()
+        try Q931Message.decode(octets[...], into: &message)
+        #expect(message == (try Q931Message.decode(octets)))
+        let release = Q931Message(.release, callReference: Q931CallReference(value: 7, flag: true), informationElements: [
+            .cause(CauseElement(.normalCallClearing, location: .user)),
+        ])
+        try Q931Message.decode(try release.encoded()[...], into: &message)
+        #expect(message == release)
+        #expect(throws: Q931DecodingError.self) { try Q931Message.decode([0x08, 0x02, 0x00][...], into: &message) }
+        #expect(message.informationElements.isEmpty)
+    }
 }

@@ -253,3 +253,14 @@ struct Q931CodecTests {
         #expect(Q850Cause(rawValue: 120).text == "Cause 120")
     }
 }
+
+@Suite("message type table")
+struct Q931MessageTypeTableTests {
+    @Test("the call control type check matches callControlTypes for every octet")
+    func callControlTypes() {
+        for raw in 0...255 {
+            let type = Q931MessageType(rawValue: UInt8(raw))
+            #expect(Q931MessageType.isCallControlType(type) == Q931MessageType.callControlTypes.contains(type))
+        }
+    }
+}

@@ -1,0 +1,125 @@
+/// The calls of one interface, stored densely so that per-message lookups hash nothing and
+/// handling a message mutates the call in place.
+///
+/// `ids` mirrors `storage` so a lookup scans small keys only; `hints` remembers, per low bits
+/// of the call reference, where a call was last put, which makes the usual lookup one probe.
+/// Hints are only hints: every one is checked against `ids` before use.
+struct Q931CallTable: Sendable {
+    private(set) var storage: [Q931Call] = []
+    private var ids: [Q931CallID] = []
+    private var hints: [Int16]
+
+    init() {
+        hints = Array(repeating: -1, count: 256)
+        storage.reserveCapacity(32)
+        ids.reserveCapacity(32)
+    }
+
+    var count: Int { ids.count }
+    var isEmpty: Bool { ids.isEmpty }
+    var keys: [Q931CallID] { ids }
+
+    private static func slot(_ id: Q931CallID) -> Int {
+        Int(id.callReference & 0x7F) << 1 | (id.isOutgoing ? 1 : 0)
+    }
+
+    func index(of id: Q931CallID) -> Int? {
+        let hint = Int(hints[Self.slot(id)])
+        if hint >= 0, hint < ids.count, ids[hint] == id { return hint }
+        return ids.firstIndex(of: id)
+    }
+
+    func contains(_ id: Q931CallID) -> Bool { index(of: id) != nil }
+
+    subscript(index: Int) -> Q931Call {
+        get { storage[index] }
+        _modify { yield &storage[index] }
+    }
+
+    subscript(id: Q931CallID) -> Q931Call? {
+        get {
+            guard let index = index(of: id) else { return nil }
+            return storage[index]
+        }
+        set {
+            if let index = index(of: id) {
+                if let newValue {
+                    storage[index] = newValue
+                } else {
+                    remove(at: index)
+                }
+            } else if let newValue {
+                hints[Self.slot(id)] = Int16(ids.count)
+                ids.append(id)
+                storage.append(newValue)
+            }
+        }
+    }
+
+    mutating func remove(at index: Int) {
+        let removedSlot = Self.slot(ids[index])
+        if Int(hints[removedSlot]) == index { hints[removedSlot] = -1 }
+        let last = ids.count - 1
+        if index != last {
+            storage.swapAt(index, last)
+            ids.swapAt(index, last)
+            let movedSlot = Self.slot(ids[index])
+            if Int(hints[movedSlot]) == last { hints[movedSlot] = Int16(index) }
+        }
+        storage.removeLast()
+        ids.removeLast()
+    }
+
+    /// Drops the call at `index` if it has reached the null state (the `store` rule).
+    mutating func removeIfFinished(at index: Int) {
+        if storage[index].state == .null { remove(at: index) }
+    }
+}
+
+/// The deadlines of one call's running timers, inline (no dictionary, no heap).
+struct Q931CallTimers: Sendable {
+    private var deadlines: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    /// Bit `index(of: timer)` set while the timer runs.
+    private(set) var running: UInt16 = 0
+
+    /// The timers by index.
+    static let timers: [Q931Timer] = [.t301, .t302, .t303, .t304, .t305, .t308, .t309, .t310, .t313, .t316, .t318, .t319, .t322]
+
+    static func index(of timer: Q931Timer) -> Int {
+        switch timer {
+        case .t301: return 0
+        case .t302: return 1
+        case .t303: return 2
+        case .t304: return 3
+        case .t305: return 4
+        case .t308: return 5
+        case .t309: return 6
+        case .t310: return 7
+        case .t313: return 8
+        case .t316: return 9
+        case .t318: return 10
+        case .t319: return 11
+        case .t322: return 12
+        }
+    }
+
+    var isEmpty: Bool { running == 0 }
+
+    subscript(timer: Q931Timer) -> ISDNInstant? {
+        get {
+            let index = Self.index(of: timer)
+            guard running & (1 << index) != 0 else { return nil }
+            return withUnsafeBytes(of: deadlines) { ISDNInstant(nanoseconds: $0.load(fromByteOffset: index * 8, as: Int64.self)) }
+        }
+        set {
+            let index = Self.index(of: timer)
+            if let newValue {
+                running |= 1 << index
+                withUnsafeMutableBytes(of: &deadlines) { $0.storeBytes(of: newValue.nanoseconds, toByteOffset: index * 8, as: Int64.self) }
+            } else {
+                running &= ~(1 << index)
+            }
+        }
+    }
+}
