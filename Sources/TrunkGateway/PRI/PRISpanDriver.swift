@@ -140,7 +140,13 @@ public final class PRISpanDriver: @unchecked Sendable {
     }
 
     private func fireTimers(now: ISDNInstant, indications: inout [Q931Indication]) {
-        while let (timer, _) = timers.filter({ $0.value <= now }).min(by: { $0.value < $1.value }) {
+        // Earliest due timer first, found by a scan: this runs every tick, so it builds nothing.
+        while true {
+            var due: (timer: PRITimer, deadline: ISDNInstant)?
+            for (timer, deadline) in timers where deadline <= now && (due == nil || deadline < due!.deadline) {
+                due = (timer, deadline)
+            }
+            guard let timer = due?.timer else { return }
             timers[timer] = nil
             perform(stack.timerExpired(timer, now: now), now: now, indications: &indications)
         }

@@ -28,9 +28,6 @@ public struct SpanAlarms: OptionSet, Hashable, Sendable, Codable, CustomStringCo
     }
 
     public var description: String { isEmpty ? "OK" : names.joined(separator: " ") }
-
-    /// The alarms that make a span unusable for traffic (DAHDI reports these per channel too).
-    public var isServiceAffecting: Bool { !intersection([.red, .yellow, .blue, .los, .lfa, .notOpen]).isEmpty }
 }
 
 /// Line error counters (`struct dahdi_spaninfo` fields), plus slips, which DAHDI does not count.
@@ -45,7 +42,6 @@ public struct SpanCounters: Hashable, Sendable, Codable {
     public var badFCS = 0
     public var aborts = 0
     public var overruns = 0
-    public var underruns = 0
 
     public init() {}
 }

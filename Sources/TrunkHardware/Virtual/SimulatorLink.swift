@@ -9,7 +9,7 @@ import TrunkCore
 /// real line signals. The carrier side is the clock master: each of its ticks sends one
 /// message holding its remote ends' line signals and waits for the peer's for the same tick.
 /// A peer that is gone or silent is a dead line: the far spans see loss of signal.
-enum LinkWire {
+public enum LinkWire {
     static let magic: [UInt8] = Array("TLK1".utf8)
     static let headerBytes = 12 // magic + tick (UInt64 LE)
     static let replyTimeoutMs: Int32 = 100
@@ -36,7 +36,7 @@ enum LinkWire {
         return count > 0 ? count : nil
     }
 
-    static func address(_ path: String) throws(TrunkError) -> sockaddr_un {
+    public static func address(_ path: String) throws(TrunkError) -> sockaddr_un {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)

@@ -27,8 +27,6 @@ final class VirtualChannel {
     private var eventHead = 0
     /// D-channel frames received, each with its 2 FCS bytes.
     var receivedFrames: [[UInt8]] = []
-    var readOverruns = 0
-    var writeUnderruns = 0
 
     var fxs: FXSPortState?
     var fxo: FXOPortState?
@@ -126,7 +124,6 @@ final class VirtualChannel {
             transmitting = true
         }
         if tx.count < Tick.samplesPerTick {
-            writeUnderruns += 1
             if !underrunReported {
                 underrunReported = true
                 queue(ChannelEvent(.writeUnderrun))
@@ -146,7 +143,6 @@ final class VirtualChannel {
     func pushReceiveChunk(_ chunk: SIMD8<UInt8>) {
         guard isOpen else { return }
         guard rx.freeSpace >= Tick.samplesPerTick else {
-            readOverruns += 1
             if !overrunReported {
                 overrunReported = true
                 queue(ChannelEvent(.readOverrun))
