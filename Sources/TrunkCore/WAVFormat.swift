@@ -117,7 +117,7 @@ extension [UInt8] {
     }
 
     @inlinable mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 
     func ascii(_ at: Int, _ count: Int) -> String {
