@@ -27,6 +27,8 @@ public struct DataFolder: Sendable {
 
     public var controlSocketPath: String { path + "/control.sock" }
     public var simulatorSocketPath: String { path + "/sim.sock" }
+    /// Call detail records (SQLite).
+    public var callRecordsPath: String { path + "/calls.sqlite" }
 
     /// Creates the folder (owner-only: it holds the control socket).
     public func create() throws(TrunkError) {

@@ -13,17 +13,19 @@ public final class GatewayNode: Sendable {
     public let dahdi: DAHDIBackend?
     public let clock: SimulatorClock?
     public let pri: PRILab?
+    public let calls: CallService?
     public let lineTaps: [LineTapService]
     let logger: Logger
     let node: String
     private let startedAt = SimulatorClock.now()
 
     public init(simulator: LineSimulator?, dahdi: DAHDIBackend? = nil, clock: SimulatorClock?, pri: PRILab?,
-                lineTaps: [LineTapService] = [], logger: Logger) {
+                calls: CallService? = nil, lineTaps: [LineTapService] = [], logger: Logger) {
         self.simulator = simulator
         self.dahdi = dahdi
         self.clock = clock
         self.pri = pri
+        self.calls = calls
         self.lineTaps = lineTaps
         self.logger = logger
         node = ProcessInfo.processInfo.hostName
@@ -165,8 +167,8 @@ public final class GatewayNode: Sendable {
                 let params = try decodeParams(TimingParams.self, from: data)
                 return encode(id: envelope.id, try await timing(seconds: params.seconds))
             case .calls:
-                let calls = pri?.calls
-                return encode(id: envelope.id, CallsReport(live: calls?.live ?? [], recentlyEnded: calls?.recentlyEnded ?? []))
+                let manager = calls?.manager
+                return encode(id: envelope.id, CallsReport(live: manager?.live ?? [], recentlyEnded: manager?.recentlyEnded ?? []))
             case .priSpans, .priSpan, .priCall, .priHangup, .priRestart, .priTrace, .priDebug, .priBlock, .priUnblock:
                 return try await handlePRI(method, id: envelope.id, data: data)
             }

@@ -97,7 +97,8 @@ struct Trunkd: AsyncParsableCommand {
             logger.info("embedded default: 2 E1 spans back to back, 4 FXS + 4 FXO ports paired", metadata: ["data": "\(folder.path)"])
         }
         let pri = try PRILab(simulator: simulator, logger: logger)
-        let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, logger: logger)
+        let calls = try CallService(pri: pri, store: try CDRStore(path: folder.callRecordsPath), logger: logger)
+        let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, calls: calls, logger: logger)
         services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
 
         let group = ServiceGroup(configuration: .init(
@@ -146,7 +147,8 @@ extension Trunkd {
             }
         }
         services += taps.map { $0 as any Service }
-        let node = GatewayNode(simulator: simulator, dahdi: dahdi, clock: clock, pri: pri, lineTaps: taps, logger: logger)
+        let calls = try pri.map { try CallService(pri: $0, store: try CDRStore(path: folder.callRecordsPath), logger: logger) }
+        let node = GatewayNode(simulator: simulator, dahdi: dahdi, clock: clock, pri: pri, calls: calls, lineTaps: taps, logger: logger)
         services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
         logger.info("configured from \(configuration.file)", metadata: ["spans": "\(configuration.spans.count)", "ports": "\(configuration.ports.count)"])
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },

@@ -49,7 +49,9 @@ struct Trunksim: AsyncParsableCommand {
             defer { link.close() }
             let clock = SimulatorClock(simulator: simulator)
             let pri = try PRILab(simulator: simulator, logger: logger)
-            let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, logger: logger)
+            // The carrier's exchange: it has no call records of its own, the gateway keeps those.
+            let calls = try CallService(pri: pri, store: nil, logger: logger)
+            let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, calls: calls, logger: logger)
             let control = ControlServer(path: folder.path + "/sim-control.sock", logger: logger) { await node.handle(line: $0) }
             logger.info("carrier side up: spans \(topology.carrierSpans.sorted())", metadata: ["link": "\(socket ?? folder.simulatorSocketPath)"])
             let group = ServiceGroup(configuration: .init(

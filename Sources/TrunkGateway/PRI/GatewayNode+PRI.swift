@@ -24,14 +24,18 @@ extension GatewayNode {
             guard !params.called.isEmpty, params.called.allSatisfy({ "0123456789*#".contains($0) }) else {
                 throw TrunkError(.invalidArgument, "called number must be digits (0-9 * #), not '\(params.called)'")
             }
-            let driver = try lab.driver(span: params.span)
+            _ = try lab.driver(span: params.span)
             let channel = try Self.bChannel(params.channel)
-            let placed = try driver.placeCallOnChannel(called: params.called, calling: params.calling, channel: channel, now: lab.now)
-            if !lab.carrierSpans.contains(params.span) {
-                lab.calls.placed(span: params.span, call: placed.call, channel: placed.channel, caller: params.calling, callee: params.called)
-            }
             logger.notice("test call placed", metadata: ["span": "\(params.span)", "called": "\(params.called)"])
-            return encode(id: id, PRICallResult(call: "\(placed.call)", channel: placed.channel.map(Int.init)))
+            if let carrier = calls?.carriers[params.span] {
+                // The carrier calls the call centre, as the network would.
+                let placed = try carrier.place(called: params.called, calling: params.calling, channel: channel.map(Int.init))
+                return encode(id: id, PRICallResult(call: placed.reference, channel: placed.channel))
+            }
+            guard let manager = calls?.manager else { throw TrunkError(.unavailable, "no call manager runs on this node") }
+            let record = try manager.originate(span: params.span, channel: channel.map { ChannelAddress(span: params.span, channel: Int($0)) },
+                                               number: params.called, callerID: params.calling)
+            return encode(id: id, PRICallResult(call: record.callID, channel: record.address.channel))
         case .priHangup:
             let params = try decodeParams(PRIChannelParams.self, from: data)
             let driver = try lab.driver(span: params.span)

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Logging
 import TrunkCore
 import TrunkHardware
@@ -8,11 +9,11 @@ import TrunkISDN
 /// tick count as their clock, so signalling runs the same at real time and in fast tests.
 public final class PRILab: Sendable {
     public let drivers: [Int: PRISpanDriver]
-    /// Calls on the node's own spans (in the lab: not the spans playing the carrier).
-    public let calls = CallRegistry(clock: { SimulatorClock.now() })
     /// Spans that play the carrier in a lab: their calls are the far end's, not this node's.
     public let carrierSpans: Set<Int>
     private let clock: @Sendable () -> ISDNInstant
+    /// Run after the drivers on every tick (the call manager's timers, the lab carrier).
+    private let tickHandlers = NIOLockedValueBox<[@Sendable () -> Void]>([])
 
     /// PRI B-channel numbers of an E1 (ETSI: the timeslot number; TS16 is the D-channel).
     public static let e1BChannels: [UInt8] = Array(1...15) + Array(17...31)
@@ -29,14 +30,7 @@ public final class PRILab: Sendable {
             let dChannel = try simulator.openChannel(channelBase + E1Wire.dChannelTimeslot - 1)
             let driver = PRISpanDriver(span: span.number, role: role == .network ? .network : .user,
                                        dChannel: dChannel, bChannels: Self.e1BChannels)
-            let isCarrier = carrierSpans.contains(span.number)
-            let calls = self.calls
             driver.onIndication { span, indication in
-                if !isCarrier { calls.handle(span: span, indication) }
-                if Self.labPolicy(driver: driver, indication: indication, now: Self.instant(tick: simulator.tickCount)), !isCarrier,
-                   case .incomingCall(let call) = indication {
-                    calls.progressed(span: span, call: call.id, to: .alerting)
-                }
                 if case .incomingCall(let call) = indication {
                     logger.info("incoming call", metadata: ["span": "\(span)", "channel": "\(call.channel)",
                                                              "caller": "\(call.callingNumber?.digits ?? "")", "called": "\(call.calledNumber?.digits ?? "")"])
@@ -45,9 +39,11 @@ public final class PRILab: Sendable {
             drivers[span.number] = driver
         }
         self.drivers = drivers
+        let tickHandlers = self.tickHandlers
         simulator.addTickObserver { [drivers] tick in
             let now = Self.instant(tick: tick)
             for driver in drivers.values { driver.service(now: now) }
+            for handler in tickHandlers.withLockedValue({ $0 }) { handler() }
         }
         let now = Self.instant(tick: simulator.tickCount)
         for driver in drivers.values { driver.start(now: now) }
@@ -73,13 +69,7 @@ public final class PRILab: Sendable {
             let dChannel = try dahdi.openChannel(span.channels[span.dchannel - 1])
             let driver = PRISpanDriver(span: span.number, role: span.signalling == .priNet ? .network : .user,
                                        dChannel: dChannel, bChannels: Self.e1BChannels)
-            let calls = self.calls
             driver.onIndication { span, indication in
-                calls.handle(span: span, indication)
-                if Self.labPolicy(driver: driver, indication: indication, now: ISDNInstant(nanoseconds: Int64(SimulatorClock.now()))),
-                   case .incomingCall(let call) = indication {
-                    calls.progressed(span: span, call: call.id, to: .alerting)
-                }
                 if case .incomingCall(let call) = indication {
                     logger.info("incoming call", metadata: ["span": "\(span)", "channel": "\(call.channel)"])
                 }
@@ -88,7 +78,7 @@ public final class PRILab: Sendable {
         }
         self.drivers = drivers
         let timer = try DAHDITimer()
-        let runner = PRIServiceThread(drivers: Array(drivers.values), timer: timer, clock: clock)
+        let runner = PRIServiceThread(drivers: Array(drivers.values), timer: timer, clock: clock, tickHandlers: tickHandlers)
         try runner.start()
         let now = clock()
         for driver in drivers.values { driver.start(now: now) }
@@ -96,14 +86,9 @@ public final class PRILab: Sendable {
 
     public var now: ISDNInstant { clock() }
 
-    /// Until the gateway's call manager takes calls, an offered call is made to ring
-    /// (ALERTING) so it shows on both sides; it stays until either side clears it.
-    /// Returns whether it acted (sent ALERTING).
-    @discardableResult
-    private static func labPolicy(driver: PRISpanDriver, indication: Q931Indication, now: ISDNInstant) -> Bool {
-        guard case .incomingCall(let call) = indication else { return false }
-        driver.callControl(now: now) { $0.alerting(call.id, now: now) }
-        return true
+    /// Runs `handler` on the signalling thread after the drivers, every tick.
+    public func onTick(_ handler: @escaping @Sendable () -> Void) {
+        tickHandlers.withLockedValue { $0.append(handler) }
     }
 
     public func driver(span: Int) throws(TrunkError) -> PRISpanDriver {

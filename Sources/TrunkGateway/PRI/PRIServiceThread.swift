@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import NIOConcurrencyHelpers
 import TrunkCore
 import TrunkHardware
 import TrunkISDN
@@ -11,11 +12,14 @@ final class PRIServiceThread: @unchecked Sendable {
     private let drivers: [PRISpanDriver]
     private let timer: DAHDITimer
     private let clock: @Sendable () -> ISDNInstant
+    private let tickHandlers: NIOLockedValueBox<[@Sendable () -> Void]>
 
-    init(drivers: [PRISpanDriver], timer: DAHDITimer, clock: @escaping @Sendable () -> ISDNInstant) {
+    init(drivers: [PRISpanDriver], timer: DAHDITimer, clock: @escaping @Sendable () -> ISDNInstant,
+         tickHandlers: NIOLockedValueBox<[@Sendable () -> Void]>) {
         self.drivers = drivers
         self.timer = timer
         self.clock = clock
+        self.tickHandlers = tickHandlers
     }
 
     func start() throws(TrunkError) {
@@ -42,6 +46,7 @@ final class PRIServiceThread: @unchecked Sendable {
             }
             let now = clock()
             for driver in drivers { driver.service(now: now) }
+            for handler in tickHandlers.withLockedValue({ $0 }) { handler() }
         }
     }
 }

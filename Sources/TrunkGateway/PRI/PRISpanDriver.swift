@@ -317,6 +317,11 @@ public final class PRISpanDriver: @unchecked Sendable {
         deliver(indications)
     }
 
+    /// Whether new calls can be placed: the data link is up and the span is not in alarm.
+    public var inService: Bool { lock.withLock { linkUp && !inAlarm } }
+
+    public func isBlocked(_ channel: UInt8) -> Bool { lock.withLock { blocked.contains(channel) } }
+
     /// The call on B-channel `channel`, if any.
     public func call(onChannel channel: UInt8) -> Q931CallID? {
         lock.withLock { channelStates[channel]?.call }
