@@ -21,6 +21,39 @@ public enum ControlMethod: String, Sendable, Codable, CaseIterable {
     case calls = "calls"
     case priBlock = "pri.block"
     case priUnblock = "pri.unblock"
+    case simCall = "sim.call"
+    case simTrafficStart = "sim.traffic.start"
+    case simTrafficStatus = "sim.traffic.status"
+    case simTrafficStop = "sim.traffic.stop"
+}
+
+/// A call from the lab's carrier into the gateway, as a subscriber would make it.
+public struct SimCallParams: Codable, Sendable, Equatable {
+    public var span: Int
+    public var called: String
+    public var calling: String?
+    public var channel: Int?
+    /// Keyed in-band one second after the answer.
+    public var dtmf: String?
+    /// The caller hangs up this long after the answer (nil: waits for the gateway).
+    public var holdMs: Int?
+    public init(span: Int, called: String, calling: String?, channel: Int?, dtmf: String?, holdMs: Int?) {
+        self.span = span
+        self.called = called
+        self.calling = calling
+        self.channel = channel
+        self.dtmf = dtmf
+        self.holdMs = holdMs
+    }
+}
+
+public struct SimTrafficParams: Codable, Sendable, Equatable {
+    public var span: Int
+    public var profile: TrafficGenerator.Profile
+    public init(span: Int, profile: TrafficGenerator.Profile) {
+        self.span = span
+        self.profile = profile
+    }
 }
 
 public struct ControlRequest<Params: Codable & Sendable>: Codable, Sendable {

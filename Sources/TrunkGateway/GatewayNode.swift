@@ -169,6 +169,8 @@ public final class GatewayNode: Sendable {
             case .calls:
                 let manager = calls?.manager
                 return encode(id: envelope.id, CallsReport(live: manager?.live ?? [], recentlyEnded: manager?.recentlyEnded ?? []))
+            case .simCall, .simTrafficStart, .simTrafficStatus, .simTrafficStop:
+                return try handleSimCalls(method, id: envelope.id, data: data)
             case .priSpans, .priSpan, .priCall, .priHangup, .priRestart, .priTrace, .priDebug, .priBlock, .priUnblock:
                 return try await handlePRI(method, id: envelope.id, data: data)
             }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import TrunkCore
 import TrunkISDN
 
@@ -13,6 +14,8 @@ public final class CallService: Sendable {
     public let store: CDRStore?
     private let writes = DispatchQueue(label: "trunkline.cdr")
     private let logger: Logger
+    private let traffic = NIOLockedValueBox<TrafficGenerator?>(nil)
+    private let labMilliseconds: @Sendable () -> Int64
 
     public init(pri: PRILab, store: CDRStore?, configuration: CallManager.Configuration = CallManager.Configuration(),
                 groups: [TrunkGroup]? = nil, logger: Logger) throws(TrunkError) {
@@ -34,6 +37,7 @@ public final class CallService: Sendable {
         self.carriers = carriers
         self.store = store
         self.logger = logger
+        labMilliseconds = { pri.now.nanoseconds / 1_000_000 }
         if let store {
             let closed = try store.closeInterrupted()
             if closed > 0 { logger.warning("closed call records left active by an earlier run", metadata: ["calls": "\(closed)"]) }
@@ -54,9 +58,11 @@ public final class CallService: Sendable {
         let carrierList = Array(carriers.values)
         let heartbeatEvery: Int64 = 5_000_000_000
         let lastHeartbeat = NIOLockedValueBoxInt64(pri.now.nanoseconds)
+        let traffic = self.traffic
         pri.onTick { [writes] in
             for trunk in trunkList { trunk.service() }
             manager.service()
+            traffic.withLockedValue { $0 }?.service()
             for carrier in carrierList { carrier.service() }
             if let store, lastHeartbeat.advance(to: pri.now.nanoseconds, every: heartbeatEvery) {
                 writes.async { try? store.heartbeat() }
@@ -69,6 +75,30 @@ public final class CallService: Sendable {
         let members = trunks.flatMap { trunk in trunk.channels.map { ChannelAddress(span: trunk.span, channel: $0) } }
         return members.isEmpty ? [] : [TrunkGroup(name: "pri", members: members, hunt: .ascending)]
     }
+
+    /// Starts offered traffic from the carrier on `span` (one run at a time).
+    @discardableResult
+    public func startTraffic(_ profile: TrafficGenerator.Profile, span: Int) throws(TrunkError) -> TrafficGenerator {
+        guard let carrier = carriers[span] else {
+            let known = carriers.keys.sorted().map(String.init).joined(separator: ", ")
+            throw TrunkError(.notFound, "span \(span) does not play the carrier here (carrier spans: \(known.isEmpty ? "none" : known))")
+        }
+        guard profile.erlangPerChannel > 0, profile.erlangPerChannel <= 1, profile.channels > 0, profile.durationMs > 0, profile.meanHoldMs > 0 else {
+            throw TrunkError(.invalidArgument, "traffic needs 0 < erlang ≤ 1, channels > 0, a duration and a mean holding time")
+        }
+        let generator = TrafficGenerator(profile: profile, carrier: carrier, now: labMilliseconds)
+        let result: TrunkError? = traffic.withLockedValue { current in
+            if let current, current.report().running { return TrunkError(.busy, "a traffic run is already going; stop it first") }
+            current = generator
+            return nil
+        }
+        if let result { throw result }
+        logger.notice("traffic started", metadata: ["span": "\(span)", "erlang": "\(profile.erlangPerChannel)", "minutes": "\(Double(profile.durationMs) / 60_000)"])
+        return generator
+    }
+
+    /// The current (or last) traffic run.
+    public var trafficRun: TrafficGenerator? { traffic.withLockedValue { $0 } }
 
     /// Waits until every queued record write is done (tests, shutdown).
     public func flush() { writes.sync {} }
