@@ -41,7 +41,9 @@ let package = Package(
             dependencies: ["TrunkCore", "CDAHDI", "CAlsa", "CG168"]
         ),
         .target(name: "CEchoKernel", path: "CModules/CEchoKernel", cSettings: echoKernelSettings),
-        .target(name: "TrunkMedia", dependencies: ["TrunkCore", "CEchoKernel"]),
+        // The media loop thread's CPU pinning (glibc declares it only under _GNU_SOURCE).
+        .target(name: "CRealTime", path: "CModules/CRealTime"),
+        .target(name: "TrunkMedia", dependencies: ["TrunkCore", "TrunkHardware", "CEchoKernel", "CRealTime"]),
         .target(name: "TrunkISDN"),
         .target(name: "TrunkTrace", dependencies: ["TrunkCore", "CPcap"]),
         .target(
@@ -90,6 +92,10 @@ let package = Package(
             path: "Benchmarks/trunkbench-echo",
             linkerSettings: [.linkedLibrary("dl")]),
         .executableTarget(
+            name: "trunkbench-media",
+            dependencies: ["TrunkMedia", "TrunkHardware", "TrunkCore", "G168Harness", "CMallocCounter"],
+            path: "Benchmarks/trunkbench-media"),
+        .executableTarget(
             name: "trunkbench-pri",
             dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"],
             path: "Benchmarks/trunkbench-pri"),
@@ -99,7 +105,7 @@ let package = Package(
             name: "TrunkHardwareTests",
             dependencies: ["TrunkHardware", "CDAHDI", "CSpanDSP", "CAlsa", "CPcap"]
         ),
-        .testTarget(name: "TrunkMediaTests", dependencies: ["TrunkCore", "TrunkMedia", "G168Harness", "CMallocCounter", "CEchoKernel"]),
+        .testTarget(name: "TrunkMediaTests", dependencies: ["TrunkCore", "TrunkHardware", "TrunkMedia", "G168Harness", "CMallocCounter", "CEchoKernel"]),
         .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"]),
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
         .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace"]),

@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import TrunkCore
+
+/// Runs a `MediaLoop` on a real-time thread of its own, woken by a `MediaTickSource` (DAHDI's
+/// timer on real cards). Between waits it runs the cycles that are due. When the source knows
+/// the deadline it records how late the loop woke (tick lateness) and how late the cycles due
+/// had finished (when the block's audio was written), both against that deadline.
+public final class MediaLoopThread: @unchecked Sendable {
+    public let loop: MediaLoop
+    private let source: any MediaTickSource
+    private let cpu: Int?
+    private let priority: Int32
+    private let running = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
+    private var thread: pthread_t?
+    private var grantStorage: RealTimeGrant?
+    /// Wake-up time minus deadline, per wake. Written by the loop thread; read after `stop()`.
+    public let wakeLateness = LatenessHistogram()
+    /// End of the cycles run minus the deadline, per wake; read after `stop()`.
+    public let completionLateness = LatenessHistogram()
+    /// Errors of the tick source (the loop keeps going); the last one, for after `stop()`.
+    public private(set) var sourceErrors = 0
+    public private(set) var lastSourceError: TrunkError?
+
+    public init(loop: MediaLoop, source: any MediaTickSource, cpu: Int? = nil, priority: Int32 = 60) {
+        self.loop = loop
+        self.source = source
+        self.cpu = cpu
+        self.priority = priority
+    }
+
+    /// Starts the thread and returns what real-time treatment it got (log it once).
+    public func start() throws(TrunkError) -> RealTimeGrant {
+        guard !running.exchange(true, ordering: .acquiringAndReleasing) else {
+            throw TrunkError(.alreadyRunning, "the media loop thread is already running")
+        }
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var handle = pthread_t()
+        let result = pthread_create(&handle, nil, { raw in
+            let owner = Unmanaged<MediaLoopThread>.fromOpaque(raw!).takeRetainedValue()
+            owner.run()
+            return nil
+        }, context)
+        guard result == 0 else {
+            running.store(false, ordering: .releasing)
+            Unmanaged<MediaLoopThread>.fromOpaque(context).release()
+            throw TrunkError(.internal, "cannot start the media loop thread (pthread_create error \(result))")
+        }
+        thread = handle
+        while !started.load(ordering: .acquiring) { usleep(100) }
+        return grantStorage!
+    }
+
+    /// Stops after the current wait and cycle, and waits for the thread to end.
+    public func stop() {
+        guard running.exchange(false, ordering: .acquiringAndReleasing), let thread else { return }
+        pthread_join(thread, nil)
+        self.thread = nil
+    }
+
+    private func run() {
+        grantStorage = RealTimeScheduling.applyToCurrentThread(priority: priority, cpu: cpu)
+        started.store(true, ordering: .releasing)
+        while running.load(ordering: .relaxed) {
+            let due: (cycles: Int, deadline: UInt64)
+            do {
+                due = try source.waitForCycles()
+            } catch {
+                sourceErrors += 1
+                lastSourceError = error
+                continue
+            }
+            let woke = MonotonicClock.nanoseconds()
+            for _ in 0..<due.cycles { loop.runCycle() }
+            if due.deadline != 0, due.cycles > 0 {
+                let finished = MonotonicClock.nanoseconds()
+                wakeLateness.record(nanoseconds: woke > due.deadline ? woke - due.deadline : 0)
+                completionLateness.record(nanoseconds: finished > due.deadline ? finished - due.deadline : 0)
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Testing
+import TrunkCore
+import TrunkHardware
+@testable import TrunkMedia
+
+@Suite("Media loop taps and detectors")
+struct TapTests {
+    /// Drains a tap's ring into left and right streams, checking blocks arrive back to back.
+    final class TapReader {
+        let tap: MediaTap
+        var left: [Int16] = []
+        var right: [Int16] = []
+        var firstSampleTime: UInt64?
+        var contiguous = true
+        private var nextTime: UInt64?
+        private var block: [Int16]
+
+        init(_ tap: MediaTap) {
+            self.tap = tap
+            block = Array(repeating: 0, count: tap.ring.blockFrames * 2)
+        }
+
+        func drain() {
+            while let time = block.withUnsafeMutableBufferPointer({ tap.ring.pop(into: $0) }) {
+                if firstSampleTime == nil { firstSampleTime = time }
+                if let expected = nextTime, expected != time { contiguous = false }
+                nextTime = time + UInt64(tap.ring.blockFrames)
+                for frame in 0..<tap.ring.blockFrames {
+                    left.append(block[2 * frame])
+                    right.append(block[2 * frame + 1])
+                }
+            }
+        }
+    }
+
+    func position(of part: [Int16], in whole: [Int16]) -> Int? {
+        guard whole.count >= part.count else { return nil }
+        return (0...(whole.count - part.count)).first { whole[$0..<($0 + part.count)].elementsEqual(part) }
+    }
+
+    @Test("a recording tap delivers stereo blocks: left what the trunk sent, right what it was sent, aligned",
+          arguments: [MediaBlockSize.ms1, .ms20])
+    func stereoTap(blockSize: MediaBlockSize) throws {
+        let lab = try MediaLoopLab(blockSize: blockSize, timeslots: [1, 2])
+        lab.loop.send(.connect(lab.near(1), lab.near(2)))
+        let tap = MediaTap(id: 77, point: .beforeEchoCanceller, blockFrames: blockSize.samples, capacityBlocks: 64)
+        lab.loop.send(.attachTap(channel: lab.near(1), tap: tap))
+        var random = SignalRandom(state: 4)
+        let caller = random.alawNoise(count: 3000, amplitude: 9000)
+        let agent = random.alawNoise(count: 3000, amplitude: 9000)
+        lab.farEnd(1).stream = caller
+        lab.farEnd(2).stream = agent
+        let reader = TapReader(tap)
+        for _ in 0..<500 {
+            lab.run(ticks: 1)
+            reader.drain()
+        }
+        let callerLinear = caller.map(G711.alawToLinear)
+        let agentLinear = agent.map(G711.alawToLinear)
+        let left = try #require(position(of: callerLinear, in: reader.left), "the caller is on the left, intact")
+        let right = try #require(position(of: agentLinear, in: reader.right), "the agent is on the right, intact")
+        #expect(left == right, "both sides of the same instant share a frame")
+        #expect(reader.contiguous && reader.firstSampleTime.map { $0 % UInt64(blockSize.samples) == 0 } == true)
+        #expect(tap.ring.overflowCount == 0)
+    }
+
+    @Test("a tap whose consumer stalls drops blocks, counts them and says so once")
+    func overflow() throws {
+        let lab = try MediaLoopLab(blockSize: .ms1, timeslots: [1])
+        let tap = MediaTap(id: 5, blockFrames: 8, capacityBlocks: 4)
+        lab.loop.send(.attachTap(channel: lab.near(1), tap: tap))
+        lab.run(ticks: 20)
+        #expect(tap.ring.availableBlocks == 4)
+        #expect(tap.ring.overflowCount == 16)
+        let overflows = lab.events.filter { $0.kind == .tapOverflow(tapID: 5) }
+        #expect(overflows.count == 1 && overflows.first?.channel == lab.near(1))
+    }
+
+    @Test("detections leave as events stamped with the channel's sample clock, the clock taps use")
+    func detectionEvents() throws {
+        let lab = try MediaLoopLab(blockSize: .ms8, timeslots: [1])
+        let tap = MediaTap(id: 1, blockFrames: 64, capacityBlocks: 256)
+        lab.loop.send(.attachDetector(channel: lab.near(1), detector: LoudSampleDetector(threshold: 20000)))
+        lab.loop.send(.attachTap(channel: lab.near(1), tap: tap))
+        lab.farEnd(1).stream = Array(repeating: G711.alawSilence, count: 437) + [G711.linearToAlaw(30000)]
+        let reader = TapReader(tap)
+        for _ in 0..<200 {
+            lab.run(ticks: 1)
+            reader.drain()
+        }
+        let detections = lab.events.filter { if case .detection = $0.kind { true } else { false } }
+        let detection = try #require(detections.first)
+        #expect(detections.count == 1)
+        #expect(detection.channel == lab.near(1))
+        #expect(detection.kind == .detection(.dtmf(digit: UInt8(ascii: "5"), durationMs: 0)))
+        let frame = Int(detection.sampleTime - reader.firstSampleTime!)
+        #expect(reader.left[frame] == G711.alawToLinear(G711.linearToAlaw(30000)))
+    }
+}
