@@ -40,7 +40,7 @@ let package = Package(
             dependencies: ["TrunkCore", "CDAHDI", "CAlsa", "CG168"]
         ),
         .target(name: "CEchoKernel", path: "CModules/CEchoKernel", cSettings: echoKernelSettings),
-        .target(name: "TrunkMedia", dependencies: ["TrunkCore", "CEchoKernel"]),
+        .target(name: "TrunkMedia", dependencies: ["TrunkCore", "CEchoKernel", "CSpanDSP"]),
         .target(name: "TrunkISDN"),
         .target(name: "TrunkTrace", dependencies: ["TrunkCore", "CPcap"]),
         .target(
