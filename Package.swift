@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "CEchoKernel", path: "CModules/CEchoKernel", cSettings: echoKernelSettings),
         // The media loop thread's CPU pinning (glibc declares it only under _GNU_SOURCE).
         .target(name: "CRealTime", path: "CModules/CRealTime"),
-        .target(name: "TrunkMedia", dependencies: ["TrunkCore", "TrunkHardware", "CEchoKernel", "CRealTime"]),
+        .target(name: "TrunkMedia", dependencies: ["TrunkCore", "TrunkHardware", "CEchoKernel", "CRealTime", "CSpanDSP"]),
         .target(name: "TrunkISDN"),
         .target(name: "TrunkTrace", dependencies: ["TrunkCore", "CPcap"]),
         .target(
