@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "TrunkGateway",
             dependencies: [
-                "TrunkCore", "TrunkHardware", "TrunkISDN", "TrunkTrace",
+                "TrunkCore", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -97,7 +97,8 @@ struct Trunkd: AsyncParsableCommand {
             logger.info("embedded default: 2 E1 spans back to back, 4 FXS + 4 FXO ports paired", metadata: ["data": "\(folder.path)"])
         }
         let pri = try PRILab(simulator: simulator, logger: logger)
-        let calls = try CallService(pri: pri, store: try CDRStore(path: folder.callRecordsPath), logger: logger)
+        let calls = try CallService(pri: pri, store: try CDRStore(path: folder.callRecordsPath),
+                                    media: CallMediaEngine.lab(simulator: simulator), logger: logger)
         let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, calls: calls, logger: logger)
         services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
 

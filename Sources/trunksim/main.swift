@@ -50,7 +50,7 @@ struct Trunksim: AsyncParsableCommand {
             let clock = SimulatorClock(simulator: simulator)
             let pri = try PRILab(simulator: simulator, logger: logger)
             // The carrier's exchange: it has no call records of its own, the gateway keeps those.
-            let calls = try CallService(pri: pri, store: nil, logger: logger)
+            let calls = try CallService(pri: pri, store: nil, media: CallMediaEngine.lab(simulator: simulator), logger: logger)
             let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, calls: calls, logger: logger)
             let control = ControlServer(path: folder.path + "/sim-control.sock", logger: logger) { await node.handle(line: $0) }
             logger.info("carrier side up: spans \(topology.carrierSpans.sorted())", metadata: ["link": "\(socket ?? folder.simulatorSocketPath)"])

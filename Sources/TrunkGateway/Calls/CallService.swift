@@ -12,12 +12,15 @@ public final class CallService: Sendable {
     public let trunks: [Int: PRITrunk]
     public let carriers: [Int: LabCarrier]
     public let store: CDRStore?
+    /// Plays, collects and records for calls; nil on a node without a media loop.
+    public let media: CallMediaEngine?
     private let writes = DispatchQueue(label: "trunkline.cdr")
     private let logger: Logger
     private let traffic = NIOLockedValueBox<TrafficGenerator?>(nil)
     private let labMilliseconds: @Sendable () -> Int64
 
-    public init(pri: PRILab, store: CDRStore?, configuration: CallManager.Configuration = CallManager.Configuration(),
+    public init(pri: PRILab, store: CDRStore?, media: CallMediaEngine? = nil,
+                configuration: CallManager.Configuration = CallManager.Configuration(),
                 groups: [TrunkGroup]? = nil, logger: Logger) throws(TrunkError) {
         let manager = CallManager(configuration: configuration, clock: { UInt64(max(0, pri.now.nanoseconds)) }, logger: logger)
         var trunks: [Int: PRITrunk] = [:]
@@ -36,7 +39,19 @@ public final class CallService: Sendable {
         self.trunks = trunks
         self.carriers = carriers
         self.store = store
+        self.media = media
         self.logger = logger
+        if let media {
+            media.connect(to: manager)
+            for carrier in carriers.values {
+                carrier.setDTMFSender { span, channel, digits in media.carrierDTMF(ChannelAddress(span: span, channel: channel), digits: digits) }
+                carrier.onEvent { event in
+                    if case .cleared(let call) = event, let channel = call.channel {
+                        media.carrierReleased(ChannelAddress(span: carrier.span, channel: channel))
+                    }
+                }
+            }
+        }
         labMilliseconds = { pri.now.nanoseconds / 1_000_000 }
         if let store {
             let closed = try store.closeInterrupted()
@@ -61,6 +76,7 @@ public final class CallService: Sendable {
         let traffic = self.traffic
         pri.onTick { [writes] in
             for trunk in trunkList { trunk.service() }
+            media?.pump()
             manager.service()
             traffic.withLockedValue { $0 }?.service()
             for carrier in carrierList { carrier.service() }
