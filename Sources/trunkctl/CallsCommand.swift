@@ -24,8 +24,8 @@ extension Trunkctl {
 
 extension Trunkctl.Calls {
     struct Period: ParsableArguments {
-        @Option(help: "Start of the period (ISO 8601 or -15m/-2h/-1d).") var from: String?
-        @Option(help: "End of the period (default: now).") var to: String?
+        @Option(parsing: .unconditional, help: "Start of the period (ISO 8601 or -15m/-2h/-1d).") var from: String?
+        @Option(parsing: .unconditional, help: "End of the period (default: now).") var to: String?
 
         func range() throws -> (Date, Date) {
             let now = Date()
