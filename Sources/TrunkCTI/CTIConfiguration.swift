@@ -45,6 +45,9 @@ public struct CTIConfiguration: Sendable {
     /// Bytes NIO may hold for a client's socket before the client counts as not reading
     /// (the channel's write-buffer high watermark); the low watermark is half of it.
     public var clientSocketBufferBytes: Int = 1 << 20
+    /// The kernel send buffer per client socket (SO_SNDBUF); nil keeps the system's default.
+    /// With the watermark above and the queue below it bounds what one client can hold.
+    public var socketSendBufferBytes: Int?
     /// Requests a session may have waiting on the backend at once; beyond it: too_many_requests.
     public var maximumRequestsInFlight: Int = 64
     /// Failed logins allowed per peer (address or uid) within `loginFailureWindowMilliseconds`

@@ -39,6 +39,11 @@ public final class CTIEventHub: Sendable {
         self.state = NIOLockedValueBox(State(ring: Array(repeating: nil, count: capacity)))
     }
 
+    /// A hub sized by the configuration's `replayBufferEvents`.
+    public convenience init(configuration: CTIConfiguration) {
+        self.init(capacity: configuration.replayBufferEvents)
+    }
+
     /// Numbers, stamps, encodes and stores the event, then wakes the loops that deliver it.
     /// Returns its seq.
     @discardableResult

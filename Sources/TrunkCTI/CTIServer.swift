@@ -99,6 +99,9 @@ public final class CTIServer: Sendable {
                 value: .init(low: configuration.clientSocketBufferBytes / 2, high: configuration.clientSocketBufferBytes))
             .childChannelOption(.maxMessagesPerRead, value: 16)
         if tcp { bootstrap = bootstrap.childChannelOption(.socketOption(.tcp_nodelay), value: 1) }
+        if let bytes = configuration.socketSendBufferBytes {
+            bootstrap = bootstrap.childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(bytes))
+        }
         return bootstrap.childChannelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
                 let sync = channel.pipeline.syncOperations
