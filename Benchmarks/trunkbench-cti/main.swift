@@ -176,7 +176,7 @@ final class RequestClient: ChannelInboundHandler, @unchecked Sendable {
         if id >= 10 && measuring {
             if id % 2 == 0 { ping.append(now - sentAt) } else { status.append(now - sentAt) }
         }
-        guard running else { return }
+        guard running, id >= 10 else { return }
         // A request every 2 ms: steady probing without becoming load of its own.
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         context.eventLoop.scheduleTask(in: .milliseconds(2)) {

@@ -22,15 +22,16 @@ struct CTILineDecoder: ByteToMessageDecoder {
         if let newline = view[(view.startIndex + scanned)...].firstIndex(of: UInt8(ascii: "\n")) {
             var length = newline - view.startIndex
             scanned = 0
-            if length > maximumLength { throw LineTooLong(limit: maximumLength) }
             if length > 0, view[newline - 1] == UInt8(ascii: "\r") { length -= 1 }
+            if length > maximumLength { throw LineTooLong(limit: maximumLength) }
             let line = buffer.readSlice(length: length)!
             buffer.moveReaderIndex(to: newline + 1)
             context.fireChannelRead(Self.wrapInboundOut(line))
             return .continue
         }
         scanned = view.count
-        if scanned > maximumLength { throw LineTooLong(limit: maximumLength) }
+        // One byte of slack: the line may still end with CR LF.
+        if scanned > maximumLength + 1 { throw LineTooLong(limit: maximumLength) }
         return .needMoreData
     }
 

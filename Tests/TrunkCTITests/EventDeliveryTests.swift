@@ -44,7 +44,8 @@ struct EventDeliveryTests {
         #expect(record["recording_id"] != nil)
         #expect(try await client.call("channel.hangup", ["call_id": .string(callID)], skipped: &skipped)["result"] != nil)
         let latest = server.hub.latestSeq
-        let events = skipped.filter { $0["method"] == "event" } + (try await Self.events(from: client, through: latest))
+        var events = skipped.filter { $0["method"] == "event" }
+        if (Self.seqs(events).last ?? 0) < Int64(latest) { events += try await Self.events(from: client, through: latest) }
         let types = events.compactMap { $0["params"]?["type"]?.stringValue }
         #expect(types == [
             "channel.offered", "channel.answered", "playback.started", "playback.finished", "collect.done", "recording.started",
@@ -59,8 +60,8 @@ struct EventDeliveryTests {
         let monotonic = events.compactMap { $0["params"]?["mono_ns"]?.intValue }
         #expect(monotonic == monotonic.sorted())
         _ = claim
-        #expect(try SchemaCheck.problems(client.allReceivedLines, kind: "server") == [])
-        #expect(try SchemaCheck.problems(client.sent.withLockedValue { $0 }, kind: "client") == [])
+        SchemaCheck.expectValid(client.allReceivedLines, kind: "server")
+        SchemaCheck.expectValid(client.sent.withLockedValue { $0 }, kind: "client")
         await client.close()
     }
 
@@ -120,7 +121,7 @@ struct EventDeliveryTests {
         let live = Self.publish(server.hub, count: 5)
         let after = try await Self.events(from: second, through: live.last!)
         #expect(Self.seqs(after) == live.map { Int64($0) })
-        #expect(try SchemaCheck.problems(second.allReceivedLines, kind: "server") == [])
+        SchemaCheck.expectValid(second.allReceivedLines, kind: "server")
         await second.close()
     }
 
@@ -145,7 +146,7 @@ struct EventDeliveryTests {
     @Test("a client that stops reading is told what it lost and closed; another receives every event")
     func slowClientOverflows() async throws {
         let server = try await TestServer.start(ringCapacity: 65_536) {
-            $0.clientQueueEvents = 64
+            $0.clientQueueEvents = 1_000
             $0.clientSocketBufferBytes = 16 * 1024
             $0.socketSendBufferBytes = 8 * 1024
             $0.closeGraceMilliseconds = 30_000
@@ -161,9 +162,16 @@ struct EventDeliveryTests {
         // From here on the slow client takes nothing more from its socket.
         try await pauseReading(slow)
 
-        let published = Self.publish(server.hub, count: 5_000)
+        // About 5,000 events/s: a pace the reading client keeps up with even in a debug build on
+        // a busy machine, while the one that reads nothing overflows after about 1,200.
+        var published: [UInt64] = []
+        for _ in 0..<600 {
+            published += Self.publish(server.hub, count: 10)
+            try await Task.sleep(for: .milliseconds(2))
+        }
         let everything = try await Self.events(from: fast, through: published.last!)
-        #expect(Self.seqs(everything) == published.map { Int64($0) })
+        #expect(Self.seqs(everything).count == published.count)
+        #expect(Self.seqs(everything) == published.map { Int64($0) }, "the reading client must get every event, in order")
 
         slow.resumeReading()
         var slowEvents: [Int64] = []
@@ -181,7 +189,7 @@ struct EventDeliveryTests {
         #expect(lostTo <= Int64(published.last!))
         #expect(slowEvents.count < published.count)
         #expect(slow.isClosed)
-        #expect(try SchemaCheck.problems(slow.allReceivedLines.suffix(5), kind: "server") == [])
+        SchemaCheck.expectValid(Array(slow.allReceivedLines.suffix(5)), kind: "server")
         await fast.close()
     }
 

@@ -4,7 +4,7 @@ import Testing
 /// Randomised input with a fixed seed and a time bound: mutated requests into the parser and
 /// verb validation directly, and over a real socket into a running server, which must answer
 /// every line (an error is fine) and keep serving.
-@Suite("CTI fuzzing")
+@Suite("CTI fuzzing", .serialized)
 struct FuzzTests {
     struct SplitMix64: RandomNumberGenerator {
         var state: UInt64
@@ -19,7 +19,7 @@ struct FuzzTests {
 
     static let corpus: [String] = [
         #"{"jsonrpc":"2.0","id":1,"method":"session.login","params":{"token":"agent-secret","version":1,"client":"fuzz"}}"#,
-        #"{"jsonrpc":"2.0","id":2,"method":"channel.collect","params":{"call_id":"in-1","max_digits":4,"term_digits":"#","first_timeout_ms":5000}}"#,
+        ##"{"jsonrpc":"2.0","id":2,"method":"channel.collect","params":{"call_id":"in-1","max_digits":4,"term_digits":"#","first_timeout_ms":5000}}"##,
         #"{"jsonrpc":"2.0","id":"x","method":"channel.play","params":{"channel":33,"files":["a","b"],"barge_in":true}}"#,
         #"{"jsonrpc":"2.0","id":3,"method":"events.subscribe","params":{"types":["bridge.*"],"chans":[1,2],"since_seq":0}}"#,
         #"{"jsonrpc":"2.0","id":4,"method":"channel.originate","params":{"channel":1,"number":"95500","caller_id":"\u0031"}}"#,
@@ -63,13 +63,15 @@ struct FuzzTests {
     }
 
     @Test("mutated requests never crash the parser or verb validation")
-    func parserFuzz() {
+    func parserFuzz() async {
         var rng = SplitMix64(state: 0x7124_11AE)
         let deadline = ContinuousClock.now + .seconds(5)
         var iterations = 0
         var parsed = 0
         while iterations < 200_000 && ContinuousClock.now < deadline {
             iterations += 1
+            // CPU-bound: let the other tests' tasks (and servers' backends) run on the shared pool.
+            if iterations % 500 == 0 { await Task.yield() }
             let input = Self.mutate(Array(Self.corpus.randomElement(using: &rng)!.utf8), using: &rng)
             guard let value = try? JSONParser.parse(input) else { continue }
             parsed += 1
@@ -116,7 +118,7 @@ struct FuzzTests {
         #expect(try await client.call("ping")["result"]?["pong"] == true)
         let other = try await server.connect()
         #expect(try await other.call("ping")["result"]?["pong"] == true)
-        #expect(try SchemaCheck.problems(client.allReceivedLines, kind: "server") == [])
+        SchemaCheck.expectValid(client.allReceivedLines, kind: "server")
         await client.close()
         await other.close()
     }

@@ -82,6 +82,17 @@ enum SchemaCheck {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("docs/cti-schema.json").path
 
+    /// Records an issue for each message that does not validate.
+    static func expectValid(_ lines: [String], kind: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            for problem in try problems(lines, kind: kind) {
+                Issue.record("schema: \(problem)", sourceLocation: sourceLocation)
+            }
+        } catch {
+            Issue.record("schema check could not run: \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
     /// `kind`: "server" (anything the server sends) or "client" (requests). Returns one line per
     /// invalid message (empty when all are valid).
     static func problems(_ lines: [String], kind: String) throws -> [String] {
