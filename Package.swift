@@ -46,6 +46,18 @@ let package = Package(
         .target(name: "TrunkMedia", dependencies: ["TrunkCore", "TrunkHardware", "CEchoKernel", "CRealTime", "CSpanDSP"]),
         .target(name: "TrunkISDN"),
         .target(name: "TrunkTrace", dependencies: ["TrunkCore", "CPcap"]),
+        // The CTI socket's protocol layer: framing, sessions, permissions, verbs, events. The
+        // gateway implements CTIBackend and plugs it in; nothing here knows about calls.
+        .target(
+            name: "TrunkCTI",
+            dependencies: [
+                "TrunkCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "TrunkGateway",
             dependencies: [
@@ -95,6 +107,15 @@ let package = Package(
             name: "trunkbench-pri",
             dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"],
             path: "Benchmarks/trunkbench-pri"),
+        .executableTarget(
+            name: "trunkbench-cti",
+            dependencies: [
+                "TrunkCTI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/trunkbench-cti"),
 
         .testTarget(name: "TrunkCoreTests", dependencies: ["TrunkCore"]),
         .testTarget(
@@ -106,6 +127,16 @@ let package = Package(
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
         .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway"]),
+        .testTarget(
+            name: "TrunkCTITests",
+            dependencies: [
+                "TrunkCTI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,189 @@
+import NIOCore
+import Synchronization
+
+/// A session's server-side event filter. Types are a bit mask; channels and calls, when given,
+/// select events on any of those channels or calls (an OR of the two lists); the token's scope
+/// always applies on top. Events with neither channel nor span (op.failed for a call that never
+/// reached a channel, for instance) pass the scope.
+struct CTIEventFilter {
+    var types: UInt64 = CTIEventType.allBits
+    var channels: Set<Int>? = nil
+    var calls: Set<String>? = nil
+    var scope: CTIScope = .everything
+
+    func matches(_ record: EventRecord) -> Bool {
+        guard types & record.typeBit != 0 else { return false }
+        if channels != nil || calls != nil {
+            var selected = false
+            if let channels, let channel = record.channel, channels.contains(channel) { selected = true }
+            if !selected, let calls, let call = record.callID, calls.contains(call) { selected = true }
+            if !selected { return false }
+        }
+        if !scope.isUnrestricted, record.channel != nil || record.span != nil {
+            return scope.allows(span: record.span, channel: record.channel)
+        }
+        return true
+    }
+
+    /// Type names, or a family with a trailing `.*` ("bridge.*"), or "*" for all.
+    static func typeMask(_ names: [String]) -> (mask: UInt64, unknown: String?) {
+        var mask: UInt64 = 0
+        for name in names {
+            if name == "*" {
+                mask |= CTIEventType.allBits
+            } else if name.hasSuffix(".*") {
+                let family = name.dropLast(1)
+                let matched = CTIEventType.allCases.filter { $0.rawValue.hasPrefix(family) }
+                if matched.isEmpty { return (0, name) }
+                for type in matched { mask |= type.bit }
+            } else if let type = CTIEventType(rawValue: name) {
+                mask |= type.bit
+            } else {
+                return (0, name)
+            }
+        }
+        return (mask, nil)
+    }
+}
+
+/// Where a subscriber's events go: the connection handler, on the subscriber's loop.
+protocol EventSink: AnyObject {
+    var canTakeEvents: Bool { get }
+    func writeEvent(_ bytes: ByteBuffer)
+    func flushEvents()
+    /// The client fell too far behind: tell it what it lost and close. No more events follow.
+    func eventsOverflowed(lostFrom: UInt64, lostTo: UInt64)
+}
+
+/// One session's subscription. Loop-confined (lives on its connection's event loop).
+///
+/// Events the socket can take are written at once; the rest wait in `pending`, the client's
+/// bounded queue. When the queue would exceed its limit, or the ring has already dropped events
+/// this subscriber had not seen, the client is told the exact range it lost and closed.
+final class EventSubscriber {
+    var filter: CTIEventFilter
+    /// The last seq this subscriber has considered (delivered, queued or filtered out).
+    var cursor: UInt64
+    private var pending = CircularBuffer<EventRecord>(initialCapacity: 64)
+    private let queueLimit: Int
+    private weak var sink: (any EventSink)?
+    private(set) var active = true
+
+    init(filter: CTIEventFilter, cursor: UInt64, queueLimit: Int, sink: any EventSink) {
+        self.filter = filter
+        self.cursor = cursor
+        self.queueLimit = queueLimit
+        self.sink = sink
+    }
+
+    func deactivate() {
+        active = false
+        pending.removeAll()
+    }
+
+    /// New records (in seq order) and the ring's window at the time they were taken.
+    func deliver(_ records: ArraySlice<EventRecord>, oldest: UInt64, head: UInt64) {
+        guard active, let sink else { return }
+        if cursor + 1 < oldest {
+            // Events left the ring before this subscriber saw them: it cannot know whether they
+            // were its own, so the whole range counts as lost.
+            overflow(sink, lostFrom: pending.first?.seq ?? cursor + 1, lostTo: head)
+            return
+        }
+        var wrote = false
+        for record in records where record.seq > cursor {
+            cursor = record.seq
+            guard filter.matches(record) else { continue }
+            if pending.isEmpty && sink.canTakeEvents {
+                sink.writeEvent(record.bytes)
+                wrote = true
+            } else {
+                if pending.count >= queueLimit {
+                    overflow(sink, lostFrom: pending.first?.seq ?? record.seq, lostTo: head)
+                    return
+                }
+                pending.append(record)
+            }
+        }
+        if wrote { sink.flushEvents() }
+    }
+
+    /// The socket drained below its low watermark: move queued events to it.
+    func socketWritable() {
+        guard active, let sink else { return }
+        var wrote = false
+        while sink.canTakeEvents, let record = pending.popFirst() {
+            sink.writeEvent(record.bytes)
+            wrote = true
+        }
+        if wrote { sink.flushEvents() }
+    }
+
+    private func overflow(_ sink: any EventSink, lostFrom: UInt64, lostTo: UInt64) {
+        deactivate()
+        sink.eventsOverflowed(lostFrom: lostFrom, lostTo: lostTo)
+    }
+}
+
+/// Delivers the hub's events to the subscribers on one event loop. The publisher only flips
+/// `wakePending` and, if it was clear, schedules one drain: a burst of events costs one task.
+/// The drain takes the new records under the hub's lock once (sharing their bytes) and hands
+/// them to every subscriber on the loop.
+final class EventFanout: @unchecked Sendable {
+    let loop: any EventLoop
+    private unowned let hub: CTIEventHub
+    private let wakePending = Atomic<Bool>(false)
+    private let subscriberCount = Atomic<Int>(0)
+    // Loop-confined state (only touched on `loop`): what makes this class @unchecked Sendable.
+    private var subscribers: [EventSubscriber] = []
+    private var scratch: [EventRecord] = []
+    /// Records taken per drain, so a subscriber replaying a long backlog does not hold the loop.
+    private static let batchLimit = 4_096
+
+    init(loop: any EventLoop, hub: CTIEventHub) {
+        self.loop = loop
+        self.hub = hub
+    }
+
+    func wake() {
+        guard subscriberCount.load(ordering: .relaxed) > 0 else { return }
+        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+            loop.execute { self.drain() }
+        }
+    }
+
+    func add(_ subscriber: EventSubscriber) {
+        loop.preconditionInEventLoop()
+        subscribers.append(subscriber)
+        subscriberCount.add(1, ordering: .relaxed)
+        wakePending.store(true, ordering: .releasing)
+        loop.execute { self.drain() }
+    }
+
+    func remove(_ subscriber: EventSubscriber) {
+        loop.preconditionInEventLoop()
+        subscriber.deactivate()
+        if let index = subscribers.firstIndex(where: { $0 === subscriber }) {
+            subscribers.remove(at: index)
+            subscriberCount.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    private func drain() {
+        wakePending.store(false, ordering: .releasing)
+        guard !subscribers.isEmpty else { return }
+        var from = UInt64.max
+        for subscriber in subscribers where subscriber.active { from = min(from, subscriber.cursor) }
+        guard from != .max else { return }
+        scratch.removeAll(keepingCapacity: true)
+        let window = hub.records(after: from, limit: Self.batchLimit, into: &scratch)
+        // Iterate over a copy: a subscriber that overflows removes itself while we deliver.
+        for subscriber in subscribers {
+            subscriber.deliver(scratch[...], oldest: window.oldest, head: window.head)
+        }
+        if let last = scratch.last, last.seq < window.head, !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+            loop.execute { self.drain() }
+        }
+        scratch.removeAll(keepingCapacity: true)
+    }
+}
