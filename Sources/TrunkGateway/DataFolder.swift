@@ -29,6 +29,8 @@ public struct DataFolder: Sendable {
     public var simulatorSocketPath: String { path + "/sim.sock" }
     /// Call detail records (SQLite).
     public var callRecordsPath: String { path + "/calls.sqlite" }
+    /// Prompts played by name (CTI `channel.play {files}`).
+    public var promptsPath: String { path + "/prompts" }
 
     /// Creates the folder (owner-only: it holds the control socket).
     public func create() throws(TrunkError) {

@@ -39,6 +39,9 @@ struct Trunkd: AsyncParsableCommand {
     @Flag(name: .long, help: "Ask for SCHED_FIFO and locked memory for the tick thread (needs CAP_SYS_NICE).")
     var realtime = false
 
+    @Option(name: .long, help: "CTI socket's TCP port on loopback (0: any free port; the Unix socket <data>/cti.sock is always there).")
+    var ctiPort: Int = 7420
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -100,6 +103,9 @@ struct Trunkd: AsyncParsableCommand {
         let calls = try CallService(pri: pri, store: try CDRStore(path: folder.callRecordsPath),
                                     media: CallMediaEngine.lab(simulator: simulator), logger: logger)
         let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, calls: calls, logger: logger)
+        try CTIService.installLabPrompts(folder: folder.promptsPath)
+        services.append(CTIService(configuration: try CTIService.labConfiguration(folder: folder, port: ctiPort), calls: calls, pri: pri,
+                                   promptFolder: folder.promptsPath, node: { node }, logger: logger))
         services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
 
         let group = ServiceGroup(configuration: .init(

@@ -110,6 +110,9 @@ public final class CallManager: Sendable {
 
     public func releaseClaims(owner: String) { state.withLockedValue { $0.claims.removeAll { $0.owner == owner } } }
 
+    /// Drops every claim whose owner starts with `prefix` (all of one CTI session's claims).
+    public func releaseClaims(ownerPrefix prefix: String) { state.withLockedValue { $0.claims.removeAll { $0.owner.hasPrefix(prefix) } } }
+
     // MARK: views
 
     public var live: [CallRecord] {
@@ -261,6 +264,8 @@ public final class CallManager: Sendable {
                 throw TrunkError(.invalidArgument, "call \(callID) is \(call.record.state.rawValue): only a ringing inbound call can be answered")
             }
             let trunk = state.trunks[call.reference.span]!
+            // The B-channel is ours from the moment we answer: media goes on before CONNECT is acknowledged.
+            attachMedia(&state, callID, &effects)
             effects.add { trunk.answer(call.reference) }
         }
         effects.run()
@@ -492,6 +497,7 @@ public final class CallManager: Sendable {
         for action in actions {
             switch action {
             case .answer:
+                attachMedia(&state, id, &effects)
                 effects.add { trunk.answer(reference) }
             case .play(let audio):
                 if let media = state.media { effects.add { media.play(audio, callID: id) } }

@@ -64,6 +64,23 @@ public struct CallClaim: Sendable, Equatable, Codable {
             case "X", "x": guard d.isASCII, d.isNumber else { return false }
             case "N", "n": guard ("2"..."9").contains(d) else { return false }
             case "Z", "z": guard ("1"..."9").contains(d) else { return false }
+            case "[":
+                // A set of digits and ranges, "[1-5]" or "[137]".
+                guard let close = p.firstIndex(of: "]") else { return false }
+                let set = Array(p[p.index(after: p.startIndex)..<close])
+                var matched = false
+                var i = 0
+                while i < set.count {
+                    if i + 2 < set.count, set[i + 1] == "-" {
+                        if (set[i]...set[i + 2]).contains(d) { matched = true }
+                        i += 3
+                    } else {
+                        if set[i] == d { matched = true }
+                        i += 1
+                    }
+                }
+                guard matched else { return false }
+                p = p[close...]
             default: guard c == d else { return false }
             }
             p = p.dropFirst()

@@ -15,7 +15,7 @@ import TrunkMedia
 public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
     public let loop: MediaLoop
     private let backend: any TelephonyBackend
-    private let channelNumber: @Sendable (ChannelAddress) -> Int?
+    public let numbering: ChannelNumbering
     private let sendLock = NIOLock()
     private let state = NIOLockedValueBox(State())
     private weak var manager: CallManager?
@@ -33,16 +33,17 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         var channels: [Int32: Attached] = [:]
         /// Carrier-side channels, opened while the carrier's subscriber needs audio.
         var carrier: [ChannelAddress: Int32] = [:]
-        var playbackOwner: [UInt32: String] = [:]
+        var playbackOwner: [UInt32: (callID: String, opID: String?)] = [:]
+        var operationObservers: [@Sendable (MediaOperationEvent) -> Void] = []
         var nextPlaybackID: UInt32 = 1
         var openFailures = 0
     }
 
-    /// `channelNumber` maps a span/position to the backend's (DAHDI-style) channel number.
-    public init(loop: MediaLoop, backend: any TelephonyBackend, channelNumber: @escaping @Sendable (ChannelAddress) -> Int?) {
+    /// `numbering` maps a span/position to the backend's (DAHDI-style) channel number.
+    public init(loop: MediaLoop, backend: any TelephonyBackend, numbering: ChannelNumbering) {
         self.loop = loop
         self.backend = backend
-        self.channelNumber = channelNumber
+        self.numbering = numbering
     }
 
     public func connect(to manager: CallManager) {
@@ -58,7 +59,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
     // MARK: CallMediaControl
 
     public func attach(callID: String, address: ChannelAddress, trunk: TrunkKind) {
-        guard let number = channelNumber(address) else { return }
+        guard let number = numbering.number(of: address) else { return }
         do {
             let device = try backend.openChannel(number)
             let channel = try MediaChannel(device: device, blockSize: loop.configuration.blockSize)
@@ -79,23 +80,75 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
     }
 
     public func play(_ audio: CallAudio, callID: String) {
-        guard let channel = state.withLockedValue({ $0.byCall[callID] }) else { return }
-        let source: any SampleSource
         do {
-            source = try Self.source(for: audio)
+            try play(audio, callID: callID, opID: nil)
         } catch {
-            // An unreadable prompt must not leave the call waiting: report it finished.
+            // An unreadable prompt must not leave the flow waiting: report it finished.
             manager?.mediaEvent(.playbackFinished(callID: callID))
-            return
         }
+    }
+
+    /// Plays on a call for an upper layer; the end is reported to operation observers with `opID`.
+    public func play(_ audio: CallAudio, callID: String, opID: String?) throws(TrunkError) {
+        guard let channel = state.withLockedValue({ $0.byCall[callID] }) else {
+            throw TrunkError(.invalidArgument, "call \(callID) has no media (it is not up)")
+        }
+        let source = try Self.source(for: audio)
         let id = state.withLockedValue { state -> UInt32 in
-            let id = state.nextPlaybackID
-            state.nextPlaybackID &+= 1
-            state.playbackOwner[id] = callID
+            var id = state.nextPlaybackID
+            if id == 0 { id = 1 }
+            state.nextPlaybackID = id &+ 1
+            state.playbackOwner[id] = (callID, opID)
             state.channels[channel]?.playbacks.insert(id)
             return id
         }
         send(.play(channel: channel, source: source, id: id, gain: .unity, mixWithSwitched: false))
+    }
+
+    public func addOperationObserver(_ observer: @escaping @Sendable (MediaOperationEvent) -> Void) {
+        state.withLockedValue { $0.operationObservers.append(observer) }
+    }
+
+    /// The loop channel carrying `callID`, while the call is up.
+    public func channel(of callID: String) -> Int32? { state.withLockedValue { $0.byCall[callID] } }
+
+    private func channels(_ a: String, _ b: String) throws(TrunkError) -> (Int32, Int32) {
+        let pair = state.withLockedValue { ($0.byCall[a], $0.byCall[b]) }
+        guard let x = pair.0 else { throw TrunkError(.invalidArgument, "call \(a) has no media (it is not up)") }
+        guard let y = pair.1 else { throw TrunkError(.invalidArgument, "call \(b) has no media (it is not up)") }
+        return (x, y)
+    }
+
+    /// TDM cross-connect: each call hears the other, sample for sample.
+    public func connect(_ a: String, _ b: String) throws(TrunkError) {
+        let (x, y) = try channels(a, b)
+        send(.connect(x, y))
+    }
+
+    public func disconnect(_ callID: String) {
+        guard let channel = channel(of: callID) else { return }
+        send(.disconnect(channel))
+    }
+
+    public func join(_ callID: String, conference: Int, side: ConferenceSide, mode: ConferenceMode) throws(TrunkError) {
+        guard let channel = channel(of: callID) else { throw TrunkError(.invalidArgument, "call \(callID) has no media (it is not up)") }
+        guard (0..<loop.configuration.maximumConferences).contains(conference) else { throw TrunkError(.busy, "no conference room left") }
+        send(.joinConference(channel: channel, conference: conference, side: side, mode: mode))
+    }
+
+    public func setMode(_ callID: String, mode: ConferenceMode) {
+        guard let channel = channel(of: callID) else { return }
+        send(.setConferenceMode(channel: channel, mode: mode))
+    }
+
+    public func setMuted(_ callID: String, muted: Bool) {
+        guard let channel = channel(of: callID) else { return }
+        send(.setMuted(channel: channel, muted: muted))
+    }
+
+    public func leaveConference(_ callID: String) {
+        guard let channel = channel(of: callID) else { return }
+        send(.leaveConference(channel: channel))
     }
 
     public func stopPlayback(callID: String) {
@@ -129,7 +182,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
 
     /// Keys `digits` on the carrier's channel `address` (opening it into the loop if needed).
     public func carrierDTMF(_ address: ChannelAddress, digits: String) {
-        guard let number = channelNumber(address) else { return }
+        guard let number = numbering.number(of: address) else { return }
         let existing = state.withLockedValue { $0.carrier[address] }
         var channelNumber = existing
         if channelNumber == nil {
@@ -160,6 +213,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
     /// Drains the loop's events and frees what it let go of; call after every tick.
     public func pump() {
         var delivered: [CallMediaEvent] = []
+        var operations: [MediaOperationEvent] = []
         while let event = loop.nextEvent() {
             state.withLockedValue { state in
                 guard let attached = state.channels[event.channel] else { return }
@@ -173,10 +227,18 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
                 case .playbackFinished(let id, let stopped):
                     guard let owner = state.playbackOwner.removeValue(forKey: id) else { return }
                     state.channels[event.channel]?.playbacks.remove(id)
-                    if !stopped { delivered.append(.playbackFinished(callID: owner)) }
+                    if let opID = owner.opID {
+                        operations.append(.playbackFinished(callID: owner.callID, opID: opID, stopped: stopped))
+                    } else if !stopped {
+                        delivered.append(.playbackFinished(callID: owner.callID))
+                    }
                 case .channelRemoved:
                     if let attached = state.channels.removeValue(forKey: event.channel) {
-                        for id in attached.playbacks { state.playbackOwner[id] = nil }
+                        for id in attached.playbacks {
+                            if let owner = state.playbackOwner.removeValue(forKey: id), let opID = owner.opID {
+                                operations.append(.playbackFinished(callID: owner.callID, opID: opID, stopped: true))
+                            }
+                        }
                     }
                 default:
                     break
@@ -185,11 +247,20 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         }
         loop.releaseRetired()
         if let manager { for event in delivered { manager.mediaEvent(event) } }
+        if !operations.isEmpty {
+            let observers = state.withLockedValue { $0.operationObservers }
+            for event in operations { for observer in observers { observer(event) } }
+        }
     }
 
     /// Calls and channels the engine holds (for status and tests).
     public var activeCalls: Int { state.withLockedValue { $0.byCall.count } }
     public var failures: Int { state.withLockedValue { $0.openFailures } }
+}
+
+/// The end of a media operation an upper layer started (it carries the operation's id).
+public enum MediaOperationEvent: Sendable, Equatable {
+    case playbackFinished(callID: String, opID: String, stopped: Bool)
 }
 
 extension CallMediaEngine {
@@ -198,10 +269,7 @@ extension CallMediaEngine {
     public static func lab(simulator: LineSimulator, blockSize: MediaBlockSize = .ms8) -> CallMediaEngine {
         let loop = MediaLoop(configuration: MediaLoopConfiguration(blockSize: blockSize, maximumChannels: 256, maximumConferences: 64))
         loop.attach(to: simulator)
-        let bases = Dictionary(uniqueKeysWithValues: simulator.spanStatuses().map { ($0.span, ($0.baseChannel, $0.totalChannels)) })
-        return CallMediaEngine(loop: loop, backend: simulator) { address in
-            guard let (base, total) = bases[address.span], (1...total).contains(address.channel) else { return nil }
-            return base + address.channel - 1
-        }
+        let numbering = ChannelNumbering(statuses: simulator.spanStatuses())
+        return CallMediaEngine(loop: loop, backend: simulator, numbering: numbering)
     }
 }
