@@ -130,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "TrunkCTITests",
             dependencies: [
-                "TrunkCTI",
+                "TrunkCTI", "TrunkCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

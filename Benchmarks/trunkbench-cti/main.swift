@@ -117,12 +117,15 @@ final class Measurement: @unchecked Sendable {
     init() { latencies.reserveCapacity(400_000) }
 }
 
+/// Reads raw socket buffers and splits lines itself (no decoder stage per line): in this one-process
+/// benchmark the clients share the cores with the server, so they must cost as little as possible.
 final class SubscriberClient: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     let subscribe: String
     let measurement: Measurement
     let checkGaps: Bool
+    private var partial: ByteBuffer?
 
     init(subscribe: String, measurement: Measurement, checkGaps: Bool) {
         self.subscribe = subscribe
@@ -137,12 +140,26 @@ final class SubscriberClient: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let line = unwrapInboundIn(data)
+        var buffer = unwrapInboundIn(data)
+        if var pending = partial {
+            pending.writeBuffer(&buffer)
+            buffer = pending
+            partial = nil
+        }
+        let now = monotonicNanoseconds()
+        while let newline = buffer.readableBytesView.firstIndex(of: 10) {
+            let line = buffer.readSlice(length: newline - buffer.readerIndex)!
+            buffer.moveReaderIndex(forwardBy: 1)
+            handle(line, now: now)
+        }
+        if buffer.readableBytes > 0 { partial = buffer }
+    }
+
+    private func handle(_ line: ByteBuffer, now: Int64) {
         guard let mono = integer(after: monoKey, in: line) else {
             if line.readableBytesView.starts(with: Array(#"{"jsonrpc":"2.0","method":"events.overflow""#.utf8)) { measurement.overflowed = true }
             return
         }
-        let now = monotonicNanoseconds()
         if checkGaps, let seq = integer(after: seqKey, in: line) {
             if measurement.lastSeq != 0 && seq != measurement.lastSeq + 1 { measurement.gaps += 1 }
             measurement.lastSeq = seq
@@ -203,6 +220,20 @@ struct PhaseResult {
     var gaps: Int
     var overflows: Int
     var published: Int
+    var publishP50Us: Double
+    var publishP99Us: Double
+    /// Process CPU time (user + system) per event delivered to a client, server and clients together.
+    var cpuNanosecondsPerDelivery: Double
+    /// Process CPU seconds per wall second during the window (2.0 = both cores busy).
+    var cpuLoad: Double
+}
+
+func processCPUNanoseconds() -> Int64 {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let user = Int64(usage.ru_utime.tv_sec) * 1_000_000_000 + Int64(usage.ru_utime.tv_usec) * 1_000
+    let system = Int64(usage.ru_stime.tv_sec) * 1_000_000_000 + Int64(usage.ru_stime.tv_usec) * 1_000
+    return user + system
 }
 
 func percentile(_ values: [Int64], _ p: Double) -> Double {
@@ -227,12 +258,13 @@ func runPhase(options: Options, narrow: Int, serverGroup: MultiThreadedEventLoop
     let server = try CTIServer(configuration: configuration, backend: StatusBackend(), hub: hub, logger: logger, group: serverGroup)
     let port = try await server.start()[0].port!
 
-    func connect(_ handler: @escaping @Sendable () -> any ChannelHandler) async throws -> any Channel {
+    func connect(framed: Bool = false, _ handler: @escaping @Sendable () -> any ChannelHandler) async throws -> any Channel {
         try await ClientBootstrap(group: clientGroup)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65536, maximum: 262_144))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(Lines()))
+                    if framed { try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(Lines())) }
                     try channel.pipeline.syncOperations.addHandler(handler())
                 }
             }
@@ -246,12 +278,14 @@ func runPhase(options: Options, narrow: Int, serverGroup: MultiThreadedEventLoop
         fullMeasurements.append(measurement)
         channels.append(try await connect { SubscriberClient(subscribe: "{}", measurement: measurement, checkGaps: true) })
     }
+    var narrowMeasurements: [Measurement] = []
     for i in 0..<narrow {
         let measurement = Measurement()
+        narrowMeasurements.append(measurement)
         channels.append(try await connect { SubscriberClient(subscribe: "{\"chans\":[\(i % 60 + 1)]}", measurement: measurement, checkGaps: false) })
     }
     let requester = RequestClient()
-    let requestChannel = try await connect { requester }
+    let requestChannel = try await connect(framed: true) { requester }
     channels.append(requestChannel)
     try await Task.sleep(for: .milliseconds(500))
     // Start probing (the first request after login; then one per response).
@@ -266,16 +300,19 @@ func runPhase(options: Options, narrow: Int, serverGroup: MultiThreadedEventLoop
     let start = monotonicNanoseconds()
     let windowStart = start + warmup
     let windowEnd = windowStart + duration
-    for measurement in fullMeasurements {
+    for measurement in fullMeasurements + narrowMeasurements {
         measurement.windowStart = windowStart
         measurement.windowEnd = windowEnd
     }
     try await requestChannel.eventLoop.submit { requester.measuring = false }.get()
     let published = NIOLockedValueBox(0)
+    let publishCosts = NIOLockedValueBox<[Int64]>([])
     let rate = options.rate
     let publisher = Thread {
         var count = 0
         var measured = 0
+        var costs: [Int64] = []
+        costs.reserveCapacity(Int(options.seconds + 2) * rate)
         while true {
             let now = monotonicNanoseconds()
             if now >= windowEnd + 200_000_000 { break }
@@ -283,21 +320,26 @@ func runPhase(options: Options, narrow: Int, serverGroup: MultiThreadedEventLoop
             while count < due {
                 count += 1
                 let channel = count % 60 + 1
+                let before = monotonicNanoseconds()
                 hub.publish(
                     CTIEvent(
                         .channelDTMF, callID: "call-\(channel)", channel: channel, span: channel <= 31 ? 1 : 2,
                         fields: [("digit", .string(String(count % 10))), ("duration_ms", 80)]))
+                costs.append(monotonicNanoseconds() - before)
                 if now >= windowStart && now < windowEnd { measured += 1 }
             }
             var pause = timespec(tv_sec: 0, tv_nsec: 500_000)
             nanosleep(&pause, nil)
         }
         published.withLockedValue { $0 = measured }
+        publishCosts.withLockedValue { $0 = costs }
     }
     // Switch the request client's measuring on for the window.
     try await Task.sleep(for: .nanoseconds(max(0, windowStart - monotonicNanoseconds())))
     try await requestChannel.eventLoop.submit { requester.measuring = true }.get()
+    let cpuStart = processCPUNanoseconds()
     try await Task.sleep(for: .nanoseconds(max(0, windowEnd - monotonicNanoseconds())))
+    let cpuUsed = processCPUNanoseconds() - cpuStart
     try await requestChannel.eventLoop.submit {
         requester.measuring = false
         requester.running = false
@@ -309,6 +351,8 @@ func runPhase(options: Options, narrow: Int, serverGroup: MultiThreadedEventLoop
     await server.stop()
 
     let seconds = Double(duration) / 1e9
+    let narrowDeliveries = narrowMeasurements.map(\.events).reduce(0, +)
+    let deliveries = fullMeasurements.map(\.events).reduce(0, +) + narrowDeliveries
     let allLatencies = fullMeasurements.flatMap(\.latencies)
     let (pings, statuses) = try await requestChannel.eventLoop.submit { (requester.ping, requester.status) }.get()
     return PhaseResult(
@@ -316,7 +360,10 @@ func runPhase(options: Options, narrow: Int, serverGroup: MultiThreadedEventLoop
         p50LatencyMs: percentile(allLatencies, 0.5), p99LatencyMs: percentile(allLatencies, 0.99),
         pingP99Ms: percentile(pings, 0.99), statusP99Ms: percentile(statuses, 0.99),
         gaps: fullMeasurements.map(\.gaps).reduce(0, +), overflows: fullMeasurements.filter(\.overflowed).count,
-        published: published.withLockedValue { $0 })
+        published: published.withLockedValue { $0 },
+        publishP50Us: percentile(publishCosts.withLockedValue { $0 }, 0.5) * 1000,
+        publishP99Us: percentile(publishCosts.withLockedValue { $0 }, 0.99) * 1000,
+        cpuNanosecondsPerDelivery: Double(cpuUsed) / Double(max(1, deliveries)), cpuLoad: Double(cpuUsed) / Double(duration))
 }
 
 /// A thread for the publisher: the gateway publishes from its signalling threads, not from tasks.
@@ -344,7 +391,7 @@ var resultsA: [PhaseResult] = []
 var resultsB: [PhaseResult] = []
 func show(_ label: String, _ r: PhaseResult) {
     print(
-        "\(label): published \(Int(Double(r.published) / options.seconds))/s, slowest client \(Int(r.slowestClientEventsPerSecond)) events/s, latency p50 \(format3(r.p50LatencyMs)) ms p99 \(format3(r.p99LatencyMs)) ms, ping p99 \(format3(r.pingP99Ms)) ms, span.status p99 \(format3(r.statusP99Ms)) ms, gaps \(r.gaps), overflows \(r.overflows)")
+        "\(label): published \(Int(Double(r.published) / options.seconds))/s, slowest client \(Int(r.slowestClientEventsPerSecond)) events/s, latency p50 \(format3(r.p50LatencyMs)) ms p99 \(format3(r.p99LatencyMs)) ms, ping p99 \(format3(r.pingP99Ms)) ms, span.status p99 \(format3(r.statusP99Ms)) ms, gaps \(r.gaps), overflows \(r.overflows), publish() p50 \(format3(r.publishP50Us)) µs p99 \(format3(r.publishP99Us)) µs, process CPU \(format3(r.cpuLoad)) cores, \(Int(r.cpuNanosecondsPerDelivery)) ns CPU per delivered event")
 }
 func format3(_ value: Double) -> String {
     let scaled = (value * 1000).rounded() / 1000

@@ -88,7 +88,11 @@ final class CTIConnectionHandler: ChannelInboundHandler, EventSink {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { subscriber?.socketWritable() }
+        // A client that does not take its responses may not keep sending requests: their answers
+        // would pile up in memory. Reading resumes when the socket drains.
+        let writable = context.channel.isWritable
+        try? context.channel.syncOptions?.setOption(.autoRead, value: writable)
+        if writable { subscriber?.socketWritable() }
         context.fireChannelWritabilityChanged()
     }
 
@@ -127,6 +131,8 @@ final class CTIConnectionHandler: ChannelInboundHandler, EventSink {
     // MARK: EventSink
 
     var canTakeEvents: Bool { !closing && (context?.channel.isWritable ?? false) }
+
+    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
 
     func writeEvent(_ bytes: ByteBuffer) {
         context?.write(wrapOutboundOut(bytes), promise: nil)

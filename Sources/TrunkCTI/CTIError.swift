@@ -1,3 +1,5 @@
+import TrunkCore
+
 /// An error a CTI client receives: a stable numeric code (JSON-RPC's own for framing and
 /// parameter problems, ours in −32000…−32099 for the rest), a sentence for people, and `data`
 /// that says what exactly was wrong (which field, which permission, which range).
@@ -115,5 +117,20 @@ public struct CTIBackendError: Error, Sendable, Equatable {
 
     var ctiError: CTIError {
         CTIError(kind.code, message, data: data.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+}
+
+extension CTIBackendError {
+    /// The gateway's own errors, as a CTI client sees them: the code maps to the nearest kind and
+    /// the message (which names the device, span or channel) is kept.
+    public init(_ error: TrunkError) {
+        let kind: Kind
+        switch error.code {
+        case .notFound: kind = .notFound
+        case .busy, .alreadyRunning: kind = .busy
+        case .invalidArgument, .protocolError: kind = .invalidState
+        case .permissionDenied, .deviceError, .unavailable, .internal: kind = .unavailable
+        }
+        self.init(kind, error.message, data: ["gateway_code": .string(error.code.rawValue)])
     }
 }

@@ -49,6 +49,7 @@ struct CTIEventFilter {
 /// Where a subscriber's events go: the connection handler, on the subscriber's loop.
 protocol EventSink: AnyObject {
     var canTakeEvents: Bool { get }
+    var allocator: ByteBufferAllocator { get }
     func writeEvent(_ bytes: ByteBuffer)
     func flushEvents()
     /// The client fell too far behind: tell it what it lost and close. No more events follow.
@@ -81,6 +82,11 @@ final class EventSubscriber {
         pending.removeAll()
     }
 
+    /// Events bound for the socket in one drain are copied into one buffer and written once
+    /// (up to this size per write): one pipeline write and one pending-write entry per batch
+    /// instead of per event, which is what fan-out to many clients spends most of its time on.
+    private static let chunkBytes = 64 * 1024
+
     /// New records (in seq order) and the ring's window at the time they were taken.
     func deliver(_ records: ArraySlice<EventRecord>, oldest: UInt64, head: UInt64) {
         guard active, let sink else { return }
@@ -90,20 +96,31 @@ final class EventSubscriber {
             overflow(sink, lostFrom: pending.first?.seq ?? cursor + 1, lostTo: head)
             return
         }
+        var chunk: ByteBuffer?
         var wrote = false
         for record in records where record.seq > cursor {
             cursor = record.seq
             guard filter.matches(record) else { continue }
-            if pending.isEmpty && sink.canTakeEvents {
-                sink.writeEvent(record.bytes)
-                wrote = true
+            if pending.isEmpty && (chunk != nil || sink.canTakeEvents) {
+                if chunk == nil { chunk = sink.allocator.buffer(capacity: min(Self.chunkBytes, record.bytes.readableBytes * 64)) }
+                chunk!.writeImmutableBuffer(record.bytes)
+                if chunk!.readableBytes >= Self.chunkBytes {
+                    sink.writeEvent(chunk!)
+                    chunk = nil
+                    wrote = true
+                }
             } else {
                 if pending.count >= queueLimit {
+                    if let chunk { sink.writeEvent(chunk) }
                     overflow(sink, lostFrom: pending.first?.seq ?? record.seq, lostTo: head)
                     return
                 }
                 pending.append(record)
             }
+        }
+        if let chunk {
+            sink.writeEvent(chunk)
+            wrote = true
         }
         if wrote { sink.flushEvents() }
     }
@@ -112,8 +129,12 @@ final class EventSubscriber {
     func socketWritable() {
         guard active, let sink else { return }
         var wrote = false
-        while sink.canTakeEvents, let record = pending.popFirst() {
-            sink.writeEvent(record.bytes)
+        while sink.canTakeEvents, !pending.isEmpty {
+            var chunk = sink.allocator.buffer(capacity: Self.chunkBytes)
+            while chunk.readableBytes < Self.chunkBytes, let record = pending.popFirst() {
+                chunk.writeImmutableBuffer(record.bytes)
+            }
+            sink.writeEvent(chunk)
             wrote = true
         }
         if wrote { sink.flushEvents() }

@@ -1,4 +1,5 @@
 import Testing
+import TrunkCore
 @testable import TrunkCTI
 
 /// The pure parts, without sockets: the JSON parser on edge cases, verbs into typed requests,
@@ -137,5 +138,18 @@ struct ParsingTests {
         #expect(message["params"]?["seq"] == 3)
         #expect(message["params"]?["type"] == "dchan.up")
         #expect(message["params"]?["span"] == 1)
+    }
+}
+
+@Suite("CTI backend errors")
+struct BackendErrorTests {
+    @Test("a gateway TrunkError keeps its message and maps to the nearest CTI code")
+    func trunkErrorMapping() {
+        let error = CTIBackendError(TrunkError(.busy, "span 2 channel 33: already in a call"))
+        #expect(error.kind == .busy)
+        #expect(error.ctiError.code == .busy)
+        #expect(error.ctiError.message == "span 2 channel 33: already in a call")
+        #expect(CTIBackendError(TrunkError(.notFound, "x")).ctiError.code == .notFound)
+        #expect(CTIBackendError(TrunkError(.deviceError, "x")).ctiError.code == .unavailable)
     }
 }
