@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "TrunkMediaTests", dependencies: ["TrunkCore", "TrunkHardware", "TrunkMedia", "G168Harness", "CMallocCounter", "CEchoKernel"]),
         .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"]),
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
-        .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace"]),
+        .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkCTI"]),
         .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway"]),
         .testTarget(
             name: "TrunkCTITests",

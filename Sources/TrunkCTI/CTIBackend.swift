@@ -13,6 +13,18 @@ public struct CTISessionInfo: Sendable, Equatable {
     /// The local user on a Unix socket (SO_PEERCRED); nil over TCP.
     public var uid: UInt32?
     public var user: String?
+
+    public init(sessionID: String, tokenName: String, client: String, permissions: Set<CTIPermission>, scope: CTIScope,
+                peer: String, uid: UInt32?, user: String?) {
+        self.sessionID = sessionID
+        self.tokenName = tokenName
+        self.client = client
+        self.permissions = permissions
+        self.scope = scope
+        self.peer = peer
+        self.uid = uid
+        self.user = user
+    }
 }
 
 /// What the gateway implements to carry out verbs. The protocol layer has already checked the

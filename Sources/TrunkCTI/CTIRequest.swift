@@ -69,6 +69,13 @@ public struct CTIPlay: Sendable, Equatable {
     /// A DTMF digit from the caller stops the playback.
     public var bargeIn: Bool
     public var opID: String
+
+    public init(target: CTITarget, source: Source, bargeIn: Bool, opID: String) {
+        self.target = target
+        self.source = source
+        self.bargeIn = bargeIn
+        self.opID = opID
+    }
 }
 
 public struct CTICollect: Sendable, Equatable {
@@ -99,6 +106,14 @@ public struct CTISnoop: Sendable, Equatable {
     /// The channel the supervisor listens on (their own call), when the gateway must connect it.
     public var supervisor: CTITarget?
     public var snoopID: String
+
+    public init(target: CTITarget, spy: CTIAudioDirection, whisper: CTIAudioDirection, supervisor: CTITarget?, snoopID: String) {
+        self.target = target
+        self.spy = spy
+        self.whisper = whisper
+        self.supervisor = supervisor
+        self.snoopID = snoopID
+    }
 }
 
 public struct CTITransfer: Sendable, Equatable {
