@@ -28,6 +28,9 @@ public final class MediaLoop: @unchecked Sendable {
     private var channels: [MediaChannel]
     private let mixer: ConferenceMixer
     private var ticksUntilCycle = 1
+    /// The loop's own copy of the G.711 tables: reached through plain pointers, they cost no
+    /// lazy-global check or reference counting per block.
+    private let codec: G711Tables
     /// Events a device may queue at once; more wait for the next cycle.
     private static let deviceEventsPerCycle = 8
 
@@ -41,8 +44,7 @@ public final class MediaLoop: @unchecked Sendable {
         channels = []
         channels.reserveCapacity(configuration.maximumChannels)
         mixer = ConferenceMixer(conferences: configuration.maximumConferences, blockSamples: configuration.blockSize.samples)
-        // The G.711 tables are built on first use (64 KiB each way): here, not in a cycle.
-        _ = G711.alawDecodeTable.count + G711.ulawDecodeTable.count + G711.alawEncodeTable.count + G711.ulawEncodeTable.count
+        codec = G711Tables()
     }
 
     // MARK: control side
@@ -130,7 +132,7 @@ public final class MediaLoop: @unchecked Sendable {
             channel.rxRaw.update(repeating: channel.law.silence, count: count)
         }
 
-        decode(channel.rxRaw, into: channel.rxDecoded, count: count, law: channel.law)
+        codec.decode(channel.rxRaw, into: channel.rxDecoded, count: count, law: channel.law)
 
         if let canceller = channel.echoCanceller {
             canceller.process(reference: UnsafeBufferPointer(start: channel.txLinear, count: count),
@@ -144,7 +146,7 @@ public final class MediaLoop: @unchecked Sendable {
             channel.rxClean.update(from: channel.rxDecoded, count: count)
         }
 
-        for slot in 0..<MediaChannel.maximumDetectors {
+        for slot in 0..<(channel.detectorCount > 0 ? MediaChannel.maximumDetectors : 0) {
             guard let detector = channel.detectors[slot] else { continue }
             detector.process(UnsafeBufferPointer(start: channel.rxClean, count: count), sampleTime: channel.rxSampleTime)
             while let detection = detector.nextDetection() {
@@ -173,7 +175,7 @@ public final class MediaLoop: @unchecked Sendable {
             // Nothing alters this direction: the bytes cross as they came, bit-exact (a
             // µ-law "negative zero" would not survive a decode and re-encode).
             channel.txRaw.update(from: peer.rxRaw, count: count)
-            decode(channel.txRaw, into: channel.txLinear, count: count, law: channel.law)
+            codec.decode(channel.txRaw, into: channel.txLinear, count: count, law: channel.law)
         } else {
             let mix = channel.mix
             if let peer = channel.peer {
@@ -191,7 +193,7 @@ public final class MediaLoop: @unchecked Sendable {
             } else {
                 for index in 0..<count { channel.txLinear[index] = clampToInt16(gain.apply(mix[index])) }
             }
-            encode(channel.txLinear, into: channel.txRaw, count: count, law: channel.law)
+            codec.encode(channel.txLinear, into: channel.txRaw, count: count, law: channel.law)
         }
 
         if !channel.deviceGone {
@@ -379,6 +381,7 @@ public final class MediaLoop: @unchecked Sendable {
             guard let channel = channel(number) else { return retire(detector) }
             for slot in 0..<MediaChannel.maximumDetectors where channel.detectors[slot] == nil {
                 channel.detectors[slot] = detector
+                channel.detectorCount += 1
                 return
             }
             reject(number)
@@ -389,6 +392,7 @@ public final class MediaLoop: @unchecked Sendable {
                 if let detector = channel.detectors[slot] { retire(detector) }
                 channel.detectors[slot] = nil
             }
+            channel.detectorCount = 0
         case .attachTap(let number, let tap):
             guard let channel = channel(number) else { return retire(tap) }
             if let old = channel.tap { retire(old) }
@@ -418,23 +422,5 @@ public final class MediaLoop: @unchecked Sendable {
             mixer.leave(channel.conference)
             channel.conference = -1
         }
-    }
-}
-
-// Table-driven G.711 over a block: one load per sample, no branch on the law inside the loop.
-
-@inline(__always)
-func decode(_ bytes: UnsafePointer<UInt8>, into samples: UnsafeMutablePointer<Int16>, count: Int, law: AudioLaw) {
-    let table = law == .alaw ? G711.alawDecodeTable : G711.ulawDecodeTable
-    table.withUnsafeBufferPointer { table in
-        for index in 0..<count { samples[index] = table[Int(bytes[index])] }
-    }
-}
-
-@inline(__always)
-func encode(_ samples: UnsafePointer<Int16>, into bytes: UnsafeMutablePointer<UInt8>, count: Int, law: AudioLaw) {
-    let table = law == .alaw ? G711.alawEncodeTable : G711.ulawEncodeTable
-    table.withUnsafeBufferPointer { table in
-        for index in 0..<count { bytes[index] = table[Int(UInt16(bitPattern: samples[index]))] }
     }
 }
