@@ -38,7 +38,7 @@ final class PipelineRig {
         detectorsPerChannel = detectors
         self.taps = taps
         scratch = Array(repeating: 0, count: blockSize.samples * 2)
-        loop.runCycle()
+        loop.runBlock()
         drain()
     }
 

@@ -10,7 +10,7 @@ import TrunkMedia
 // trunkbench-media lateness [--channels N] [--seconds S] [--block 1|8|20] [--cpu C]
 //     (c) tick lateness p50/p99/p99.9/max on a real-time thread with the loop loaded
 // trunkbench-media alloc [--channels N] [--block 1|8|20]
-//     (d) allocations per cycle over 1000 cycles (must be 0)
+//     (d) allocations per tick over 1000 ticks (must be 0)
 // trunkbench-media            all three with their defaults
 let arguments = Array(CommandLine.arguments.dropFirst())
 
@@ -54,7 +54,8 @@ func threadCPUNanoseconds() -> UInt64 {
     return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }
 
-/// CPU nanoseconds for `cycles` cycles, timed in stretches of 128 cycles with the taps drained
+/// CPU nanoseconds for `cycles` blocks of every channel (each `ticksPerBlock` ticks), timed in
+/// stretches of 128 with the taps drained
 /// in between, untimed: that is the recording writer's work, on another thread in production.
 func timePipeline(_ rig: PipelineRig, cycles: Int) -> Double {
     var total: UInt64 = 0
@@ -62,7 +63,7 @@ func timePipeline(_ rig: PipelineRig, cycles: Int) -> Double {
     while done < cycles {
         let stretch = min(128, cycles - done)
         let start = threadCPUNanoseconds()
-        for _ in 0..<stretch { rig.loop.runCycle() }
+        for _ in 0..<stretch { rig.loop.runBlock() }
         total += threadCPUNanoseconds() - start
         rig.drain()
         done += stretch
@@ -114,7 +115,7 @@ func runLateness() throws {
     let seconds = option("--seconds") ?? 10
     let size = blockSize(default: .ms1)
     let rig = try PipelineRig(channels: channels, blockSize: size)
-    let thread = MediaLoopThread(loop: rig.loop, source: MonotonicTickSource(blockSize: size), cpu: option("--cpu"))
+    let thread = MediaLoopThread(loop: rig.loop, source: MonotonicTickSource(), cpu: option("--cpu"))
     print("(c) tick lateness: \(channels) channels in the full pipeline (\(detectorText)), \(size.ticksPerBlock) ms blocks, \(seconds) s,")
     print("    taps drained every 5 ms by a writer thread; lateness against CLOCK_MONOTONIC deadlines")
     let grant = try thread.start()
@@ -131,7 +132,7 @@ func runLateness() throws {
         print("    \(name.padding(22)) p50 \(fixed(histogram.percentileMicroseconds(0.5) / 1000, 3)) ms  p99 \(fixed(histogram.percentileMicroseconds(0.99) / 1000, 3)) ms  p99.9 \(fixed(histogram.percentileMicroseconds(0.999) / 1000, 3)) ms  max \(fixed(Double(histogram.maximumNanoseconds) / 1e6, 3)) ms  (\(histogram.count) wakes)")
     }
     let dropped = rig.taps.reduce(UInt64(0)) { $0 + $1.ring.overflowCount }
-    print("    cycles \(rig.loop.statistics.cycles.load(ordering: .relaxed)), tap blocks dropped \(dropped), events dropped \(rig.loop.statistics.droppedEvents.load(ordering: .relaxed))")
+    print("    ticks \(rig.loop.statistics.ticks.load(ordering: .relaxed)), tap blocks dropped \(dropped), events dropped \(rig.loop.statistics.droppedEvents.load(ordering: .relaxed))")
 }
 
 func runAllocations() throws {
@@ -139,17 +140,17 @@ func runAllocations() throws {
     let size = blockSize(default: .ms1)
     let rig = try PipelineRig(channels: channels, blockSize: size)
     for _ in 0..<100 {
-        rig.loop.runCycle()
+        rig.loop.tick()
         rig.drain()
     }
     var allocations = 0
     for _ in 0..<1000 {
         malloc_counter_start()
-        rig.loop.runCycle()
+        rig.loop.tick()
         allocations += malloc_counter_stop()
         rig.drain()
     }
-    print("(d) allocations: \(allocations) in 1000 cycles × \(channels) channels (\(size.ticksPerBlock) ms blocks, \(detectorText)): \(fixed(Double(allocations) / 1000, 3)) per cycle")
+    print("(d) allocations: \(allocations) in 1000 ticks, \(channels) channels (\(size.ticksPerBlock) ms blocks, \(detectorText)): \(fixed(Double(allocations) / 1000, 3)) per tick")
 }
 
 extension String {

@@ -61,6 +61,8 @@ public final class MediaChannel: @unchecked Sendable {
     /// Not reference counted (no retain/release per block): the loop unlinks both ends before
     /// either leaves it, and both are held by the loop's channel list meanwhile.
     unowned(unsafe) var peer: MediaChannel?
+    /// The tick (0 ..< ticksPerBlock) of each block on which the loop processes this channel.
+    var phase = 0
     /// Conference number, or −1.
     var conference = -1
     var conferenceSide = ConferenceSide.trunk
