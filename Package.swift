@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "CEchoKernel", path: "CModules/CEchoKernel", cSettings: echoKernelSettings),
         // The media loop thread's CPU pinning (glibc declares it only under _GNU_SOURCE).
         .target(name: "CRealTime", path: "CModules/CRealTime"),
-        .target(name: "TrunkMedia", dependencies: ["TrunkCore", "TrunkHardware", "CEchoKernel", "CRealTime"]),
+        .target(name: "TrunkMedia", dependencies: ["TrunkCore", "TrunkHardware", "CEchoKernel", "CSpanDSP", "CRealTime"]),
         .target(name: "TrunkISDN"),
         .target(name: "TrunkTrace", dependencies: ["TrunkCore", "CPcap"]),
         .target(

@@ -1,9 +1,8 @@
 import TrunkMedia
 
-/// The detectors each benchmarked channel runs. The DTMF receiver and call-progress tone
-/// detector come from TrunkMedia/DSP (branch media-dsp); until they are merged the pipeline
-/// is measured without detectors, and the report says so.
+/// The detectors each benchmarked channel runs: the DTMF receiver and the call-progress tone
+/// detector (China tone zone) from TrunkMedia/DSP.
 enum BenchDetectors {
-    static let names: [String] = []
-    static func make() -> [any AudioDetector] { [] }
+    static let names = ["DTMF receiver", "call-progress tones (cn)"]
+    static func make() -> [any AudioDetector] { [DTMFReceiver(), CallProgressToneDetector(zone: .cn)] }
 }
