@@ -7,8 +7,9 @@ import TrunkMedia
 // trunkbench-media pipeline [--channels N] [--runs R] [--block 1|8|20] [--taps T (0: no canceller)]
 //     (b) the full per-channel pipeline (decode, EC 1024 taps, detectors, stereo tap,
 //         encode) as channels per core in real time, against a plain decode→encode copy loop
-// trunkbench-media lateness [--channels N] [--seconds S] [--block 1|8|20] [--cpu C]
-//     (c) tick lateness p50/p99/p99.9/max on a real-time thread with the loop loaded
+// trunkbench-media lateness [--channels N] [--seconds S] [--block 1|8|20 (default 20)] [--cpu C]
+//     (c) tick lateness p50/p99/p99.9/max on a real-time thread with the loop loaded,
+//         after the same with an empty loop (the machine's own jitter)
 // trunkbench-media alloc [--channels N] [--block 1|8|20]
 //     (d) allocations per tick over 1000 ticks (must be 0)
 // trunkbench-media            all three with their defaults
@@ -110,29 +111,34 @@ func runPipeline() throws {
     }
 }
 
-func runLateness() throws {
-    let channels = option("--channels") ?? 960
-    let seconds = option("--seconds") ?? 10
-    let size = blockSize(default: .ms1)
-    let rig = try PipelineRig(channels: channels, blockSize: size)
+/// Runs `rig`'s loop on a real-time thread for `seconds` while this thread drains its taps
+/// every 5 ms (the recording writer's part), and prints both lateness histograms.
+func measureLateness(_ rig: PipelineRig, label: String, seconds: Int) throws {
     let thread = MediaLoopThread(loop: rig.loop, source: MonotonicTickSource(), cpu: option("--cpu"))
-    print("(c) tick lateness: \(channels) channels in the full pipeline (\(detectorText)), \(size.ticksPerBlock) ms blocks, \(seconds) s,")
-    print("    taps drained every 5 ms by a writer thread; lateness against CLOCK_MONOTONIC deadlines")
     let grant = try thread.start()
-    print("    media thread: \(grant)")
     let stopAt = MonotonicClock.nanoseconds() + UInt64(seconds) * 1_000_000_000
-    // The writer thread's part: drain taps and events while the loop runs.
     while MonotonicClock.nanoseconds() < stopAt {
         usleep(5000)
         rig.drain()
     }
     thread.stop()
     rig.drain()
-    for (name, histogram) in [("wake (tick lateness)", thread.wakeLateness), ("block written", thread.completionLateness)] {
-        print("    \(name.padding(22)) p50 \(fixed(histogram.percentileMicroseconds(0.5) / 1000, 3)) ms  p99 \(fixed(histogram.percentileMicroseconds(0.99) / 1000, 3)) ms  p99.9 \(fixed(histogram.percentileMicroseconds(0.999) / 1000, 3)) ms  max \(fixed(Double(histogram.maximumNanoseconds) / 1e6, 3)) ms  (\(histogram.count) wakes)")
+    print("    \(label): media thread \(grant)")
+    for (name, histogram) in [("woke (tick lateness)", thread.wakeLateness), ("blocks written", thread.completionLateness)] {
+        print("      \(name.padding(22)) p50 \(fixed(histogram.percentileMicroseconds(0.5) / 1000, 3)) ms  p99 \(fixed(histogram.percentileMicroseconds(0.99) / 1000, 3)) ms  p99.9 \(fixed(histogram.percentileMicroseconds(0.999) / 1000, 3)) ms  max \(fixed(Double(histogram.maximumNanoseconds) / 1e6, 3)) ms  (\(histogram.count) wakes)")
     }
     let dropped = rig.taps.reduce(UInt64(0)) { $0 + $1.ring.overflowCount }
-    print("    ticks \(rig.loop.statistics.ticks.load(ordering: .relaxed)), tap blocks dropped \(dropped), events dropped \(rig.loop.statistics.droppedEvents.load(ordering: .relaxed))")
+    print("      ticks \(rig.loop.statistics.ticks.load(ordering: .relaxed)), tap blocks dropped \(dropped), events dropped \(rig.loop.statistics.droppedEvents.load(ordering: .relaxed))")
+}
+
+func runLateness() throws {
+    let channels = option("--channels") ?? 960
+    let seconds = option("--seconds") ?? 10
+    let size = blockSize(default: .ms20)
+    print("(c) tick lateness against CLOCK_MONOTONIC 1 ms deadlines, \(size.ticksPerBlock) ms blocks, \(seconds) s each;")
+    print("    taps drained every 5 ms by a writer thread. Baseline: the same thread with an empty loop, same run")
+    try measureLateness(try PipelineRig(channels: 0, blockSize: size), label: "empty loop (baseline)", seconds: seconds)
+    try measureLateness(try PipelineRig(channels: channels, blockSize: size), label: "\(channels) channels, full pipeline (\(detectorText))", seconds: seconds)
 }
 
 func runAllocations() throws {

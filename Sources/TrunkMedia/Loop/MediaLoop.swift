@@ -7,7 +7,7 @@ import TrunkHardware
 ///
 /// Threading: `tick()` belongs to one thread, the loop thread. Everything else
 /// talks to it through bounded lock-free queues: `send(_:)` (one producer: callers serialise),
-/// `nextEvent()` and `releaseRetired()` (one consumer). A cycle allocates nothing, takes no
+/// `nextEvent()` and `releaseRetired()` (one consumer). A tick allocates nothing, takes no
 /// lock, logs nothing and makes no system call other than the channels' reads and writes;
 /// objects it lets go of (removed channels, finished sources) go back through the retired
 /// queue, so even freeing memory happens on the control side.
@@ -38,13 +38,13 @@ public final class MediaLoop: @unchecked Sendable {
     private var channels: [MediaChannel]
     /// The channels of each phase, each list with room for every channel (moves never allocate).
     private var phases: [[MediaChannel]]
-    /// The phase processed on the next tick.
     private let mixer: ConferenceMixer
+    /// The phase processed on the next tick.
     private var nextPhase = 0
     /// The loop's own copy of the G.711 tables: reached through plain pointers, they cost no
     /// lazy-global check or reference counting per block.
     private let codec: G711Tables
-    /// Events a device may queue at once; more wait for the next cycle.
+    /// Device events forwarded per read or write; more wait for the channel's next turn.
     private static let deviceEventsPerCycle = 8
 
     public init(configuration: MediaLoopConfiguration = MediaLoopConfiguration()) {
@@ -67,7 +67,7 @@ public final class MediaLoop: @unchecked Sendable {
 
     // MARK: control side
 
-    /// Queues a command for the next cycle; false when the command queue is full.
+    /// Queues a command for the next tick; false when the command queue is full.
     @discardableResult
     public func send(_ command: MediaCommand) -> Bool { commands.push(command) }
 

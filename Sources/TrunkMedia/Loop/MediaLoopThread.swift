@@ -57,7 +57,7 @@ public final class MediaLoopThread: @unchecked Sendable {
         return grantStorage!
     }
 
-    /// Stops after the current wait and cycle, and waits for the thread to end.
+    /// Stops after the current wait and tick, and waits for the thread to end.
     public func stop() {
         guard running.exchange(false, ordering: .acquiringAndReleasing), let thread else { return }
         pthread_join(thread, nil)

@@ -39,14 +39,14 @@ public final class MonotonicTickSource: MediaTickSource {
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
         let now = MonotonicClock.nanoseconds()
         let due = next
-        var cycles = now > due ? 1 + (now - due) / periodNanoseconds : 1
-        if cycles > Self.catchUpLimit {
-            skippedTicks += cycles - 1
-            cycles = 1
+        var ticks = now > due ? 1 + (now - due) / periodNanoseconds : 1
+        if ticks > Self.catchUpLimit {
+            skippedTicks += ticks - 1
+            ticks = 1
             next = now
         }
-        next += cycles * periodNanoseconds
-        return (Int(cycles), due)
+        next += ticks * periodNanoseconds
+        return (Int(ticks), due)
     }
 }
 

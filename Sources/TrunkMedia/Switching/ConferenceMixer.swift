@@ -9,7 +9,7 @@ final class ConferenceMixer {
     let capacity: Int
     private let allBus: UnsafeMutablePointer<Int32>
     private let agentBus: UnsafeMutablePointer<Int32>
-    /// Parties per conference, so that only conferences in use are cleared each cycle.
+    /// Parties per conference, so that only conferences in use are cleared each tick.
     private let members: UnsafeMutablePointer<Int32>
     /// The loop phase a conference's parties share (see `MediaLoop`).
     private let phases: UnsafeMutablePointer<Int32>
