@@ -104,6 +104,10 @@ let package = Package(
             path: "Benchmarks/trunkbench-echo",
             linkerSettings: [.linkedLibrary("dl")]),
         .executableTarget(
+            name: "trunkbench-media",
+            dependencies: ["TrunkMedia", "TrunkHardware", "TrunkCore", "G168Harness", "CMallocCounter"],
+            path: "Benchmarks/trunkbench-media"),
+        .executableTarget(
             name: "trunkbench-pri",
             dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"],
             path: "Benchmarks/trunkbench-pri"),

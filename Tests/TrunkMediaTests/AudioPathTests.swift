@@ -27,9 +27,10 @@ struct AudioPathTests {
         // Before the stream: the other side's idle code, unaltered too.
         #expect(atTwo[..<forward].allSatisfy { $0 == G711.alawSilence })
         #expect(atOne[..<backward].allSatisfy { $0 == G711.alawSilence })
-        #expect(forward == backward, "the bridge delays both directions alike")
-        // Latency: two E1 hops, the loop's block and its one block of transmit margin.
-        #expect(forward <= 2 * blockSize.samples + 4 * 8 + blockSize.samples)
+        // Latency each way: the E1 hops, the block read, one block of transmit margin, and up
+        // to a block more where joining the bridge moved a channel to its partner's phase.
+        #expect(forward <= 3 * blockSize.samples + 4 * 8)
+        #expect(backward <= 3 * blockSize.samples + 4 * 8)
         #expect(lab.events.filter { $0.kind == .firstMedia }.count == 2)
     }
 
@@ -73,7 +74,8 @@ struct AudioPathTests {
             let withOwn = alawMix(streams)[100..<3900]
             #expect(!lab.farEnd(timeslot).received[found..<(found + window.count)].elementsEqual(withOwn))
         }
-        #expect(delays.count == 1, "every party hears the mix with the same delay")
+        // Parties moved to the conference's phase may hear it up to a block later than others.
+        #expect(delays.max()! - delays.min()! < lab.blockSize.samples)
     }
 
     /// A caller (trunk side), an agent and a supervisor in `mode`: what each far end hears.

@@ -67,7 +67,8 @@ final class HardwareExcludedDevice: ChannelDevice, @unchecked Sendable {
 
 /// The real-time path must not allocate (STYLE.md): a cycle over many channels doing all
 /// the loop does — transparent and processed bridges, an echo canceller, gains, a conference
-/// with a whisperer, queued prompts ending and starting, a tap, a detector — allocates
+/// with a whisperer, queued prompts ending and starting, a DTMF generator, a tap, the DTMF and
+/// call-progress detectors — allocates
 /// nothing. Only the loop's cycles are counted (per thread), without the device calls inside
 /// them; the simulator ticking and the far ends are the hardware and run outside the count.
 @Suite("Media loop allocations")
@@ -96,6 +97,12 @@ struct MediaLoopAllocationTests {
         loop.send(.attachTap(channel: lab.near(10), tap: tap))
         let detector = LoudSampleDetector(threshold: 8000)
         loop.send(.attachDetector(channel: lab.near(11), detector: detector))
+        // The DSP branch's detectors and a generator, as calls use them.
+        loop.send(.attachDetector(channel: lab.near(12), detector: DTMFReceiver()))
+        loop.send(.attachDetector(channel: lab.near(12), detector: CallProgressToneDetector(zone: .cn)))
+        let keypad = DTMFGenerator(onMs: 40, offMs: 40)
+        _ = keypad.send("0123456789")
+        loop.send(.play(channel: lab.near(12), source: keypad, id: 99, gain: .unity, mixWithSwitched: true))
         var random = SignalRandom(state: 31)
         for timeslot in timeslots { lab.farEnd(timeslot).stream = random.alawNoise(count: 12000, amplitude: 10000) }
 
@@ -117,8 +124,8 @@ struct MediaLoopAllocationTests {
             while block.withUnsafeMutableBufferPointer({ tap.ring.pop(into: $0) }) != nil {}
         }
         #expect(allocations == 0)
-        #expect(loop.statistics.cycles.load(ordering: .relaxed) == UInt64((1100 + blockSize.ticksPerBlock - 1) / blockSize.ticksPerBlock))
-        #expect(finished == 4, "the prompts ran out and handed over inside the counted ticks")
+        #expect(loop.statistics.ticks.load(ordering: .relaxed) == 1100)
+        #expect(finished == 5, "the prompts and the DTMF ran out and handed over inside the counted ticks")
         #expect(detector.blocks > 0 && tap.ring.overflowCount == 0)
     }
 }

@@ -65,3 +65,24 @@ struct SPSCQueueTests {
         #expect(out.withUnsafeMutableBufferPointer { ring.pop(into: $0) } == nil)
     }
 }
+
+@Suite("Media loop thread")
+struct MediaLoopThreadTests {
+    @Test("a loop thread on a monotonic clock ticks, reports its real-time grant and records lateness")
+    func runs() throws {
+        let loop = MediaLoop(configuration: MediaLoopConfiguration(blockSize: .ms8, maximumChannels: 4, maximumConferences: 1))
+        let thread = MediaLoopThread(loop: loop, source: MonotonicTickSource(), lockMemory: false)
+        let grant = try thread.start()
+        #expect(!grant.description.isEmpty && !grant.memoryLocked)
+        #expect(grant.fifoPriority != nil || !grant.refusals.isEmpty, "SCHED_FIFO was granted or its refusal is reported")
+        // Generous: the machine may be loaded; only progress is checked, not speed.
+        for _ in 0..<5000 where loop.statistics.ticks.load(ordering: .relaxed) < 20 { usleep(1000) }
+        thread.stop()
+        let ticks = loop.statistics.ticks.load(ordering: .relaxed)
+        #expect(ticks >= 20)
+        #expect(thread.completionLateness.count > 0 && thread.wakeLateness.count == thread.completionLateness.count)
+        // Stopped means stopped.
+        usleep(20_000)
+        #expect(loop.statistics.ticks.load(ordering: .relaxed) == ticks)
+    }
+}

@@ -97,3 +97,49 @@ struct TapTests {
         #expect(reader.left[frame] == G711.alawToLinear(G711.linearToAlaw(30000)))
     }
 }
+
+@Suite("Media loop with the DSP detectors and generators")
+struct MediaLoopDSPTests {
+    @Test("DTMF from a caller is detected on the loop's channel, stamped with its channel and sample time")
+    func dtmfFromCaller() throws {
+        let lab = try MediaLoopLab(blockSize: .ms20, timeslots: [1])
+        lab.loop.send(.attachDetector(channel: lab.near(1), detector: DTMFReceiver()))
+        lab.loop.send(.attachDetector(channel: lab.near(1), detector: CallProgressToneDetector(zone: .cn)))
+        // The caller's keypad: DTMF at the generator's levels, 100 ms on, 100 ms off, through A-law.
+        let keypad = DTMFGenerator()
+        #expect(keypad.send("159#") == 4)
+        var samples = [Int16](repeating: 0, count: 8000)
+        let produced = samples.withUnsafeMutableBufferPointer { keypad.fill($0) }
+        lab.farEnd(1).stream = samples[..<produced].map(G711.linearToAlaw)
+        lab.run(ticks: 1200)
+        let digits = lab.events.compactMap { event -> (UInt8, UInt64)? in
+            guard event.channel == lab.near(1), case .detection(.dtmf(let digit, _)) = event.kind else { return nil }
+            return (digit, event.sampleTime)
+        }
+        #expect(digits.map(\.0) == Array("159#".utf8))
+        // Digits start 200 ms (1600 samples) apart on the channel's clock.
+        for (earlier, later) in zip(digits, digits.dropFirst()) {
+            #expect(abs(Int(later.1) - Int(earlier.1) - 1600) <= 80)
+        }
+    }
+
+    @Test("a DTMF generator played into a bridge reaches the far end, where a receiver reads the digits")
+    func dtmfGeneratorPlayback() throws {
+        let lab = try MediaLoopLab(blockSize: .ms8, timeslots: [1, 2])
+        lab.loop.send(.connect(lab.near(1), lab.near(2)))
+        let generator = DTMFGenerator()
+        _ = generator.send("*0A")
+        lab.loop.send(.play(channel: lab.near(2), source: generator, id: 3, gain: .unity, mixWithSwitched: true))
+        lab.run(ticks: 900)
+        // Read what far end 2 heard with a receiver of its own.
+        let receiver = DTMFReceiver()
+        let heard = lab.farEnd(2).received.map(G711.alawToLinear)
+        heard.withUnsafeBufferPointer { receiver.process($0, sampleTime: 0) }
+        var digits: [UInt8] = []
+        while let detection = receiver.nextDetection() {
+            if case .dtmf(let digit, _) = detection.kind { digits.append(digit) }
+        }
+        #expect(digits == Array("*0A".utf8))
+        #expect(lab.events.contains { $0.kind == .playbackFinished(id: 3, stopped: false) })
+    }
+}

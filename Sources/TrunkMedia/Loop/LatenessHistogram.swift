@@ -21,7 +21,7 @@ public final class LatenessHistogram: @unchecked Sendable {
         if nanoseconds > maximumNanoseconds { maximumNanoseconds = nanoseconds }
     }
 
-    /// The lateness (µs, bucket upper bound) below which `fraction` of the cycles finished.
+    /// The lateness (µs, bucket upper bound) below which `fraction` of the records fall.
     public func percentileMicroseconds(_ fraction: Double) -> Double {
         guard count > 0 else { return 0 }
         let target = UInt64((fraction * Double(count)).rounded(.up))

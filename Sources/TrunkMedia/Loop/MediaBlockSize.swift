@@ -1,6 +1,6 @@
 import TrunkCore
 
-/// How much audio the loop moves per channel per cycle. Shorter blocks cost more cycles and
+/// How much audio the loop moves per channel at a time. Shorter blocks cost more turns and
 /// system calls; longer blocks add latency (a block each way) but amortise per-block work.
 public enum MediaBlockSize: Int, Sendable, CaseIterable {
     /// 8 samples: one DAHDI tick, the lowest latency.
@@ -11,7 +11,7 @@ public enum MediaBlockSize: Int, Sendable, CaseIterable {
     case ms20 = 160
 
     public var samples: Int { rawValue }
-    /// Hardware ticks (1 ms) between two cycles of the loop.
+    /// Hardware ticks (1 ms) in a block: the loop's phases (see `MediaLoop`).
     public var ticksPerBlock: Int { rawValue / Tick.samplesPerTick }
 }
 

@@ -50,13 +50,19 @@ public final class MediaChannel: @unchecked Sendable {
     var echoCanceller: EchoCanceller?
     var echoCancellerDisabledReported = false
     var detectors: [(any AudioDetector)?]
+    /// Detectors attached, so that a channel without any skips the slots.
+    var detectorCount = 0
     var tap: MediaTap?
-    var playback = PlaybackQueue()
+    let playback = PlaybackQueue()
     var rxGain = MediaGain.unity
     var txGain = MediaGain.unity
 
     /// Cross-connect peer: this channel sends what the peer receives (and the peer the reverse).
-    var peer: MediaChannel?
+    /// Not reference counted (no retain/release per block): the loop unlinks both ends before
+    /// either leaves it, and both are held by the loop's channel list meanwhile.
+    unowned(unsafe) var peer: MediaChannel?
+    /// The tick (0 ..< ticksPerBlock) of each block on which the loop processes this channel.
+    var phase = 0
     /// Conference number, or −1.
     var conference = -1
     var conferenceSide = ConferenceSide.trunk

@@ -5,17 +5,27 @@ import TrunkHardware
 /// canceller → detectors → taps → switching (cross-connects, conferences) → playback → gains
 /// → encode → write.
 ///
-/// Threading: `tick()`/`runCycle()` belong to one thread, the loop thread. Everything else
+/// Threading: `tick()` belongs to one thread, the loop thread. Everything else
 /// talks to it through bounded lock-free queues: `send(_:)` (one producer: callers serialise),
-/// `nextEvent()` and `releaseRetired()` (one consumer). A cycle allocates nothing, takes no
+/// `nextEvent()` and `releaseRetired()` (one consumer). A tick allocates nothing, takes no
 /// lock, logs nothing and makes no system call other than the channels' reads and writes;
 /// objects it lets go of (removed channels, finished sources) go back through the retired
 /// queue, so even freeing memory happens on the control side.
 ///
-/// A cycle runs in two passes so that switching sees every channel's block of the same cycle:
-/// the receive pass reads and cleans up every channel and puts conference audio on the mix
-/// buses; the transmit pass builds each channel's output from its peer or conference, plays,
-/// encodes and writes.
+/// Phases: the hardware ticks every millisecond, and a block is 1, 8 or 20 ticks long. Each
+/// channel belongs to one phase (0 ..< ticksPerBlock) and is processed on the ticks of its
+/// phase, a whole block at a time, so every tick carries about 1/ticksPerBlock of the
+/// channels: long blocks (for throughput: the echo canceller's state is used for 160 samples
+/// at once, not 8) without the burst of work, and the lateness, of processing every channel
+/// on the same tick. New channels go to the least loaded phase. Channels that switch to each
+/// other share a phase: a cross-connect or conference moves the joining channel to its
+/// partners' phase, so that they exchange blocks of the same instant (one block of audio may
+/// be repeated or delayed at that moment).
+///
+/// A phase's work runs in two passes so that switching sees every channel's block of the same
+/// tick: the receive pass reads and cleans up each channel and puts conference audio on the
+/// mix buses; the transmit pass builds each channel's output from its peer or conference,
+/// plays, encodes and writes.
 public final class MediaLoop: @unchecked Sendable {
     public let configuration: MediaLoopConfiguration
     public let blockSamples: Int
@@ -26,9 +36,15 @@ public final class MediaLoop: @unchecked Sendable {
     private let retired: SPSCQueue<AnyObject>
     /// Channels in the loop, in the order they joined; capacity reserved up front.
     private var channels: [MediaChannel]
+    /// The channels of each phase, each list with room for every channel (moves never allocate).
+    private var phases: [[MediaChannel]]
     private let mixer: ConferenceMixer
-    private var ticksUntilCycle = 1
-    /// Events a device may queue at once; more wait for the next cycle.
+    /// The phase processed on the next tick.
+    private var nextPhase = 0
+    /// The loop's own copy of the G.711 tables: reached through plain pointers, they cost no
+    /// lazy-global check or reference counting per block.
+    private let codec: G711Tables
+    /// Device events forwarded per read or write; more wait for the channel's next turn.
     private static let deviceEventsPerCycle = 8
 
     public init(configuration: MediaLoopConfiguration = MediaLoopConfiguration()) {
@@ -40,14 +56,18 @@ public final class MediaLoop: @unchecked Sendable {
         retired = SPSCQueue(capacity: configuration.maximumChannels + configuration.commandCapacity * 2)
         channels = []
         channels.reserveCapacity(configuration.maximumChannels)
+        phases = (0..<configuration.blockSize.ticksPerBlock).map { _ in
+            var list: [MediaChannel] = []
+            list.reserveCapacity(configuration.maximumChannels)
+            return list
+        }
         mixer = ConferenceMixer(conferences: configuration.maximumConferences, blockSamples: configuration.blockSize.samples)
-        // The G.711 tables are built on first use (64 KiB each way): here, not in a cycle.
-        _ = G711.alawDecodeTable.count + G711.ulawDecodeTable.count + G711.alawEncodeTable.count + G711.ulawEncodeTable.count
+        codec = G711Tables()
     }
 
     // MARK: control side
 
-    /// Queues a command for the next cycle; false when the command queue is full.
+    /// Queues a command for the next tick; false when the command queue is full.
     @discardableResult
     public func send(_ command: MediaCommand) -> Bool { commands.push(command) }
 
@@ -76,23 +96,22 @@ public final class MediaLoop: @unchecked Sendable {
 
     // MARK: loop thread
 
-    /// One hardware tick (1 ms): runs a cycle every `blockSize.ticksPerBlock` ticks.
-    @inline(__always)
+    /// One hardware tick (1 ms): applies the commands waiting, then one block for every
+    /// channel of this tick's phase.
     public func tick() {
-        ticksUntilCycle -= 1
-        if ticksUntilCycle <= 0 {
-            ticksUntilCycle = configuration.blockSize.ticksPerBlock
-            runCycle()
-        }
+        applyCommands()
+        let phase = nextPhase
+        nextPhase = phase + 1 == phases.count ? 0 : phase + 1
+        mixer.clear(phase: phase)
+        let count = phases[phase].count
+        for index in 0..<count { receive(phases[phase][index]) }
+        for index in 0..<count { transmit(phases[phase][index]) }
+        statistics.ticks.add(1, ordering: .relaxed)
     }
 
-    /// One block for every channel.
-    public func runCycle() {
-        applyCommands()
-        mixer.clear()
-        for index in 0..<channels.count { receive(channels[index]) }
-        for index in 0..<channels.count { transmit(channels[index]) }
-        statistics.cycles.add(1, ordering: .relaxed)
+    /// One block for every channel: `ticksPerBlock` ticks at once.
+    public func runBlock() {
+        for _ in 0..<phases.count { tick() }
     }
 
     // MARK: receive pass
@@ -130,7 +149,7 @@ public final class MediaLoop: @unchecked Sendable {
             channel.rxRaw.update(repeating: channel.law.silence, count: count)
         }
 
-        decode(channel.rxRaw, into: channel.rxDecoded, count: count, law: channel.law)
+        codec.decode(channel.rxRaw, into: channel.rxDecoded, count: count, law: channel.law)
 
         if let canceller = channel.echoCanceller {
             canceller.process(reference: UnsafeBufferPointer(start: channel.txLinear, count: count),
@@ -144,7 +163,7 @@ public final class MediaLoop: @unchecked Sendable {
             channel.rxClean.update(from: channel.rxDecoded, count: count)
         }
 
-        for slot in 0..<MediaChannel.maximumDetectors {
+        for slot in 0..<(channel.detectorCount > 0 ? MediaChannel.maximumDetectors : 0) {
             guard let detector = channel.detectors[slot] else { continue }
             detector.process(UnsafeBufferPointer(start: channel.rxClean, count: count), sampleTime: channel.rxSampleTime)
             while let detection = detector.nextDetection() {
@@ -173,7 +192,7 @@ public final class MediaLoop: @unchecked Sendable {
             // Nothing alters this direction: the bytes cross as they came, bit-exact (a
             // µ-law "negative zero" would not survive a decode and re-encode).
             channel.txRaw.update(from: peer.rxRaw, count: count)
-            decode(channel.txRaw, into: channel.txLinear, count: count, law: channel.law)
+            codec.decode(channel.txRaw, into: channel.txLinear, count: count, law: channel.law)
         } else {
             let mix = channel.mix
             if let peer = channel.peer {
@@ -191,7 +210,7 @@ public final class MediaLoop: @unchecked Sendable {
             } else {
                 for index in 0..<count { channel.txLinear[index] = clampToInt16(gain.apply(mix[index])) }
             }
-            encode(channel.txLinear, into: channel.txRaw, count: count, law: channel.law)
+            codec.encode(channel.txLinear, into: channel.txRaw, count: count, law: channel.law)
         }
 
         if !channel.deviceGone {
@@ -327,6 +346,8 @@ public final class MediaLoop: @unchecked Sendable {
                 guard case .transferred = channel.device.read(into: UnsafeMutableRawBufferPointer(start: channel.rxRaw, count: blockSamples)) else { break }
             }
             channels.append(channel)
+            channel.phase = leastLoadedPhase()
+            phases[channel.phase].append(channel)
         case .remove(let number):
             guard let index = index(of: number) else { return reject(number) }
             let channel = channels[index]
@@ -334,11 +355,13 @@ public final class MediaLoop: @unchecked Sendable {
             while !channel.playback.isEmpty { finishPlayback(channel, stopped: true) }
             emit(channel, .channelRemoved)
             channels.remove(at: index)
+            removeFromPhase(channel)
             retire(channel)
         case .connect(let a, let b):
             guard a != b, let first = channel(a), let second = channel(b) else { return }
             unswitch(first)
             unswitch(second)
+            move(second, toPhase: first.phase)
             first.peer = second
             second.peer = first
         case .disconnect(let number):
@@ -348,6 +371,11 @@ public final class MediaLoop: @unchecked Sendable {
             guard conference >= 0, conference < mixer.capacity else { return reject(number) }
             guard let channel = channel(number) else { return }
             unswitch(channel)
+            if mixer.memberCount(conference) > 0 {
+                move(channel, toPhase: mixer.phase(of: conference))
+            } else {
+                mixer.setPhase(channel.phase, of: conference)
+            }
             channel.conference = conference
             channel.conferenceSide = side
             channel.conferenceMode = mode
@@ -379,6 +407,7 @@ public final class MediaLoop: @unchecked Sendable {
             guard let channel = channel(number) else { return retire(detector) }
             for slot in 0..<MediaChannel.maximumDetectors where channel.detectors[slot] == nil {
                 channel.detectors[slot] = detector
+                channel.detectorCount += 1
                 return
             }
             reject(number)
@@ -389,6 +418,7 @@ public final class MediaLoop: @unchecked Sendable {
                 if let detector = channel.detectors[slot] { retire(detector) }
                 channel.detectors[slot] = nil
             }
+            channel.detectorCount = 0
         case .attachTap(let number, let tap):
             guard let channel = channel(number) else { return retire(tap) }
             if let old = channel.tap { retire(old) }
@@ -408,6 +438,26 @@ public final class MediaLoop: @unchecked Sendable {
         }
     }
 
+    private func leastLoadedPhase() -> Int {
+        var best = 0
+        for phase in 1..<max(phases.count, 1) where phases[phase].count < phases[best].count { best = phase }
+        return best
+    }
+
+    private func removeFromPhase(_ channel: MediaChannel) {
+        for index in 0..<phases[channel.phase].count where phases[channel.phase][index] === channel {
+            phases[channel.phase].remove(at: index)
+            return
+        }
+    }
+
+    private func move(_ channel: MediaChannel, toPhase phase: Int) {
+        guard channel.phase != phase else { return }
+        removeFromPhase(channel)
+        channel.phase = phase
+        phases[phase].append(channel)
+    }
+
     /// Takes the channel out of its cross-connect or conference.
     private func unswitch(_ channel: MediaChannel) {
         if let peer = channel.peer {
@@ -418,23 +468,5 @@ public final class MediaLoop: @unchecked Sendable {
             mixer.leave(channel.conference)
             channel.conference = -1
         }
-    }
-}
-
-// Table-driven G.711 over a block: one load per sample, no branch on the law inside the loop.
-
-@inline(__always)
-func decode(_ bytes: UnsafePointer<UInt8>, into samples: UnsafeMutablePointer<Int16>, count: Int, law: AudioLaw) {
-    let table = law == .alaw ? G711.alawDecodeTable : G711.ulawDecodeTable
-    table.withUnsafeBufferPointer { table in
-        for index in 0..<count { samples[index] = table[Int(bytes[index])] }
-    }
-}
-
-@inline(__always)
-func encode(_ samples: UnsafePointer<Int16>, into bytes: UnsafeMutablePointer<UInt8>, count: Int, law: AudioLaw) {
-    let table = law == .alaw ? G711.alawEncodeTable : G711.ulawEncodeTable
-    table.withUnsafeBufferPointer { table in
-        for index in 0..<count { bytes[index] = table[Int(UInt16(bitPattern: samples[index]))] }
     }
 }

@@ -2,8 +2,8 @@ import Synchronization
 
 /// Counters of the loop as a whole, readable from any thread (relaxed tallies).
 public final class MediaLoopStatistics: Sendable {
-    /// Cycles run (one per block).
-    public let cycles = Atomic<UInt64>(0)
+    /// Ticks run (each processes one phase of the channels).
+    public let ticks = Atomic<UInt64>(0)
     /// Events dropped because the event queue was full: the control plane is not draining it.
     public let droppedEvents = Atomic<UInt64>(0)
     /// Objects released on the loop thread because the retired queue was full.

@@ -4,49 +4,49 @@ import Glibc
 import TrunkCore
 import TrunkHardware
 
-/// What wakes the media loop thread once per block.
+/// What wakes the media loop thread once per hardware tick (1 ms).
 public protocol MediaTickSource: AnyObject {
-    /// Blocks until the next block is due. Returns the cycles to run (more than one when the
+    /// Blocks until the next tick is due. Returns the ticks to run (more than one when the
     /// loop fell behind, 0 on a timeout) and the CLOCK_MONOTONIC time (ns) the first was due,
     /// or 0 when the source cannot tell (a hardware timer only says that it fired).
-    func waitForCycles() throws(TrunkError) -> (cycles: Int, deadline: UInt64)
+    func waitForTicks() throws(TrunkError) -> (ticks: Int, deadline: UInt64)
 }
 
-/// DAHDI's timer, configured with the loop's block size in samples, is the cards' clock.
+/// DAHDI's timer, configured for 8 samples (every tick), is the cards' clock.
 extension DAHDITimer: MediaTickSource {
-    public func waitForCycles() throws(TrunkError) -> (cycles: Int, deadline: UInt64) {
-        (try wait(timeoutMs: 100), 0)
+    public func waitForTicks() throws(TrunkError) -> (ticks: Int, deadline: UInt64) {
+        (try wait(timeoutMs: 100) * (samplesPerExpiry / Tick.samplesPerTick), 0)
     }
 }
 
 /// CLOCK_MONOTONIC absolute deadlines, for a loop with no card to take its time from (load
-/// tests, benchmarks): sleeping late never accumulates as drift; a stall longer than
-/// `catchUpLimit` cycles is given up rather than replayed in a burst.
+/// tests, benchmarks), one tick per millisecond: sleeping late never accumulates as drift; a
+/// stall longer than `catchUpLimit` ticks is given up rather than replayed in a burst.
 public final class MonotonicTickSource: MediaTickSource {
     public let periodNanoseconds: UInt64
     public static let catchUpLimit: UInt64 = 200
     private var next: UInt64
-    /// Cycles abandoned after a stall.
-    public private(set) var skippedCycles: UInt64 = 0
+    /// Ticks abandoned after a stall.
+    public private(set) var skippedTicks: UInt64 = 0
 
-    public init(blockSize: MediaBlockSize) {
-        periodNanoseconds = UInt64(blockSize.ticksPerBlock) * 1_000_000
+    public init() {
+        periodNanoseconds = 1_000_000
         next = MonotonicClock.nanoseconds() + periodNanoseconds
     }
 
-    public func waitForCycles() throws(TrunkError) -> (cycles: Int, deadline: UInt64) {
+    public func waitForTicks() throws(TrunkError) -> (ticks: Int, deadline: UInt64) {
         var deadline = timespec(tv_sec: Int(next / 1_000_000_000), tv_nsec: Int(next % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
         let now = MonotonicClock.nanoseconds()
         let due = next
-        var cycles = now > due ? 1 + (now - due) / periodNanoseconds : 1
-        if cycles > Self.catchUpLimit {
-            skippedCycles += cycles - 1
-            cycles = 1
+        var ticks = now > due ? 1 + (now - due) / periodNanoseconds : 1
+        if ticks > Self.catchUpLimit {
+            skippedTicks += ticks - 1
+            ticks = 1
             next = now
         }
-        next += cycles * periodNanoseconds
-        return (Int(cycles), due)
+        next += ticks * periodNanoseconds
+        return (Int(ticks), due)
     }
 }
 

@@ -12,7 +12,7 @@ import CRealTime
 /// - CPU pinning (sched_setaffinity, allowed to any thread within its cpuset): the caches and
 ///   the branch predictors stay warm, and other loops (one per core) do not collide.
 /// - mlockall(MCL_CURRENT | MCL_FUTURE) (needs CAP_IPC_LOCK or RLIMIT_MEMLOCK): no page fault
-///   ever stalls a cycle. Without it the loop's buffers, touched when channels are created,
+///   ever stalls a tick. Without it the loop's buffers, touched when channels are created,
 ///   are resident but may be paged out under memory pressure.
 public struct RealTimeGrant: Sendable, Equatable, CustomStringConvertible {
     public var fifoPriority: Int32?

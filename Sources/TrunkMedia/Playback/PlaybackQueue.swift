@@ -9,7 +9,8 @@ struct PlaybackItem {
 
 /// A channel's playbacks in order, in fixed storage: when one source runs out mid-block the
 /// next one continues at the following sample, so queued prompts play without a gap.
-struct PlaybackQueue {
+/// A class held by a `let`, so that the loop asks `isEmpty` without copying the storage.
+final class PlaybackQueue {
     static let capacity = 8
     private var items: [PlaybackItem?]
     private var head = 0
@@ -22,7 +23,7 @@ struct PlaybackQueue {
     var isEmpty: Bool { count == 0 }
     var first: PlaybackItem? { count > 0 ? items[head] : nil }
 
-    mutating func append(_ item: PlaybackItem) -> Bool {
+    func append(_ item: PlaybackItem) -> Bool {
         guard count < Self.capacity else { return false }
         items[(head + count) % Self.capacity] = item
         count += 1
@@ -30,7 +31,7 @@ struct PlaybackQueue {
     }
 
     /// Takes the playing item out; the caller retires its source off the loop.
-    mutating func removeFirst() -> PlaybackItem? {
+    func removeFirst() -> PlaybackItem? {
         guard count > 0 else { return nil }
         let item = items[head]
         items[head] = nil

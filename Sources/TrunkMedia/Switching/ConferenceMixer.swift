@@ -9,8 +9,10 @@ final class ConferenceMixer {
     let capacity: Int
     private let allBus: UnsafeMutablePointer<Int32>
     private let agentBus: UnsafeMutablePointer<Int32>
-    /// Parties per conference, so that only conferences in use are cleared each cycle.
+    /// Parties per conference, so that only conferences in use are cleared each tick.
     private let members: UnsafeMutablePointer<Int32>
+    /// The loop phase a conference's parties share (see `MediaLoop`).
+    private let phases: UnsafeMutablePointer<Int32>
 
     init(conferences: Int, blockSamples: Int) {
         capacity = conferences
@@ -21,21 +23,26 @@ final class ConferenceMixer {
         agentBus.initialize(repeating: 0, count: conferences * blockSamples)
         members = .allocate(capacity: conferences)
         members.initialize(repeating: 0, count: conferences)
+        phases = .allocate(capacity: conferences)
+        phases.initialize(repeating: 0, count: conferences)
     }
 
     deinit {
         allBus.deallocate()
         agentBus.deallocate()
         members.deallocate()
+        phases.deallocate()
     }
 
     func join(_ conference: Int) { members[conference] += 1 }
     func leave(_ conference: Int) { members[conference] -= 1 }
     func memberCount(_ conference: Int) -> Int { Int(members[conference]) }
+    func phase(of conference: Int) -> Int { Int(phases[conference]) }
+    func setPhase(_ phase: Int, of conference: Int) { phases[conference] = Int32(phase) }
 
-    /// Start of a cycle: every bus in use back to silence.
-    func clear() {
-        for conference in 0..<capacity where members[conference] > 0 {
+    /// Start of a phase's tick: the buses in use by that phase back to silence.
+    func clear(phase: Int) {
+        for conference in 0..<capacity where members[conference] > 0 && phases[conference] == phase {
             let offset = conference * blockSamples
             (allBus + offset).update(repeating: 0, count: blockSamples)
             (agentBus + offset).update(repeating: 0, count: blockSamples)

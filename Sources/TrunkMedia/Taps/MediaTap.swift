@@ -1,4 +1,4 @@
-/// A recording or monitoring tap on one channel: each cycle it receives the channel's block as
+/// A recording or monitoring tap on one channel: each block it receives the channel's block as
 /// a stereo pair, left = what the line sent us (the trunk/far end), right = what we sent the
 /// line (the agent/near end), and hands it to its consumer through a `StereoBlockRing`.
 public final class MediaTap: @unchecked Sendable {
