@@ -63,11 +63,12 @@ struct ChannelPool {
 // MARK: - TrunkISDN against TrunkISDN
 
 /// One TrunkISDN D-channel as a DAHDI span driver would run it: frames out with 2 octets of FCS
-/// room, frames in with the FCS stripped, timers kept by deadline.
+/// room, frames in with the FCS stripped. The stack keeps its timers' deadlines itself and runs
+/// the due ones when asked, as libpri does with `pri_schedule_run`, so the start and stop
+/// actions need no bookkeeping here.
 final class TrunkEnd {
     var stack: PRIDChannel
     let fd: Int32
-    var timers: [PRITimer: ISDNInstant] = [:]
     var indications: [Q931Indication] = []
     private var writeBuffer: [UInt8] = []
     private var readBuffer = [UInt8](repeating: 0, count: 512)
@@ -102,10 +103,8 @@ final class TrunkEnd {
                 writeBuffer.append(0)
                 let written = writeBuffer.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
                 precondition(written == writeBuffer.count, "write: \(errno)")
-            case .startTimer(let timer, let deadline):
-                timers[timer] = deadline
-            case .stopTimer(let timer):
-                timers[timer] = nil
+            case .startTimer, .stopTimer:
+                break
             case .indication(let indication):
                 indications.append(indication)
             case .dataLinkChanged, .dataLinkError, .callControlError:
@@ -127,10 +126,7 @@ final class TrunkEnd {
     }
 
     func runTimers(now: ISDNInstant) {
-        while let (timer, deadline) = timers.min(by: { $0.value < $1.value }), deadline <= now {
-            timers[timer] = nil
-            run { $0.timerExpired(timer, now: now, into: &$1) }
-        }
+        run { $0.expireTimers(now: now, into: &$1) }
     }
 }
 

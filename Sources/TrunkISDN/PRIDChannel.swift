@@ -31,10 +31,12 @@ public struct PRIDChannel: Sendable {
     private var linkScratch: [[Q921Action]] = []
     private var callScratch: [[Q931Action]] = []
     /// Payload buffers for outgoing messages, used in turn. The data link (until the
-    /// acknowledgement) and the driver (until it drops the frame) share a buffer; by the time
-    /// the ring comes round it is normally free again and is refilled in place. If it is still
-    /// held, copy-on-write gives the new message a fresh buffer and nothing is disturbed.
-    private var payloadRing: [[UInt8]] = Array(repeating: [], count: 16)
+    /// acknowledgement) and the driver (until it drops the frame) share a buffer. The ring has
+    /// a slot more than the data link can queue plus a window's worth, so when it comes round
+    /// the slot's last message has left the queue and the buffer is refilled in place; if it
+    /// is still held after all, copy-on-write gives the new message a fresh buffer and nothing
+    /// is disturbed. Slots are empty until first used, so a quiet span allocates little.
+    private var payloadRing: [[UInt8]]
     private var payloadCursor = 0
 
     public init(dataLink: Q921Configuration, callControl: Q931Configuration) {
@@ -43,6 +45,7 @@ public struct PRIDChannel: Sendable {
         self.callControl = Q931Interface(configuration: callControl)
         self.encodeBuffer = []
         self.encodeBuffer.reserveCapacity(dataLink.n201)
+        self.payloadRing = Array(repeating: [], count: dataLink.maximumQueuedFrames + dataLink.k + 16)
     }
 
     /// A PRI stack with the libpri/ETSI defaults for `role`.
@@ -107,6 +110,34 @@ public struct PRIDChannel: Sendable {
             var calls = takeCallScratch()
             callControl.timerExpired(callTimer, now: now, into: &calls)
             handle(&calls, now: now, &out)
+        }
+    }
+
+    /// The stack's running timer that expires first, or nil. Both layers keep their own
+    /// deadlines, so a driver can sleep until this one and call `expireTimers(now:into:)`
+    /// instead of keeping the `startTimer`/`stopTimer` actions itself (libpri's
+    /// `pri_schedule_next`/`pri_schedule_run`).
+    public var nextTimer: (timer: PRITimer, deadline: ISDNInstant)? {
+        let link = dataLink.nextTimer
+        let call = callControl.nextTimer
+        switch (link, call) {
+        case (let link?, let call?):
+            return call.deadline < link.deadline ? (.callControl(call.timer), call.deadline) : (.dataLink(link.timer), link.deadline)
+        case (let link?, nil): return (.dataLink(link.timer), link.deadline)
+        case (nil, let call?): return (.callControl(call.timer), call.deadline)
+        case (nil, nil): return nil
+        }
+    }
+
+    /// Runs every timer due at `now`, earliest first, appending the actions to `out`. The
+    /// `startTimer`/`stopTimer` actions still come out; a driver using this may ignore them.
+    public mutating func expireTimers(now: ISDNInstant, into out: inout [PRIAction]) {
+        // Each expiry may start or stop others, so the next due one is looked up afresh. The
+        // bound only guards against timers configured to zero re-arming at `now` for ever;
+        // anything left is due again at the next call.
+        for _ in 0..<256 {
+            guard let (timer, deadline) = nextTimer, deadline <= now else { return }
+            timerExpired(timer, now: now, into: &out)
         }
     }
 

@@ -29,7 +29,7 @@ public struct Q921DataLink: Sendable {
     private var layer3Initiated = false
     /// I-frame payloads; element 0 carries sequence number V(A). Elements before V(S) are
     /// sent and unacknowledged, the rest wait for the window to open.
-    private var queue: [ArraySlice<UInt8>] = []
+    private var queue = Q921FrameQueue()
     private var t200Deadline: ISDNInstant?
     private var t203Deadline: ISDNInstant?
 
@@ -65,6 +65,17 @@ public struct Q921DataLink: Sendable {
 
     /// I frames sent but not yet acknowledged, plus those waiting to be sent.
     public var queuedFrameCount: Int { queue.count }
+
+    /// The running data link timer that expires first, or nil; the stack keeps the deadlines
+    /// itself, so a driver may ask here instead of tracking start and stop actions.
+    public var nextTimer: (timer: Q921Timer, deadline: ISDNInstant)? {
+        switch (t200Deadline, t203Deadline) {
+        case (let t200?, let t203?): return t203 < t200 ? (.t203, t203) : (.t200, t200)
+        case (let t200?, nil): return (.t200, t200)
+        case (nil, let t203?): return (.t203, t203)
+        case (nil, nil): return nil
+        }
+    }
 
     /// V(S), V(R) and V(A), for `pri show span`.
     public var sequenceVariables: (vs: UInt8, vr: UInt8, va: UInt8) { (vs, vr, va) }
@@ -576,11 +587,7 @@ public struct Q921DataLink: Sendable {
 
     private mutating func acknowledge(upTo nr: UInt8) {
         let count = min(Modulo128.distance(from: va, to: nr), queue.count)
-        if count == 1 {
-            queue.removeFirst()
-        } else if count > 1 {
-            queue.removeFirst(count)
-        }
+        queue.removeFirst(count)
         va = nr
     }
 

@@ -170,8 +170,31 @@ struct Q931Call: Sendable {
     private var disconnectSent: Q931CallState { pick(.disconnectRequest, .disconnectIndication) }
     private var disconnectReceived: Q931CallState { pick(.disconnectIndication, .disconnectRequest) }
 
+    /// How far an unanswered call we originated has got: 0 SETUP sent, 1 overlap, 2 proceeding,
+    /// 3 alerted; nil in any other state. A number, not a list of states, so checks build no array.
+    private var originatingStage: Int? {
+        switch state {
+        case originatingSetupSent: return 0
+        case originatingOverlap: return 1
+        case originatingProceeding: return 2
+        case originatingAlerted: return 3
+        default: return nil
+        }
+    }
+
+    /// The same for a call we received: 0 SETUP received, 1 overlap, 2 proceeding, 3 alerting.
+    private var terminatingStage: Int? {
+        switch state {
+        case terminatingSetupReceived: return 0
+        case terminatingOverlap: return 1
+        case terminatingProceeding: return 2
+        case terminatingAlerting: return 3
+        default: return nil
+        }
+    }
+
     private var isOriginatingBeforeAnswer: Bool {
-        id.isOutgoing && [originatingSetupSent, originatingOverlap, originatingProceeding, originatingAlerted].contains(state)
+        id.isOutgoing && originatingStage != nil
     }
 
     /// We have started or accepted clearing (U11/U12/U19, N11/N12/N19).
@@ -180,7 +203,7 @@ struct Q931Call: Sendable {
     }
 
     private var isTerminatingBeforeAnswer: Bool {
-        !id.isOutgoing && [terminatingSetupReceived, terminatingOverlap, terminatingProceeding, terminatingAlerting].contains(state)
+        !id.isOutgoing && terminatingStage != nil
     }
 
     // MARK: - Primitives from the layer above
@@ -203,7 +226,7 @@ struct Q931Call: Sendable {
     }
 
     mutating func alerting(inBandInformation: Bool, _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
-        guard !id.isOutgoing, [terminatingSetupReceived, terminatingOverlap, terminatingProceeding].contains(state) else {
+        guard !id.isOutgoing, let stage = terminatingStage, stage <= 2 else {
             return false
         }
         stop(.t302, &out)
@@ -397,14 +420,16 @@ struct Q931Call: Sendable {
             sendRelease([.cause(causeElement(clearingCause ?? .normalCallClearing, context))], context, &out)
             return
         }
-        let allowed: [Q931CallState]
+        // The latest stage each response may arrive in: SETUP ACKNOWLEDGE only right after
+        // SETUP, CALL PROCEEDING up to overlap, ALERTING up to proceeding, CONNECT up to alerted.
+        let latestStage: Int
         switch message.messageType {
-        case .setupAcknowledge: allowed = [originatingSetupSent]
-        case .callProceeding: allowed = [originatingSetupSent, originatingOverlap]
-        case .alerting: allowed = [originatingSetupSent, originatingOverlap, originatingProceeding]
-        default: allowed = [originatingSetupSent, originatingOverlap, originatingProceeding, originatingAlerted]
+        case .setupAcknowledge: latestStage = 0
+        case .callProceeding: latestStage = 1
+        case .alerting: latestStage = 2
+        default: latestStage = 3
         }
-        guard id.isOutgoing, allowed.contains(state) else {
+        guard id.isOutgoing, let stage = originatingStage, stage <= latestStage else {
             return unexpected(message, context, &out)
         }
         switch channelVerdict {

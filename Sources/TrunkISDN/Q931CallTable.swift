@@ -106,6 +106,21 @@ struct Q931CallTimers: Sendable {
 
     var isEmpty: Bool { running == 0 }
 
+    /// The running timer that expires first (the lower index on a tie), or nil.
+    var earliest: (timer: Q931Timer, deadline: ISDNInstant)? {
+        var bits = running
+        var best: (timer: Q931Timer, deadline: ISDNInstant)?
+        while bits != 0 {
+            let index = bits.trailingZeroBitCount
+            bits &= bits - 1
+            let deadline = withUnsafeBytes(of: deadlines) { $0.load(fromByteOffset: index * 8, as: Int64.self) }
+            if best == nil || deadline < best!.deadline.nanoseconds {
+                best = (Self.timers[index], ISDNInstant(nanoseconds: deadline))
+            }
+        }
+        return best
+    }
+
     subscript(timer: Q931Timer) -> ISDNInstant? {
         get {
             let index = Self.index(of: timer)

@@ -514,6 +514,24 @@ public struct Q931Interface: Sendable {
         finish(&out, from: start)
     }
 
+    /// The running timer that expires first (per call, or the restart timer), or nil. The
+    /// interface keeps every deadline itself, so a driver may ask here instead of tracking
+    /// start and stop actions; a scan of the calls, which allocates nothing.
+    public var nextTimer: (timer: Q931TimerID, deadline: ISDNInstant)? {
+        var best: (timer: Q931TimerID, deadline: ISDNInstant)?
+        if let pendingRestart {
+            best = (.restart, pendingRestart.deadline)
+        }
+        let storage = calls.storage
+        for index in storage.indices {
+            guard let (timer, deadline) = storage[index].timers.earliest else { continue }
+            if best == nil || deadline < best!.deadline {
+                best = (.call(storage[index].id, timer), deadline)
+            }
+        }
+        return best
+    }
+
     // MARK: - Bookkeeping
 
     mutating func store(_ call: Q931Call) {
