@@ -42,6 +42,7 @@ public struct PRIDChannel: Sendable {
     public init(dataLink: Q921Configuration, callControl: Q931Configuration) {
         precondition(dataLink.role == callControl.role, "both layers must play the same side")
         self.dataLink = Q921DataLink(configuration: dataLink)
+        self.dataLink.defersAcknowledgement = true
         self.callControl = Q931Interface(configuration: callControl)
         self.encodeBuffer = []
         self.encodeBuffer.reserveCapacity(dataLink.n201)
@@ -90,6 +91,11 @@ public struct PRIDChannel: Sendable {
         var link = takeLinkScratch()
         dataLink.frameReceived(bytes, now: now, into: &link)
         handle(&link, now: now, &out)
+        // Layer 3 has had the message: if it answered at once, its I frame carried N(R) and
+        // no RR is needed (CONNECT → CONNECT ACKNOWLEDGE, DISCONNECT → RELEASE, ...).
+        var acknowledgement = takeLinkScratch()
+        dataLink.sendPendingAcknowledgement(into: &acknowledgement)
+        handle(&acknowledgement, now: now, &out)
     }
 
     public mutating func timerExpired(_ timer: PRITimer, now: ISDNInstant) -> [PRIAction] {
@@ -172,6 +178,17 @@ public struct PRIDChannel: Sendable {
         now: ISDNInstant, into out: inout [PRIAction], _ request: (inout Q931Interface) -> [Q931Action]
     ) {
         var actions = request(&callControl)
+        handle(&actions, now: now, &out)
+    }
+
+    /// Runs one call control request in its `into:` form, which appends to an array the stack
+    /// reuses, so a request allocates no action array:
+    /// `stack.callControl(now: now, into: &out) { $0.connect(call, now: now, into: &$1) }`.
+    public mutating func callControl(
+        now: ISDNInstant, into out: inout [PRIAction], _ request: (inout Q931Interface, inout [Q931Action]) -> Void
+    ) {
+        var actions = takeCallScratch()
+        request(&callControl, &actions)
         handle(&actions, now: now, &out)
     }
 

@@ -26,6 +26,11 @@ public struct Q921DataLink: Sendable {
     private var peerReceiverBusy = false
     private var rejectException = false
     private var acknowledgePending = false
+    /// Whether the RR owed for an in-sequence I frame waits for `sendPendingAcknowledgement`,
+    /// so that layer 3 can answer first and its I frame carry N(R) instead (Q.921 sends RR only
+    /// when no I frame is available). `PRIDChannel`, which runs layer 3 within the same input,
+    /// sets it; on its own the data link acknowledges at once.
+    var defersAcknowledgement = false
     private var layer3Initiated = false
     /// I-frame payloads; element 0 carries sequence number V(A). Elements before V(S) are
     /// sent and unacknowledged, the rest wait for the window to open.
@@ -480,11 +485,19 @@ public struct Q921DataLink: Sendable {
         }
         guard applyReceivedAcknowledgement(nr, now: now, &actions) else { return }
         transmitPendingFrames(now: now, &actions)
-        if acknowledgePending {
+        if acknowledgePending && !defersAcknowledgement {
             // Nothing outgoing carried our N(R): acknowledge with an RR response.
             sendResponse(.supervisory(.receiveReady, nr: vr, pollFinal: false), &actions)
             acknowledgePending = false
         }
+    }
+
+    /// Sends the RR response still owed for received I frames, if no I frame has carried
+    /// V(R) since (see `defersAcknowledgement`).
+    mutating func sendPendingAcknowledgement(into actions: inout [Q921Action]) {
+        guard acknowledgePending, isEstablished else { return }
+        sendResponse(.supervisory(.receiveReady, nr: vr, pollFinal: false), &actions)
+        acknowledgePending = false
     }
 
     private mutating func supervisoryReceived(

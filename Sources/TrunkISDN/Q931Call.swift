@@ -87,7 +87,10 @@ struct Q931Call: Sendable {
             callReference: Q931CallReference(value: id.callReference, flag: false, length: configuration.callReferenceLength),
             state: configuration.role == .user ? .callInitiated : .callPresent,
             channel: channel, requestedExclusive: request.exclusive, collectedDigits: request.calledNumber.digits)
-        var elements: [Q931InformationElement] = [.bearerCapability(request.bearerCapability)]
+        // Room for every element SETUP can carry, so the array is allocated once, not regrown.
+        var elements: [Q931InformationElement] = []
+        elements.reserveCapacity(7)
+        elements.append(.bearerCapability(request.bearerCapability))
         if let channel {
             elements.append(.channelIdentification(.primary(channel: channel, exclusive: request.exclusive)))
         } else {
@@ -671,11 +674,16 @@ struct Q931Call: Sendable {
     private mutating func sendFirstResponse(
         _ type: Q931MessageType, _ elements: [Q931InformationElement], _ context: Q931Context, _ out: inout [Q931Action]
     ) {
-        var all = elements
-        if !firstResponseSent, let channel {
-            // The first answer to a SETUP fixes the B-channel (Q.931 §5.1.2, §5.2.3).
-            all.insert(.channelIdentification(.primary(channel: channel, exclusive: true)), at: 0)
+        guard !firstResponseSent, let channel else {
+            firstResponseSent = true
+            send(type, elements, &out)
+            return
         }
+        // The first answer to a SETUP fixes the B-channel (Q.931 §5.1.2, §5.2.3).
+        var all: [Q931InformationElement] = []
+        all.reserveCapacity(elements.count + 1)
+        all.append(.channelIdentification(.primary(channel: channel, exclusive: true)))
+        all.append(contentsOf: elements)
         firstResponseSent = true
         send(type, all, &out)
     }

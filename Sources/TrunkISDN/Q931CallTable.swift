@@ -61,13 +61,15 @@ struct Q931CallTable: Sendable {
         if Int(hints[removedSlot]) == index { hints[removedSlot] = -1 }
         let last = ids.count - 1
         if index != last {
-            storage.swapAt(index, last)
-            ids.swapAt(index, last)
+            // The last call moves into the gap: one move, where swapping calls copied three.
+            storage[index] = storage.removeLast()
+            ids[index] = ids.removeLast()
             let movedSlot = Self.slot(ids[index])
             if Int(hints[movedSlot]) == last { hints[movedSlot] = Int16(index) }
+        } else {
+            storage.removeLast()
+            ids.removeLast()
         }
-        storage.removeLast()
-        ids.removeLast()
     }
 
     /// Drops the call at `index` if it has reached the null state (the `store` rule).

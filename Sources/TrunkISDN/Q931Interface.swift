@@ -410,9 +410,19 @@ public struct Q931Interface: Sendable {
         withCall(call, now) { call, context, out in call.setupAcknowledge(context, &out) }
     }
 
+    /// `setupAcknowledge`, appending the actions to `out` (no array per request).
+    public mutating func setupAcknowledge(_ call: Q931CallID, now: ISDNInstant, into out: inout [Q931Action]) {
+        withCall(call, now, into: &out) { call, context, out in call.setupAcknowledge(context, &out) }
+    }
+
     /// The number is complete and the call is being routed (CALL PROCEEDING).
     public mutating func proceeding(_ call: Q931CallID, now: ISDNInstant) -> [Q931Action] {
         withCall(call, now) { call, context, out in call.proceeding(context, &out) }
+    }
+
+    /// `proceeding`, appending the actions to `out` (no array per request).
+    public mutating func proceeding(_ call: Q931CallID, now: ISDNInstant, into out: inout [Q931Action]) {
+        withCall(call, now, into: &out) { call, context, out in call.proceeding(context, &out) }
     }
 
     /// The called party is being alerted; `inBandInformation` when we play ringback ourselves.
@@ -420,9 +430,19 @@ public struct Q931Interface: Sendable {
         withCall(call, now) { call, context, out in call.alerting(inBandInformation: inBandInformation, context, &out) }
     }
 
+    /// `alerting`, appending the actions to `out` (no array per request).
+    public mutating func alerting(_ call: Q931CallID, inBandInformation: Bool = false, now: ISDNInstant, into out: inout [Q931Action]) {
+        withCall(call, now, into: &out) { call, context, out in call.alerting(inBandInformation: inBandInformation, context, &out) }
+    }
+
     /// Answer an offered call.
     public mutating func connect(_ call: Q931CallID, connectedNumber: PartyNumber? = nil, now: ISDNInstant) -> [Q931Action] {
         withCall(call, now) { call, context, out in call.connect(connectedNumber: connectedNumber, context, &out) }
+    }
+
+    /// `connect`, appending the actions to `out` (no array per request).
+    public mutating func connect(_ call: Q931CallID, connectedNumber: PartyNumber? = nil, now: ISDNInstant, into out: inout [Q931Action]) {
+        withCall(call, now, into: &out) { call, context, out in call.connect(connectedNumber: connectedNumber, context, &out) }
     }
 
     /// Overlap sending: more digits for a call the far side acknowledged with SETUP ACKNOWLEDGE.
@@ -435,9 +455,19 @@ public struct Q931Interface: Sendable {
         withCall(call, now) { call, context, out in call.disconnect(cause: cause, context, &out) }
     }
 
+    /// `disconnect`, appending the actions to `out` (no array per request).
+    public mutating func disconnect(_ call: Q931CallID, cause: Q850Cause, now: ISDNInstant, into out: inout [Q931Action]) {
+        withCall(call, now, into: &out) { call, context, out in call.disconnect(cause: cause, context, &out) }
+    }
+
     /// Send RELEASE: after a DISCONNECT when `releaseOnDisconnect` is off, or to clear at once.
     public mutating func release(_ call: Q931CallID, cause: Q850Cause = .normalCallClearing, now: ISDNInstant) -> [Q931Action] {
         withCall(call, now) { call, context, out in call.release(cause: cause, context, &out) }
+    }
+
+    /// `release`, appending the actions to `out` (no array per request).
+    public mutating func release(_ call: Q931CallID, cause: Q850Cause = .normalCallClearing, now: ISDNInstant, into out: inout [Q931Action]) {
+        withCall(call, now, into: &out) { call, context, out in call.release(cause: cause, context, &out) }
     }
 
     /// User side: park an active call (SUSPEND); `.suspended` follows when the network agrees.
