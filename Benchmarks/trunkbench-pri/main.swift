@@ -84,6 +84,8 @@ struct TrunkEnd {
 
     init(role: ISDNRole, fd: Int32) {
         stack = PRIDChannel(role: role)
+        // Timers run through `expireTimers`, so their start and stop actions are not needed.
+        stack.reportsTimerActions = false
         self.fd = fd
         actions.reserveCapacity(64)
         indications.reserveCapacity(64)

@@ -25,8 +25,6 @@ public enum PRIAction: Hashable, Sendable {
 public struct PRIDChannel: Sendable {
     public private(set) var dataLink: Q921DataLink
     public private(set) var callControl: Q931Interface
-    /// Reused for encoding outgoing messages so steady-state encoding does not grow a new buffer.
-    private var encodeBuffer: [UInt8]
     /// Emptied action arrays kept for reuse, one per nesting level of the wiring below.
     private var linkScratch: [[Q921Action]] = []
     private var callScratch: [[Q931Action]] = []
@@ -44,8 +42,6 @@ public struct PRIDChannel: Sendable {
         self.dataLink = Q921DataLink(configuration: dataLink)
         self.dataLink.defersAcknowledgement = true
         self.callControl = Q931Interface(configuration: callControl)
-        self.encodeBuffer = []
-        self.encodeBuffer.reserveCapacity(dataLink.n201)
         self.payloadRing = Array(repeating: [], count: dataLink.maximumQueuedFrames + dataLink.k + 16)
     }
 
@@ -55,6 +51,19 @@ public struct PRIDChannel: Sendable {
     }
 
     public var role: ISDNRole { callControl.configuration.role }
+
+    /// Whether starting and stopping timers come out as `startTimer`/`stopTimer` actions (the
+    /// default). Both layers keep every deadline themselves, so a driver that sleeps until
+    /// `nextTimer` and calls `expireTimers(now:into:)` can turn this off and be spared those
+    /// actions; expiries are handled the same either way. Calls already under way keep the
+    /// setting they started with.
+    public var reportsTimerActions: Bool {
+        get { dataLink.reportsTimerActions }
+        set {
+            dataLink.reportsTimerActions = newValue
+            callControl.callSettings.reportsTimerActions = newValue
+        }
+    }
 
     // MARK: - Inputs
 
@@ -208,16 +217,16 @@ public struct PRIDChannel: Sendable {
         return scratch
     }
 
-    /// Copies the encoded message into the next ring buffer and returns it as a payload.
-    private mutating func payloadFromEncodeBuffer() -> ArraySlice<UInt8> {
+    /// The next ring buffer, emptied (capacity kept) for a message to be encoded into.
+    private mutating func nextPayloadBuffer() -> Int {
         let index = payloadCursor
         payloadCursor = index + 1 == payloadRing.count ? 0 : index + 1
         payloadRing[index].removeAll(keepingCapacity: true)
-        if payloadRing[index].capacity < encodeBuffer.count {
-            payloadRing[index].reserveCapacity(max(encodeBuffer.count, 64))
+        if payloadRing[index].capacity < 64 {
+            // First use of the slot: room for any usual message, so it is not regrown later.
+            payloadRing[index].reserveCapacity(64)
         }
-        payloadRing[index].append(contentsOf: encodeBuffer)
-        return payloadRing[index][...]
+        return index
     }
 
     /// Carries out the data link's actions, then empties `actions` and keeps it for reuse.
@@ -275,23 +284,23 @@ public struct PRIDChannel: Sendable {
             index += 1
             switch consume action {
             case .send(let message):
-                encodeBuffer.removeAll(keepingCapacity: true)
+                // Encoded straight into a ring buffer, which the data link keeps until the
+                // acknowledgement (see `payloadRing`): no buffer allocated, no copy made.
+                let slot = nextPayloadBuffer()
                 do {
-                    try message.encode(into: &encodeBuffer)
+                    try message.encode(into: &payloadRing[slot])
                 } catch {
                     out.append(.callControlError(.encodingFailed(error)))
                     continue
                 }
-                // The data link keeps the payload until it is acknowledged; a ring buffer
-                // (see `payloadRing`) saves allocating one per message.
-                let payload = payloadFromEncodeBuffer()
+                let payload = payloadRing[slot][...]
                 var link = takeLinkScratch()
                 dataLink.dataRequest(payload, now: now, into: &link)
                 handle(&link, now: now, &out)
             case .startTimer(let timer, let deadline):
-                out.append(.startTimer(.callControl(timer), deadline: deadline))
+                if reportsTimerActions { out.append(.startTimer(.callControl(timer), deadline: deadline)) }
             case .stopTimer(let timer):
-                out.append(.stopTimer(.callControl(timer)))
+                if reportsTimerActions { out.append(.stopTimer(.callControl(timer))) }
             case .establishDataLink:
                 var link = takeLinkScratch()
                 dataLink.establishRequest(now: now, into: &link)

@@ -31,6 +31,9 @@ public struct Q921DataLink: Sendable {
     /// when no I frame is available). `PRIDChannel`, which runs layer 3 within the same input,
     /// sets it; on its own the data link acknowledges at once.
     var defersAcknowledgement = false
+    /// Whether starting and stopping T200/T203 come out as actions. The deadlines are kept
+    /// here either way (`nextTimer`); a driver that asks for those needs no actions.
+    var reportsTimerActions = true
     private var layer3Initiated = false
     /// I-frame payloads; element 0 carries sequence number V(A). Elements before V(S) are
     /// sent and unacknowledged, the rest wait for the window to open.
@@ -666,25 +669,25 @@ public struct Q921DataLink: Sendable {
     private mutating func startT200(now: ISDNInstant, _ actions: inout [Q921Action]) {
         let deadline = ISDNInstant(nanoseconds: now.nanoseconds + t200Nanoseconds)
         t200Deadline = deadline
-        actions.append(.startTimer(.t200, deadline: deadline))
+        if reportsTimerActions { actions.append(.startTimer(.t200, deadline: deadline)) }
     }
 
     private mutating func stopT200(_ actions: inout [Q921Action]) {
         guard t200Deadline != nil else { return }
         t200Deadline = nil
-        actions.append(.stopTimer(.t200))
+        if reportsTimerActions { actions.append(.stopTimer(.t200)) }
     }
 
     private mutating func startT203(now: ISDNInstant, _ actions: inout [Q921Action]) {
         let deadline = ISDNInstant(nanoseconds: now.nanoseconds + t203Nanoseconds)
         t203Deadline = deadline
-        actions.append(.startTimer(.t203, deadline: deadline))
+        if reportsTimerActions { actions.append(.startTimer(.t203, deadline: deadline)) }
     }
 
     private mutating func stopT203(_ actions: inout [Q921Action]) {
         guard t203Deadline != nil else { return }
         t203Deadline = nil
-        actions.append(.stopTimer(.t203))
+        if reportsTimerActions { actions.append(.stopTimer(.t203)) }
     }
 
     private mutating func clearExceptionConditions() {

@@ -21,6 +21,9 @@ struct Q931CallSettings: Sendable {
     let callReferenceLength: Int
     let causeLocation: Q850Cause.Location
     let releaseOnDisconnect: Bool
+    /// Whether calls report starting and stopping their timers as actions (see
+    /// `PRIDChannel.reportsTimerActions`); their deadlines are kept either way.
+    var reportsTimerActions = true
     /// Duration of each timer in nanoseconds; timers switched off (nil) are absent.
     private let durations: Q931CallTimers
 
@@ -72,6 +75,8 @@ struct Q931Call: Sendable {
     private var firstResponseSent = false
     /// Overlap receiving: the called number digits so far.
     private(set) var collectedDigits: String
+    /// Whether `start`/`stop` emit timer actions (the interface's setting when the call began).
+    private let reportsTimers: Bool
 
     var isFinished: Bool { state == .null }
 
@@ -86,7 +91,8 @@ struct Q931Call: Sendable {
             id: id, role: configuration.role,
             callReference: Q931CallReference(value: id.callReference, flag: false, length: configuration.callReferenceLength),
             state: configuration.role == .user ? .callInitiated : .callPresent,
-            channel: channel, requestedExclusive: request.exclusive, collectedDigits: request.calledNumber.digits)
+            channel: channel, requestedExclusive: request.exclusive, collectedDigits: request.calledNumber.digits,
+            reportsTimers: configuration.reportsTimerActions)
         // Room for every element SETUP can carry, so the array is allocated once, not regrown.
         var elements: [Q931InformationElement] = []
         elements.reserveCapacity(7)
@@ -124,25 +130,30 @@ struct Q931Call: Sendable {
         var call = Q931Call(
             id: id, role: configuration.role,
             callReference: Q931CallReference(value: id.callReference, flag: false, length: configuration.callReferenceLength),
-            state: .resumeRequest, channel: nil, requestedExclusive: false, collectedDigits: "")
+            state: .resumeRequest, channel: nil, requestedExclusive: false, collectedDigits: "",
+            reportsTimers: configuration.reportsTimerActions)
         call.send(.resume, callIdentity.isEmpty ? [] : [.callIdentity(callIdentity)], &out)
         call.start(.t318, context, &out)
         return call
     }
 
     /// An incoming call the interface has admitted on `channel`: U6/N1, nothing sent yet.
-    static func incoming(id: Q931CallID, setup: Q931Message, channel: UInt8, configuration: Q931Configuration) -> Q931Call {
+    static func incoming(
+        id: Q931CallID, setup: Q931Message, channel: UInt8, configuration: Q931Configuration, reportsTimers: Bool = true
+    ) -> Q931Call {
         Q931Call(
             id: id, role: configuration.role,
             callReference: Q931CallReference(value: id.callReference, flag: true, length: configuration.callReferenceLength),
             state: configuration.role == .user ? .callPresent : .callInitiated,
-            channel: channel, requestedExclusive: true, collectedDigits: setup.calledPartyNumber?.digits ?? "")
+            channel: channel, requestedExclusive: true, collectedDigits: setup.calledPartyNumber?.digits ?? "",
+            reportsTimers: reportsTimers)
     }
 
     private init(
         id: Q931CallID, role: ISDNRole, callReference: Q931CallReference, state: Q931CallState,
-        channel: UInt8?, requestedExclusive: Bool, collectedDigits: String
+        channel: UInt8?, requestedExclusive: Bool, collectedDigits: String, reportsTimers: Bool
     ) {
+        self.reportsTimers = reportsTimers
         self.id = id
         self.role = role
         self.callReference = callReference
@@ -723,13 +734,13 @@ struct Q931Call: Sendable {
     private mutating func start(_ timer: Q931Timer, _ context: Q931Context, _ out: inout [Q931Action]) {
         guard let deadline = context.configuration.deadline(of: timer, from: context.now) else { return }
         timers[timer] = deadline
-        out.append(.startTimer(.call(id, timer), deadline: deadline))
+        if reportsTimers { out.append(.startTimer(.call(id, timer), deadline: deadline)) }
     }
 
     private mutating func stop(_ timer: Q931Timer, _ out: inout [Q931Action]) {
         guard timers[timer] != nil else { return }
         timers[timer] = nil
-        out.append(.stopTimer(.call(id, timer)))
+        if reportsTimers { out.append(.stopTimer(.call(id, timer))) }
     }
 
     private mutating func stopAllTimers(_ out: inout [Q931Action]) {

@@ -25,7 +25,7 @@ public struct Q931Interface: Sendable {
     }
 
     /// What calls need of `configuration`, worked out once.
-    let callSettings: Q931CallSettings
+    var callSettings: Q931CallSettings
 
     public init(configuration: Q931Configuration) {
         self.configuration = configuration
@@ -281,7 +281,8 @@ public struct Q931Interface: Sendable {
             }
         }
         let id = Q931CallID(callReference: setup.callReference.value, isOutgoing: false)
-        let call = Q931Call.incoming(id: id, setup: setup, channel: channel, configuration: configuration)
+        let call = Q931Call.incoming(
+            id: id, setup: setup, channel: channel, configuration: configuration, reportsTimers: callSettings.reportsTimerActions)
         calls[id] = call
         counters.incomingCalls += 1
         out.append(.indication(.incomingCall(Q931IncomingCall(

@@ -130,4 +130,32 @@ struct PRIDChannelEfficiencyTests {
         #expect(user.nextTimer?.timer == .callControl(.call(call, .t303)))
         #expect(user.nextTimer?.deadline == Self.t0 + .seconds(8))
     }
+
+    @Test("with timer actions off, no start or stop comes out, and expiries still work")
+    func timerActionsOff() throws {
+        var (network, user) = Self.linkedPair()
+        network.reportsTimerActions = false
+        user.reportsTimerActions = false
+        func hasTimerAction(_ actions: [PRIAction]) -> Bool {
+            actions.contains { action in
+                switch action {
+                case .startTimer, .stopTimer: return true
+                default: return false
+                }
+            }
+        }
+        let request = Q931SetupRequest(calledNumber: PartyNumber(digits: "10086"), channel: 7, exclusive: true)
+        let placed = user.setupRequest(request, now: Self.t0)
+        let call = try #require(placed.call)
+        #expect(!hasTimerAction(placed.actions), "T303 and T200 start silently")
+        let afterSetup = Self.deliver(Self.frames(placed.actions), to: &network, now: Self.t0)
+        #expect(!hasTimerAction(afterSetup))
+        _ = Self.deliver(Self.frames(afterSetup), to: &user, now: Self.t0)
+        #expect(user.nextTimer?.timer == .callControl(.call(call, .t303)), "the deadline is kept all the same")
+
+        var out: [PRIAction] = []
+        user.expireTimers(now: Self.t0 + .seconds(4), into: &out)
+        #expect(!hasTimerAction(out))
+        #expect(Self.frames(out).compactMap(Self.messageType) == [.setup], "T303 still resends SETUP")
+    }
 }
