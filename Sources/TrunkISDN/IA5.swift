@@ -28,15 +28,14 @@ enum IA5 {
     }
 
     static func append(_ text: String, to buffer: inout [UInt8]) {
-        var text = text
-        if text.isContiguousUTF8 {
-            let ascii: Bool = text.withUTF8 { utf8 in
-                guard utf8.allSatisfy({ $0 < 0x80 }) else { return false }
-                buffer.append(contentsOf: utf8)
-                return true
-            }
-            if ascii { return }
+        // Read in place (small strings too): a mutable copy for `withUTF8` cost an allocation
+        // per number encoded.
+        let ascii = text.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
+            guard utf8.allSatisfy({ $0 < 0x80 }) else { return false }
+            buffer.append(contentsOf: utf8)
+            return true
         }
+        if ascii == true { return }
         for scalar in text.unicodeScalars {
             buffer.append(scalar.value <= 0xFF ? UInt8(scalar.value) : UInt8(ascii: "?"))
         }

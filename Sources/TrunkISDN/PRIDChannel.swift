@@ -25,24 +25,24 @@ public enum PRIAction: Hashable, Sendable {
 public struct PRIDChannel: Sendable {
     public private(set) var dataLink: Q921DataLink
     public private(set) var callControl: Q931Interface
-    /// Reused for encoding outgoing messages so steady-state encoding does not grow a new buffer.
-    private var encodeBuffer: [UInt8]
     /// Emptied action arrays kept for reuse, one per nesting level of the wiring below.
     private var linkScratch: [[Q921Action]] = []
     private var callScratch: [[Q931Action]] = []
     /// Payload buffers for outgoing messages, used in turn. The data link (until the
-    /// acknowledgement) and the driver (until it drops the frame) share a buffer; by the time
-    /// the ring comes round it is normally free again and is refilled in place. If it is still
-    /// held, copy-on-write gives the new message a fresh buffer and nothing is disturbed.
-    private var payloadRing: [[UInt8]] = Array(repeating: [], count: 16)
+    /// acknowledgement) and the driver (until it drops the frame) share a buffer. The ring has
+    /// a slot more than the data link can queue plus a window's worth, so when it comes round
+    /// the slot's last message has left the queue and the buffer is refilled in place; if it
+    /// is still held after all, copy-on-write gives the new message a fresh buffer and nothing
+    /// is disturbed. Slots are empty until first used, so a quiet span allocates little.
+    private var payloadRing: [[UInt8]]
     private var payloadCursor = 0
 
     public init(dataLink: Q921Configuration, callControl: Q931Configuration) {
         precondition(dataLink.role == callControl.role, "both layers must play the same side")
         self.dataLink = Q921DataLink(configuration: dataLink)
+        self.dataLink.defersAcknowledgement = true
         self.callControl = Q931Interface(configuration: callControl)
-        self.encodeBuffer = []
-        self.encodeBuffer.reserveCapacity(dataLink.n201)
+        self.payloadRing = Array(repeating: [], count: dataLink.maximumQueuedFrames + dataLink.k + 16)
     }
 
     /// A PRI stack with the libpri/ETSI defaults for `role`.
@@ -51,6 +51,19 @@ public struct PRIDChannel: Sendable {
     }
 
     public var role: ISDNRole { callControl.configuration.role }
+
+    /// Whether starting and stopping timers come out as `startTimer`/`stopTimer` actions (the
+    /// default). Both layers keep every deadline themselves, so a driver that sleeps until
+    /// `nextTimer` and calls `expireTimers(now:into:)` can turn this off and be spared those
+    /// actions; expiries are handled the same either way. Calls already under way keep the
+    /// setting they started with.
+    public var reportsTimerActions: Bool {
+        get { dataLink.reportsTimerActions }
+        set {
+            dataLink.reportsTimerActions = newValue
+            callControl.callSettings.reportsTimerActions = newValue
+        }
+    }
 
     // MARK: - Inputs
 
@@ -87,6 +100,11 @@ public struct PRIDChannel: Sendable {
         var link = takeLinkScratch()
         dataLink.frameReceived(bytes, now: now, into: &link)
         handle(&link, now: now, &out)
+        // Layer 3 has had the message: if it answered at once, its I frame carried N(R) and
+        // no RR is needed (CONNECT → CONNECT ACKNOWLEDGE, DISCONNECT → RELEASE, ...).
+        var acknowledgement = takeLinkScratch()
+        dataLink.sendPendingAcknowledgement(into: &acknowledgement)
+        handle(&acknowledgement, now: now, &out)
     }
 
     public mutating func timerExpired(_ timer: PRITimer, now: ISDNInstant) -> [PRIAction] {
@@ -107,6 +125,34 @@ public struct PRIDChannel: Sendable {
             var calls = takeCallScratch()
             callControl.timerExpired(callTimer, now: now, into: &calls)
             handle(&calls, now: now, &out)
+        }
+    }
+
+    /// The stack's running timer that expires first, or nil. Both layers keep their own
+    /// deadlines, so a driver can sleep until this one and call `expireTimers(now:into:)`
+    /// instead of keeping the `startTimer`/`stopTimer` actions itself (libpri's
+    /// `pri_schedule_next`/`pri_schedule_run`).
+    public var nextTimer: (timer: PRITimer, deadline: ISDNInstant)? {
+        let link = dataLink.nextTimer
+        let call = callControl.nextTimer
+        switch (link, call) {
+        case (let link?, let call?):
+            return call.deadline < link.deadline ? (.callControl(call.timer), call.deadline) : (.dataLink(link.timer), link.deadline)
+        case (let link?, nil): return (.dataLink(link.timer), link.deadline)
+        case (nil, let call?): return (.callControl(call.timer), call.deadline)
+        case (nil, nil): return nil
+        }
+    }
+
+    /// Runs every timer due at `now`, earliest first, appending the actions to `out`. The
+    /// `startTimer`/`stopTimer` actions still come out; a driver using this may ignore them.
+    public mutating func expireTimers(now: ISDNInstant, into out: inout [PRIAction]) {
+        // Each expiry may start or stop others, so the next due one is looked up afresh. The
+        // bound only guards against timers configured to zero re-arming at `now` for ever;
+        // anything left is due again at the next call.
+        for _ in 0..<256 {
+            guard let (timer, deadline) = nextTimer, deadline <= now else { return }
+            timerExpired(timer, now: now, into: &out)
         }
     }
 
@@ -144,6 +190,17 @@ public struct PRIDChannel: Sendable {
         handle(&actions, now: now, &out)
     }
 
+    /// Runs one call control request in its `into:` form, which appends to an array the stack
+    /// reuses, so a request allocates no action array:
+    /// `stack.callControl(now: now, into: &out) { $0.connect(call, now: now, into: &$1) }`.
+    public mutating func callControl(
+        now: ISDNInstant, into out: inout [PRIAction], _ request: (inout Q931Interface, inout [Q931Action]) -> Void
+    ) {
+        var actions = takeCallScratch()
+        request(&callControl, &actions)
+        handle(&actions, now: now, &out)
+    }
+
     // MARK: - Wiring
 
     private mutating func takeLinkScratch() -> [Q921Action] {
@@ -160,16 +217,16 @@ public struct PRIDChannel: Sendable {
         return scratch
     }
 
-    /// Copies the encoded message into the next ring buffer and returns it as a payload.
-    private mutating func payloadFromEncodeBuffer() -> ArraySlice<UInt8> {
+    /// The next ring buffer, emptied (capacity kept) for a message to be encoded into.
+    private mutating func nextPayloadBuffer() -> Int {
         let index = payloadCursor
         payloadCursor = index + 1 == payloadRing.count ? 0 : index + 1
         payloadRing[index].removeAll(keepingCapacity: true)
-        if payloadRing[index].capacity < encodeBuffer.count {
-            payloadRing[index].reserveCapacity(max(encodeBuffer.count, 64))
+        if payloadRing[index].capacity < 64 {
+            // First use of the slot: room for any usual message, so it is not regrown later.
+            payloadRing[index].reserveCapacity(64)
         }
-        payloadRing[index].append(contentsOf: encodeBuffer)
-        return payloadRing[index][...]
+        return index
     }
 
     /// Carries out the data link's actions, then empties `actions` and keeps it for reuse.
@@ -227,23 +284,23 @@ public struct PRIDChannel: Sendable {
             index += 1
             switch consume action {
             case .send(let message):
-                encodeBuffer.removeAll(keepingCapacity: true)
+                // Encoded straight into a ring buffer, which the data link keeps until the
+                // acknowledgement (see `payloadRing`): no buffer allocated, no copy made.
+                let slot = nextPayloadBuffer()
                 do {
-                    try message.encode(into: &encodeBuffer)
+                    try message.encode(into: &payloadRing[slot])
                 } catch {
                     out.append(.callControlError(.encodingFailed(error)))
                     continue
                 }
-                // The data link keeps the payload until it is acknowledged; a ring buffer
-                // (see `payloadRing`) saves allocating one per message.
-                let payload = payloadFromEncodeBuffer()
+                let payload = payloadRing[slot][...]
                 var link = takeLinkScratch()
                 dataLink.dataRequest(payload, now: now, into: &link)
                 handle(&link, now: now, &out)
             case .startTimer(let timer, let deadline):
-                out.append(.startTimer(.callControl(timer), deadline: deadline))
+                if reportsTimerActions { out.append(.startTimer(.callControl(timer), deadline: deadline)) }
             case .stopTimer(let timer):
-                out.append(.stopTimer(.callControl(timer)))
+                if reportsTimerActions { out.append(.stopTimer(.callControl(timer))) }
             case .establishDataLink:
                 var link = takeLinkScratch()
                 dataLink.establishRequest(now: now, into: &link)

@@ -26,10 +26,18 @@ public struct Q921DataLink: Sendable {
     private var peerReceiverBusy = false
     private var rejectException = false
     private var acknowledgePending = false
+    /// Whether the RR owed for an in-sequence I frame waits for `sendPendingAcknowledgement`,
+    /// so that layer 3 can answer first and its I frame carry N(R) instead (Q.921 sends RR only
+    /// when no I frame is available). `PRIDChannel`, which runs layer 3 within the same input,
+    /// sets it; on its own the data link acknowledges at once.
+    var defersAcknowledgement = false
+    /// Whether starting and stopping T200/T203 come out as actions. The deadlines are kept
+    /// here either way (`nextTimer`); a driver that asks for those needs no actions.
+    var reportsTimerActions = true
     private var layer3Initiated = false
     /// I-frame payloads; element 0 carries sequence number V(A). Elements before V(S) are
     /// sent and unacknowledged, the rest wait for the window to open.
-    private var queue: [ArraySlice<UInt8>] = []
+    private var queue = Q921FrameQueue()
     private var t200Deadline: ISDNInstant?
     private var t203Deadline: ISDNInstant?
 
@@ -65,6 +73,17 @@ public struct Q921DataLink: Sendable {
 
     /// I frames sent but not yet acknowledged, plus those waiting to be sent.
     public var queuedFrameCount: Int { queue.count }
+
+    /// The running data link timer that expires first, or nil; the stack keeps the deadlines
+    /// itself, so a driver may ask here instead of tracking start and stop actions.
+    public var nextTimer: (timer: Q921Timer, deadline: ISDNInstant)? {
+        switch (t200Deadline, t203Deadline) {
+        case (let t200?, let t203?): return t203 < t200 ? (.t203, t203) : (.t200, t200)
+        case (let t200?, nil): return (.t200, t200)
+        case (nil, let t203?): return (.t203, t203)
+        case (nil, nil): return nil
+        }
+    }
 
     /// V(S), V(R) and V(A), for `pri show span`.
     public var sequenceVariables: (vs: UInt8, vr: UInt8, va: UInt8) { (vs, vr, va) }
@@ -469,11 +488,19 @@ public struct Q921DataLink: Sendable {
         }
         guard applyReceivedAcknowledgement(nr, now: now, &actions) else { return }
         transmitPendingFrames(now: now, &actions)
-        if acknowledgePending {
+        if acknowledgePending && !defersAcknowledgement {
             // Nothing outgoing carried our N(R): acknowledge with an RR response.
             sendResponse(.supervisory(.receiveReady, nr: vr, pollFinal: false), &actions)
             acknowledgePending = false
         }
+    }
+
+    /// Sends the RR response still owed for received I frames, if no I frame has carried
+    /// V(R) since (see `defersAcknowledgement`).
+    mutating func sendPendingAcknowledgement(into actions: inout [Q921Action]) {
+        guard acknowledgePending, isEstablished else { return }
+        sendResponse(.supervisory(.receiveReady, nr: vr, pollFinal: false), &actions)
+        acknowledgePending = false
     }
 
     private mutating func supervisoryReceived(
@@ -576,11 +603,7 @@ public struct Q921DataLink: Sendable {
 
     private mutating func acknowledge(upTo nr: UInt8) {
         let count = min(Modulo128.distance(from: va, to: nr), queue.count)
-        if count == 1 {
-            queue.removeFirst()
-        } else if count > 1 {
-            queue.removeFirst(count)
-        }
+        queue.removeFirst(count)
         va = nr
     }
 
@@ -646,25 +669,25 @@ public struct Q921DataLink: Sendable {
     private mutating func startT200(now: ISDNInstant, _ actions: inout [Q921Action]) {
         let deadline = ISDNInstant(nanoseconds: now.nanoseconds + t200Nanoseconds)
         t200Deadline = deadline
-        actions.append(.startTimer(.t200, deadline: deadline))
+        if reportsTimerActions { actions.append(.startTimer(.t200, deadline: deadline)) }
     }
 
     private mutating func stopT200(_ actions: inout [Q921Action]) {
         guard t200Deadline != nil else { return }
         t200Deadline = nil
-        actions.append(.stopTimer(.t200))
+        if reportsTimerActions { actions.append(.stopTimer(.t200)) }
     }
 
     private mutating func startT203(now: ISDNInstant, _ actions: inout [Q921Action]) {
         let deadline = ISDNInstant(nanoseconds: now.nanoseconds + t203Nanoseconds)
         t203Deadline = deadline
-        actions.append(.startTimer(.t203, deadline: deadline))
+        if reportsTimerActions { actions.append(.startTimer(.t203, deadline: deadline)) }
     }
 
     private mutating func stopT203(_ actions: inout [Q921Action]) {
         guard t203Deadline != nil else { return }
         t203Deadline = nil
-        actions.append(.stopTimer(.t203))
+        if reportsTimerActions { actions.append(.stopTimer(.t203)) }
     }
 
     private mutating func clearExceptionConditions() {

@@ -21,6 +21,9 @@ struct Q931CallSettings: Sendable {
     let callReferenceLength: Int
     let causeLocation: Q850Cause.Location
     let releaseOnDisconnect: Bool
+    /// Whether calls report starting and stopping their timers as actions (see
+    /// `PRIDChannel.reportsTimerActions`); their deadlines are kept either way.
+    var reportsTimerActions = true
     /// Duration of each timer in nanoseconds; timers switched off (nil) are absent.
     private let durations: Q931CallTimers
 
@@ -72,6 +75,8 @@ struct Q931Call: Sendable {
     private var firstResponseSent = false
     /// Overlap receiving: the called number digits so far.
     private(set) var collectedDigits: String
+    /// Whether `start`/`stop` emit timer actions (the interface's setting when the call began).
+    private let reportsTimers: Bool
 
     var isFinished: Bool { state == .null }
 
@@ -86,8 +91,12 @@ struct Q931Call: Sendable {
             id: id, role: configuration.role,
             callReference: Q931CallReference(value: id.callReference, flag: false, length: configuration.callReferenceLength),
             state: configuration.role == .user ? .callInitiated : .callPresent,
-            channel: channel, requestedExclusive: request.exclusive, collectedDigits: request.calledNumber.digits)
-        var elements: [Q931InformationElement] = [.bearerCapability(request.bearerCapability)]
+            channel: channel, requestedExclusive: request.exclusive, collectedDigits: request.calledNumber.digits,
+            reportsTimers: configuration.reportsTimerActions)
+        // Room for every element SETUP can carry, so the array is allocated once, not regrown.
+        var elements: [Q931InformationElement] = []
+        elements.reserveCapacity(7)
+        elements.append(.bearerCapability(request.bearerCapability))
         if let channel {
             elements.append(.channelIdentification(.primary(channel: channel, exclusive: request.exclusive)))
         } else {
@@ -121,25 +130,30 @@ struct Q931Call: Sendable {
         var call = Q931Call(
             id: id, role: configuration.role,
             callReference: Q931CallReference(value: id.callReference, flag: false, length: configuration.callReferenceLength),
-            state: .resumeRequest, channel: nil, requestedExclusive: false, collectedDigits: "")
+            state: .resumeRequest, channel: nil, requestedExclusive: false, collectedDigits: "",
+            reportsTimers: configuration.reportsTimerActions)
         call.send(.resume, callIdentity.isEmpty ? [] : [.callIdentity(callIdentity)], &out)
         call.start(.t318, context, &out)
         return call
     }
 
     /// An incoming call the interface has admitted on `channel`: U6/N1, nothing sent yet.
-    static func incoming(id: Q931CallID, setup: Q931Message, channel: UInt8, configuration: Q931Configuration) -> Q931Call {
+    static func incoming(
+        id: Q931CallID, setup: Q931Message, channel: UInt8, configuration: Q931Configuration, reportsTimers: Bool = true
+    ) -> Q931Call {
         Q931Call(
             id: id, role: configuration.role,
             callReference: Q931CallReference(value: id.callReference, flag: true, length: configuration.callReferenceLength),
             state: configuration.role == .user ? .callPresent : .callInitiated,
-            channel: channel, requestedExclusive: true, collectedDigits: setup.calledPartyNumber?.digits ?? "")
+            channel: channel, requestedExclusive: true, collectedDigits: setup.calledPartyNumber?.digits ?? "",
+            reportsTimers: reportsTimers)
     }
 
     private init(
         id: Q931CallID, role: ISDNRole, callReference: Q931CallReference, state: Q931CallState,
-        channel: UInt8?, requestedExclusive: Bool, collectedDigits: String
+        channel: UInt8?, requestedExclusive: Bool, collectedDigits: String, reportsTimers: Bool
     ) {
+        self.reportsTimers = reportsTimers
         self.id = id
         self.role = role
         self.callReference = callReference
@@ -170,8 +184,31 @@ struct Q931Call: Sendable {
     private var disconnectSent: Q931CallState { pick(.disconnectRequest, .disconnectIndication) }
     private var disconnectReceived: Q931CallState { pick(.disconnectIndication, .disconnectRequest) }
 
+    /// How far an unanswered call we originated has got: 0 SETUP sent, 1 overlap, 2 proceeding,
+    /// 3 alerted; nil in any other state. A number, not a list of states, so checks build no array.
+    private var originatingStage: Int? {
+        switch state {
+        case originatingSetupSent: return 0
+        case originatingOverlap: return 1
+        case originatingProceeding: return 2
+        case originatingAlerted: return 3
+        default: return nil
+        }
+    }
+
+    /// The same for a call we received: 0 SETUP received, 1 overlap, 2 proceeding, 3 alerting.
+    private var terminatingStage: Int? {
+        switch state {
+        case terminatingSetupReceived: return 0
+        case terminatingOverlap: return 1
+        case terminatingProceeding: return 2
+        case terminatingAlerting: return 3
+        default: return nil
+        }
+    }
+
     private var isOriginatingBeforeAnswer: Bool {
-        id.isOutgoing && [originatingSetupSent, originatingOverlap, originatingProceeding, originatingAlerted].contains(state)
+        id.isOutgoing && originatingStage != nil
     }
 
     /// We have started or accepted clearing (U11/U12/U19, N11/N12/N19).
@@ -180,7 +217,7 @@ struct Q931Call: Sendable {
     }
 
     private var isTerminatingBeforeAnswer: Bool {
-        !id.isOutgoing && [terminatingSetupReceived, terminatingOverlap, terminatingProceeding, terminatingAlerting].contains(state)
+        !id.isOutgoing && terminatingStage != nil
     }
 
     // MARK: - Primitives from the layer above
@@ -203,7 +240,7 @@ struct Q931Call: Sendable {
     }
 
     mutating func alerting(inBandInformation: Bool, _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
-        guard !id.isOutgoing, [terminatingSetupReceived, terminatingOverlap, terminatingProceeding].contains(state) else {
+        guard !id.isOutgoing, let stage = terminatingStage, stage <= 2 else {
             return false
         }
         stop(.t302, &out)
@@ -397,14 +434,16 @@ struct Q931Call: Sendable {
             sendRelease([.cause(causeElement(clearingCause ?? .normalCallClearing, context))], context, &out)
             return
         }
-        let allowed: [Q931CallState]
+        // The latest stage each response may arrive in: SETUP ACKNOWLEDGE only right after
+        // SETUP, CALL PROCEEDING up to overlap, ALERTING up to proceeding, CONNECT up to alerted.
+        let latestStage: Int
         switch message.messageType {
-        case .setupAcknowledge: allowed = [originatingSetupSent]
-        case .callProceeding: allowed = [originatingSetupSent, originatingOverlap]
-        case .alerting: allowed = [originatingSetupSent, originatingOverlap, originatingProceeding]
-        default: allowed = [originatingSetupSent, originatingOverlap, originatingProceeding, originatingAlerted]
+        case .setupAcknowledge: latestStage = 0
+        case .callProceeding: latestStage = 1
+        case .alerting: latestStage = 2
+        default: latestStage = 3
         }
-        guard id.isOutgoing, allowed.contains(state) else {
+        guard id.isOutgoing, let stage = originatingStage, stage <= latestStage else {
             return unexpected(message, context, &out)
         }
         switch channelVerdict {
@@ -646,11 +685,16 @@ struct Q931Call: Sendable {
     private mutating func sendFirstResponse(
         _ type: Q931MessageType, _ elements: [Q931InformationElement], _ context: Q931Context, _ out: inout [Q931Action]
     ) {
-        var all = elements
-        if !firstResponseSent, let channel {
-            // The first answer to a SETUP fixes the B-channel (Q.931 §5.1.2, §5.2.3).
-            all.insert(.channelIdentification(.primary(channel: channel, exclusive: true)), at: 0)
+        guard !firstResponseSent, let channel else {
+            firstResponseSent = true
+            send(type, elements, &out)
+            return
         }
+        // The first answer to a SETUP fixes the B-channel (Q.931 §5.1.2, §5.2.3).
+        var all: [Q931InformationElement] = []
+        all.reserveCapacity(elements.count + 1)
+        all.append(.channelIdentification(.primary(channel: channel, exclusive: true)))
+        all.append(contentsOf: elements)
         firstResponseSent = true
         send(type, all, &out)
     }
@@ -690,13 +734,13 @@ struct Q931Call: Sendable {
     private mutating func start(_ timer: Q931Timer, _ context: Q931Context, _ out: inout [Q931Action]) {
         guard let deadline = context.configuration.deadline(of: timer, from: context.now) else { return }
         timers[timer] = deadline
-        out.append(.startTimer(.call(id, timer), deadline: deadline))
+        if reportsTimers { out.append(.startTimer(.call(id, timer), deadline: deadline)) }
     }
 
     private mutating func stop(_ timer: Q931Timer, _ out: inout [Q931Action]) {
         guard timers[timer] != nil else { return }
         timers[timer] = nil
-        out.append(.stopTimer(.call(id, timer)))
+        if reportsTimers { out.append(.stopTimer(.call(id, timer))) }
     }
 
     private mutating func stopAllTimers(_ out: inout [Q931Action]) {

@@ -61,13 +61,15 @@ struct Q931CallTable: Sendable {
         if Int(hints[removedSlot]) == index { hints[removedSlot] = -1 }
         let last = ids.count - 1
         if index != last {
-            storage.swapAt(index, last)
-            ids.swapAt(index, last)
+            // The last call moves into the gap: one move, where swapping calls copied three.
+            storage[index] = storage.removeLast()
+            ids[index] = ids.removeLast()
             let movedSlot = Self.slot(ids[index])
             if Int(hints[movedSlot]) == last { hints[movedSlot] = Int16(index) }
+        } else {
+            storage.removeLast()
+            ids.removeLast()
         }
-        storage.removeLast()
-        ids.removeLast()
     }
 
     /// Drops the call at `index` if it has reached the null state (the `store` rule).
@@ -105,6 +107,21 @@ struct Q931CallTimers: Sendable {
     }
 
     var isEmpty: Bool { running == 0 }
+
+    /// The running timer that expires first (the lower index on a tie), or nil.
+    var earliest: (timer: Q931Timer, deadline: ISDNInstant)? {
+        var bits = running
+        var best: (timer: Q931Timer, deadline: ISDNInstant)?
+        while bits != 0 {
+            let index = bits.trailingZeroBitCount
+            bits &= bits - 1
+            let deadline = withUnsafeBytes(of: deadlines) { $0.load(fromByteOffset: index * 8, as: Int64.self) }
+            if best == nil || deadline < best!.deadline.nanoseconds {
+                best = (Self.timers[index], ISDNInstant(nanoseconds: deadline))
+            }
+        }
+        return best
+    }
 
     subscript(timer: Q931Timer) -> ISDNInstant? {
         get {

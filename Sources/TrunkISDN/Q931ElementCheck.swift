@@ -44,8 +44,21 @@ struct Q931ElementCheck {
         }
     }
 
+    /// `mandatoryElements(of:)` for every message type octet, worked out once.
+    private static let mandatoryByType: [[UInt8]] = (0..<128).map { mandatoryElements(of: Q931MessageType(rawValue: UInt8($0))) }
+
     init(_ message: Q931Message) {
-        let mandatory = Q931ElementCheck.mandatoryElements(of: message.messageType)
+        let mandatory = Q931ElementCheck.mandatoryByType[Int(message.messageType.rawValue & 0x7F)]
+        // Nearly every message has only known, well-formed elements: then only presence needs
+        // checking, and nothing is built.
+        if !message.informationElements.contains(where: \.isRawElement) {
+            for identifier in mandatory
+            where !message.informationElements.contains(where: { $0.identifier == identifier }) {
+                fatal = Fatal(cause: .mandatoryInformationElementMissing, identifier: identifier)
+                return
+            }
+            return
+        }
         let invalid = message.invalidElements
         for identifier in mandatory {
             if invalid.contains(where: { $0.identifier == identifier }) {

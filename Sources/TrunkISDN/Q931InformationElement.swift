@@ -103,6 +103,14 @@ public enum Q931InformationElement: Hashable, Sendable {
         }
     }
 
+    /// Whether the element is kept as octets (unrecognised, or known but invalid).
+    var isRawElement: Bool {
+        switch self {
+        case .unrecognized, .invalid: return true
+        default: return false
+        }
+    }
+
     /// The codeset the element belongs to.
     public var codeset: UInt8 {
         switch self {

@@ -25,7 +25,7 @@ public struct Q931Interface: Sendable {
     }
 
     /// What calls need of `configuration`, worked out once.
-    let callSettings: Q931CallSettings
+    var callSettings: Q931CallSettings
 
     public init(configuration: Q931Configuration) {
         self.configuration = configuration
@@ -281,7 +281,8 @@ public struct Q931Interface: Sendable {
             }
         }
         let id = Q931CallID(callReference: setup.callReference.value, isOutgoing: false)
-        let call = Q931Call.incoming(id: id, setup: setup, channel: channel, configuration: configuration)
+        let call = Q931Call.incoming(
+            id: id, setup: setup, channel: channel, configuration: configuration, reportsTimers: callSettings.reportsTimerActions)
         calls[id] = call
         counters.incomingCalls += 1
         out.append(.indication(.incomingCall(Q931IncomingCall(
@@ -410,9 +411,19 @@ public struct Q931Interface: Sendable {
         withCall(call, now) { call, context, out in call.setupAcknowledge(context, &out) }
     }
 
+    /// `setupAcknowledge`, appending the actions to `out` (no array per request).
+    public mutating func setupAcknowledge(_ call: Q931CallID, now: ISDNInstant, into out: inout [Q931Action]) {
+        withCall(call, now, into: &out) { call, context, out in call.setupAcknowledge(context, &out) }
+    }
+
     /// The number is complete and the call is being routed (CALL PROCEEDING).
     public mutating func proceeding(_ call: Q931CallID, now: ISDNInstant) -> [Q931Action] {
         withCall(call, now) { call, context, out in call.proceeding(context, &out) }
+    }
+
+    /// `proceeding`, appending the actions to `out` (no array per request).
+    public mutating func proceeding(_ call: Q931CallID, now: ISDNInstant, into out: inout [Q931Action]) {
+        withCall(call, now, into: &out) { call, context, out in call.proceeding(context, &out) }
     }
 
     /// The called party is being alerted; `inBandInformation` when we play ringback ourselves.
@@ -420,9 +431,19 @@ public struct Q931Interface: Sendable {
         withCall(call, now) { call, context, out in call.alerting(inBandInformation: inBandInformation, context, &out) }
     }
 
+    /// `alerting`, appending the actions to `out` (no array per request).
+    public mutating func alerting(_ call: Q931CallID, inBandInformation: Bool = false, now: ISDNInstant, into out: inout [Q931Action]) {
+        withCall(call, now, into: &out) { call, context, out in call.alerting(inBandInformation: inBandInformation, context, &out) }
+    }
+
     /// Answer an offered call.
     public mutating func connect(_ call: Q931CallID, connectedNumber: PartyNumber? = nil, now: ISDNInstant) -> [Q931Action] {
         withCall(call, now) { call, context, out in call.connect(connectedNumber: connectedNumber, context, &out) }
+    }
+
+    /// `connect`, appending the actions to `out` (no array per request).
+    public mutating func connect(_ call: Q931CallID, connectedNumber: PartyNumber? = nil, now: ISDNInstant, into out: inout [Q931Action]) {
+        withCall(call, now, into: &out) { call, context, out in call.connect(connectedNumber: connectedNumber, context, &out) }
     }
 
     /// Overlap sending: more digits for a call the far side acknowledged with SETUP ACKNOWLEDGE.
@@ -435,9 +456,19 @@ public struct Q931Interface: Sendable {
         withCall(call, now) { call, context, out in call.disconnect(cause: cause, context, &out) }
     }
 
+    /// `disconnect`, appending the actions to `out` (no array per request).
+    public mutating func disconnect(_ call: Q931CallID, cause: Q850Cause, now: ISDNInstant, into out: inout [Q931Action]) {
+        withCall(call, now, into: &out) { call, context, out in call.disconnect(cause: cause, context, &out) }
+    }
+
     /// Send RELEASE: after a DISCONNECT when `releaseOnDisconnect` is off, or to clear at once.
     public mutating func release(_ call: Q931CallID, cause: Q850Cause = .normalCallClearing, now: ISDNInstant) -> [Q931Action] {
         withCall(call, now) { call, context, out in call.release(cause: cause, context, &out) }
+    }
+
+    /// `release`, appending the actions to `out` (no array per request).
+    public mutating func release(_ call: Q931CallID, cause: Q850Cause = .normalCallClearing, now: ISDNInstant, into out: inout [Q931Action]) {
+        withCall(call, now, into: &out) { call, context, out in call.release(cause: cause, context, &out) }
     }
 
     /// User side: park an active call (SUSPEND); `.suspended` follows when the network agrees.
@@ -512,6 +543,24 @@ public struct Q931Interface: Sendable {
             restartTimerExpired(now: now, &out)
         }
         finish(&out, from: start)
+    }
+
+    /// The running timer that expires first (per call, or the restart timer), or nil. The
+    /// interface keeps every deadline itself, so a driver may ask here instead of tracking
+    /// start and stop actions; a scan of the calls, which allocates nothing.
+    public var nextTimer: (timer: Q931TimerID, deadline: ISDNInstant)? {
+        var best: (timer: Q931TimerID, deadline: ISDNInstant)?
+        if let pendingRestart {
+            best = (.restart, pendingRestart.deadline)
+        }
+        let storage = calls.storage
+        for index in storage.indices {
+            guard let (timer, deadline) = storage[index].timers.earliest else { continue }
+            if best == nil || deadline < best!.deadline {
+                best = (.call(storage[index].id, timer), deadline)
+            }
+        }
+        return best
     }
 
     // MARK: - Bookkeeping

@@ -1,0 +1,161 @@
+import Testing
+@testable import TrunkISDN
+
+/// What the stack does to spend fewer frames and less driver work per call: acknowledgements
+/// carried by layer 3's immediate answers, and timers the stack runs itself.
+@Suite("PRI stack efficiency")
+struct PRIDChannelEfficiencyTests {
+    static let t0 = ISDNInstant.seconds(100)
+
+    static func frames(_ actions: [PRIAction]) -> [LAPDFrame] {
+        actions.compactMap { if case .transmit(let frame) = $0 { return frame } else { return nil } }
+    }
+
+    static func messageType(_ frame: LAPDFrame) -> Q931MessageType? {
+        guard case .information = frame.control else { return nil }
+        return try? Q931Message.decode(frame.information).messageType
+    }
+
+    static func isReceiveReady(_ frame: LAPDFrame) -> Bool {
+        if case .supervisory(.receiveReady, _, _) = frame.control { return true }
+        return false
+    }
+
+    /// Hands `frames` from one stack to the other and returns what the receiver did.
+    static func deliver(_ frames: [LAPDFrame], to stack: inout PRIDChannel, now: ISDNInstant) -> [PRIAction] {
+        var out: [PRIAction] = []
+        for frame in frames { stack.frameReceived(frame.bytes[...], now: now, into: &out) }
+        return out
+    }
+
+    /// Both stacks started and their links up, every frame delivered.
+    static func linkedPair() -> (network: PRIDChannel, user: PRIDChannel) {
+        var network = PRIDChannel(role: .network)
+        var user = PRIDChannel(role: .user)
+        var toNetwork = frames(user.start(now: t0))
+        var toUser = frames(network.start(now: t0))
+        while !toNetwork.isEmpty || !toUser.isEmpty {
+            let fromNetwork = frames(deliver(toNetwork, to: &network, now: t0))
+            let fromUser = frames(deliver(toUser, to: &user, now: t0))
+            toUser = fromNetwork
+            toNetwork = fromUser
+        }
+        return (network, user)
+    }
+
+    @Test("an I frame layer 3 answers at once is acknowledged by the answer's N(R), without an RR")
+    func acknowledgementRidesOnTheAnswer() throws {
+        var (network, user) = Self.linkedPair()
+        #expect(network.dataLink.isEstablished && user.dataLink.isEstablished)
+        let request = Q931SetupRequest(calledNumber: PartyNumber(digits: "10086"), channel: 1, exclusive: true)
+        let (placed, setupActions) = user.setupRequest(request, now: Self.t0)
+        let call = try #require(placed)
+        let setup = Self.frames(setupActions)
+        #expect(setup.count == 1 && Self.messageType(setup[0]) == .setup)
+
+        // Nobody answers SETUP within the input: the network owes an RR and sends it.
+        let afterSetup = Self.deliver(setup, to: &network, now: Self.t0)
+        let acknowledgements = Self.frames(afterSetup)
+        #expect(acknowledgements.count == 1 && Self.isReceiveReady(acknowledgements[0]))
+        let offer = try #require(afterSetup.lazy.compactMap { action -> Q931IncomingCall? in
+            if case .indication(.incomingCall(let offer)) = action { return offer } else { return nil }
+        }.first)
+        _ = Self.deliver(acknowledgements, to: &user, now: Self.t0)
+
+        // CONNECT is answered by CONNECT ACKNOWLEDGE in the same input: that I frame acknowledges.
+        let connect = Self.frames(network.callControl(now: Self.t0) { $0.connect(offer.id, now: Self.t0) })
+        #expect(connect.count == 1 && Self.messageType(connect[0]) == .connect)
+        let afterConnect = Self.deliver(connect, to: &user, now: Self.t0)
+        #expect(afterConnect.contains(.indication(.answered(call, connectedNumber: nil))))
+        let answer = Self.frames(afterConnect)
+        #expect(answer.count == 1, "CONNECT ACKNOWLEDGE only, no separate RR")
+        let connectAcknowledge = try #require(answer.first)
+        #expect(Self.messageType(connectAcknowledge) == .connectAcknowledge)
+        guard case .information(_, let nr, _) = connectAcknowledge.control else {
+            Issue.record("not an I frame: \(connectAcknowledge.control)")
+            return
+        }
+        #expect(nr == user.dataLink.sequenceVariables.vr, "N(R) acknowledges the CONNECT")
+
+        // And the network takes that N(R) as the acknowledgement of its CONNECT.
+        _ = Self.deliver(answer, to: &network, now: Self.t0)
+        #expect(network.dataLink.queuedFrameCount == 0)
+        #expect(network.callControl.state(of: offer.id) == .active)
+    }
+
+    @Test("the stack reports its earliest timer and runs only the due ones")
+    func stackRunsItsOwnTimers() throws {
+        // A user side with no peer: SABME goes out and T200 runs.
+        var user = PRIDChannel(role: .user)
+        _ = user.start(now: Self.t0)
+        let first = try #require(user.nextTimer)
+        #expect(first.timer == .dataLink(.t200))
+        #expect(first.deadline == Self.t0 + .seconds(1))
+
+        var early: [PRIAction] = []
+        user.expireTimers(now: Self.t0 + .milliseconds(999), into: &early)
+        #expect(early.isEmpty, "nothing is due before the deadline")
+
+        var due: [PRIAction] = []
+        user.expireTimers(now: Self.t0 + .seconds(1), into: &due)
+        let retried = Self.frames(due)
+        #expect(retried.count == 1)
+        #expect(retried.first?.control == .unnumbered(.setAsynchronousBalancedModeExtended, pollFinal: true))
+        #expect(user.nextTimer?.deadline == Self.t0 + .seconds(2), "T200 runs again for the retry")
+    }
+
+    @Test("call timers come out earliest first, and an expired T303 resends SETUP")
+    func callTimerExpiresThroughTheStack() throws {
+        var (network, user) = Self.linkedPair()
+        let request = Q931SetupRequest(calledNumber: PartyNumber(digits: "10086"), channel: 5, exclusive: true)
+        let placed = user.setupRequest(request, now: Self.t0)
+        let call = try #require(placed.call)
+        // The network acknowledges the frame but never answers the call.
+        let acknowledgement = Self.frames(Self.deliver(Self.frames(placed.actions), to: &network, now: Self.t0))
+        _ = Self.deliver(acknowledgement, to: &user, now: Self.t0)
+
+        let next = try #require(user.nextTimer)
+        #expect(next.timer == .callControl(.call(call, .t303)), "T303 (4 s) ends before T203 (10 s)")
+        #expect(next.deadline == Self.t0 + .seconds(4))
+
+        var out: [PRIAction] = []
+        user.expireTimers(now: Self.t0 + .seconds(4), into: &out)
+        let resent = Self.frames(out)
+        #expect(resent.compactMap(Self.messageType) == [.setup], "the one retransmission T303 allows")
+        // Until the network acknowledges the resent frame T200 comes first; then T303 again.
+        #expect(user.nextTimer?.timer == .dataLink(.t200))
+        #expect(user.nextTimer?.deadline == Self.t0 + .seconds(5))
+        let later = Self.t0 + .seconds(4)
+        _ = Self.deliver(Self.frames(Self.deliver(resent, to: &network, now: later)), to: &user, now: later)
+        #expect(user.nextTimer?.timer == .callControl(.call(call, .t303)))
+        #expect(user.nextTimer?.deadline == Self.t0 + .seconds(8))
+    }
+
+    @Test("with timer actions off, no start or stop comes out, and expiries still work")
+    func timerActionsOff() throws {
+        var (network, user) = Self.linkedPair()
+        network.reportsTimerActions = false
+        user.reportsTimerActions = false
+        func hasTimerAction(_ actions: [PRIAction]) -> Bool {
+            actions.contains { action in
+                switch action {
+                case .startTimer, .stopTimer: return true
+                default: return false
+                }
+            }
+        }
+        let request = Q931SetupRequest(calledNumber: PartyNumber(digits: "10086"), channel: 7, exclusive: true)
+        let placed = user.setupRequest(request, now: Self.t0)
+        let call = try #require(placed.call)
+        #expect(!hasTimerAction(placed.actions), "T303 and T200 start silently")
+        let afterSetup = Self.deliver(Self.frames(placed.actions), to: &network, now: Self.t0)
+        #expect(!hasTimerAction(afterSetup))
+        _ = Self.deliver(Self.frames(afterSetup), to: &user, now: Self.t0)
+        #expect(user.nextTimer?.timer == .callControl(.call(call, .t303)), "the deadline is kept all the same")
+
+        var out: [PRIAction] = []
+        user.expireTimers(now: Self.t0 + .seconds(4), into: &out)
+        #expect(!hasTimerAction(out))
+        #expect(Self.frames(out).compactMap(Self.messageType) == [.setup], "T303 still resends SETUP")
+    }
+}
