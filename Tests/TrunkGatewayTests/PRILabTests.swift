@@ -22,6 +22,12 @@ struct PRILabTests {
         let lab = try PRILab(simulator: simulator, logger: Logger(label: "test"))
         let recorder = Recorder()
         for driver in lab.drivers.values { driver.onIndication { recorder.add($0, $1) } }
+        // The simplest upper layer on the call centre's span: ring back every offered call
+        // (the call manager is not part of these tests of the signalling alone).
+        let user = try lab.driver(span: 2)
+        user.onIndication { _, indication in
+            if case .incomingCall(let call) = indication { user.callControl(now: lab.now) { $0.alerting(call.id, now: lab.now) } }
+        }
         return (simulator, lab, recorder)
     }
 
