@@ -64,6 +64,15 @@ struct StatusBackend: CTIBackend {
         }
     }
     func locate(_ target: CTITarget) async throws(CTIBackendError) -> CTILocation { CTILocation(span: 2, channel: 33) }
+    /// As the gateway does: span status kept current and answered on the connection's loop.
+    func answerImmediately(_ request: CTIRequest, session: CTISessionInfo) -> CTIResult? {
+        if case .spanStatus = request { return .spanStatus(Self.spans) }
+        return nil
+    }
+    static let spans = [
+        CTISpanStatus(span: 1, kind: "e1", signalling: "pri_net", alarms: [], dchannel: "up", channels: 31, channelsInUse: 12),
+        CTISpanStatus(span: 2, kind: "e1", signalling: "pri_cpe", alarms: [], dchannel: "up", channels: 31, channelsInUse: 12),
+    ]
     func sessionEnded(_ session: CTISessionInfo) async {}
 }
 

@@ -351,6 +351,16 @@ final class CTIConnectionHandler: ChannelInboundHandler, EventSink {
                 .tooManyRequests, "\(inFlight) requests are already waiting on the gateway; wait for their answers",
                 data: [("limit", .int(shared.configuration.maximumRequestsInFlight))])
         }
+        switch request {
+        case .spanStatus, .snapshot:
+            let seq = shared.hub.latestSeq
+            if let result = shared.backend.answerImmediately(request, session: session) {
+                send(id: id, result: Self.resultJSON(request, result, scope: session.scope, seq: seq, epoch: shared.hub.epoch))
+                return
+            }
+        default:
+            break
+        }
         inFlight += 1
         launch(method, request, id: id, session: session)
     }

@@ -279,3 +279,28 @@ struct SessionTests {
         await admin.close()
     }
 }
+
+@Suite("CTI span status")
+struct SpanStatusTests {
+    @Test("span.status answers from the backend, immediately or through perform, filtered by scope")
+    func spanStatus() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let client = try await server.connect()
+        try await client.login(TestServer.agentToken)
+        let all = try #require(try await client.call("span.status")["result"]?["spans"]?.arrayValue)
+        #expect(all.map { $0["span"] } == [1, 2, 3, 4])
+        #expect(all[0]["dchannel"] == "up" && all[2]["dchannel"] == .null)
+        let one = try #require(try await client.call("span.status", ["span": 3])["result"]?["spans"]?.arrayValue)
+        #expect(one.map { $0["kind"] } == ["fxs"])
+        #expect(try await client.call("span.status", ["span": 9]).errorCode == -32010)
+        #expect(try await client.call("span.status", ["span": 0]).errorCode == -32602)
+        let scoped = try await server.connect()
+        try await scoped.login(TestServer.scopedToken)
+        let visible = try #require(try await scoped.call("span.status")["result"]?["spans"]?.arrayValue)
+        #expect(visible.map { $0["span"] } == [2])
+        SchemaCheck.expectValid(client.allReceivedLines, kind: "server")
+        await client.close()
+        await scoped.close()
+    }
+}
