@@ -308,7 +308,7 @@ final class CTIConnectionHandler: ChannelInboundHandler, EventSink {
             }
             filter.types = mask
         }
-        if let channels = try params.optionalIntArray("chans", in: 1...1024, maxCount: 1024) { filter.channels = Set(channels) }
+        if let channels = try params.optionalIntArray("chans", in: 1...1024, maxCount: 1024) { filter.channels = CTIEventFilter.ChannelSet(channels) }
         if let calls = try params.optionalIDArray("calls", maxCount: 1024) { filter.calls = Set(calls) }
         let since = try params.optionalUInt64("since_seq")
         let window = shared.hub.window()
