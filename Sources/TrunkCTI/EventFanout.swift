@@ -113,7 +113,7 @@ final class EventSubscriber {
             cursor = record.seq
             guard filter.matches(record) else { continue }
             if pending.isEmpty && (chunk != nil || sink.canTakeEvents) {
-                if chunk == nil { chunk = sink.allocator.buffer(capacity: min(Self.chunkBytes, record.bytes.readableBytes * 64)) }
+                if chunk == nil { chunk = sink.allocator.buffer(capacity: min(Self.chunkBytes, record.bytes.readableBytes * 8)) }
                 chunk!.writeImmutableBuffer(record.bytes)
                 if chunk!.readableBytes >= Self.chunkBytes {
                     sink.writeEvent(chunk!)
