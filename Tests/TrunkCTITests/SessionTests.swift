@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import TrunkCTI
 
@@ -302,5 +303,32 @@ struct SpanStatusTests {
         SchemaCheck.expectValid(client.allReceivedLines, kind: "server")
         await client.close()
         await scoped.close()
+    }
+}
+
+@Suite("CTI server lifecycle")
+struct ServerLifecycleTests {
+    @Test("run() serves until cancelled, then closes its connections and removes its Unix socket")
+    func runUntilCancelled() async throws {
+        let folder = try TestServer.makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var configuration = CTIConfiguration()
+        configuration.listeners = [.unix(path: folder + "/run.sock")]
+        configuration.tokens = [.init(secret: "t", name: "t", permissions: [.call])]
+        let hub = CTIEventHub(configuration: configuration)
+        let server = try CTIServer(configuration: configuration, backend: InMemoryBackend(hub: hub), hub: hub, logger: .init(label: "cti-test"))
+        let running = Task { try await server.run() }
+        var client: TestClient?
+        for _ in 0..<500 where client == nil {
+            client = try? await TestClient.connect(.unix(folder + "/run.sock"))
+            if client == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let connected = try #require(client)
+        #expect(try await connected.next()?["method"] == "session.greeting")
+        #expect(try await connected.login("t")["result"] != nil)
+        running.cancel()
+        try await running.value
+        #expect(try await connected.next(timeout: .seconds(5)) == nil)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/run.sock"))
     }
 }
