@@ -41,4 +41,13 @@ public protocol CTIBackend: Sendable {
 
     /// The session ended (logout, disconnect, timeout, overflow): release its claims, stop its snoops.
     func sessionEnded(_ session: CTISessionInfo) async
+
+    /// Read-only requests (`span.status`, `state.snapshot`) the gateway can answer at once from
+    /// state it keeps current, without a task hop: called on the connection's event loop, so it
+    /// must not block or wait. nil (the default) sends the request to `perform`.
+    func answerImmediately(_ request: CTIRequest, session: CTISessionInfo) -> CTIResult?
+}
+
+extension CTIBackend {
+    public func answerImmediately(_ request: CTIRequest, session: CTISessionInfo) -> CTIResult? { nil }
 }

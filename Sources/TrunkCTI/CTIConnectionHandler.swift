@@ -20,11 +20,11 @@ final class CTIConnectionHandler: ChannelInboundHandler, EventSink {
     private var context: ChannelHandlerContext?
     private var logger: Logger
 
-    private var peer = "unknown"
-    /// The key failed logins are counted under: the address (not the port) or the uid.
-    private var rateLimitKey = "unknown"
-    private var peerUID: UInt32?
-    private var peerUser: String?
+    private var identity = CTIPeer.unknown
+    private var peer: String { identity.description }
+    private var rateLimitKey: String { identity.rateLimitKey }
+    private var peerUID: UInt32? { identity.uid }
+    private var peerUser: String? { identity.user }
 
     private var session: CTISessionInfo?
     private var ids: CTIIdentifierSource
@@ -49,7 +49,7 @@ final class CTIConnectionHandler: ChannelInboundHandler, EventSink {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        identifyPeer(context.channel)
+        identity = CTIPeer.identify(context.channel, isUnixSocket: isUnixSocket)
         shared.connections.withLockedValue { $0[connectionID] = context.channel }
         logger.debug("CTI connection opened", metadata: ["peer": "\(peer)"])
         send(
@@ -308,7 +308,7 @@ final class CTIConnectionHandler: ChannelInboundHandler, EventSink {
             }
             filter.types = mask
         }
-        if let channels = try params.optionalIntArray("chans", in: 1...1024, maxCount: 1024) { filter.channels = Set(channels) }
+        if let channels = try params.optionalIntArray("chans", in: 1...1024, maxCount: 1024) { filter.channels = CTIEventFilter.ChannelSet(channels) }
         if let calls = try params.optionalIDArray("calls", maxCount: 1024) { filter.calls = Set(calls) }
         let since = try params.optionalUInt64("since_seq")
         let window = shared.hub.window()
@@ -350,6 +350,16 @@ final class CTIConnectionHandler: ChannelInboundHandler, EventSink {
             throw CTIError(
                 .tooManyRequests, "\(inFlight) requests are already waiting on the gateway; wait for their answers",
                 data: [("limit", .int(shared.configuration.maximumRequestsInFlight))])
+        }
+        switch request {
+        case .spanStatus, .snapshot:
+            let seq = shared.hub.latestSeq
+            if let result = shared.backend.answerImmediately(request, session: session) {
+                send(id: id, result: Self.resultJSON(request, result, scope: session.scope, seq: seq, epoch: shared.hub.epoch))
+                return
+            }
+        default:
+            break
         }
         inFlight += 1
         launch(method, request, id: id, session: session)
@@ -592,59 +602,5 @@ final class CTIConnectionHandler: ChannelInboundHandler, EventSink {
             fields.append(("client", .string(session.client)))
         }
         audit.record(event, fields + details)
-    }
-
-    // MARK: Peer identity
-
-    private func identifyPeer(_ channel: any Channel) {
-        if isUnixSocket {
-            let path = channel.localAddress?.pathname ?? "?"
-            peer = "unix:\(path)"
-            if let credentials = Self.peerCredentials(channel) {
-                peerUID = credentials.uid
-                peerUser = Self.userName(credentials.uid)
-                peer = "unix:\(path) pid \(credentials.pid) uid \(credentials.uid)"
-                rateLimitKey = "uid:\(credentials.uid)"
-            } else {
-                rateLimitKey = "unix:\(path)"
-            }
-        } else if let remote = channel.remoteAddress {
-            peer = "tcp:\(remote.ipAddress ?? "?"):\(remote.port ?? 0)"
-            rateLimitKey = "ip:\(remote.ipAddress ?? "?")"
-        }
-    }
-
-    /// SO_PEERCRED: the uid and pid of the process at the other end of a Unix socket, as the
-    /// kernel recorded them at connect time (a client cannot claim someone else's).
-    private static func peerCredentials(_ channel: any Channel) -> (uid: UInt32, pid: Int32)? {
-        #if os(Linux)
-        guard let provider = channel as? any SocketOptionProvider else { return nil }
-        let future: EventLoopFuture<LinuxUCred> = provider.unsafeGetSocketOption(
-            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
-        // On the channel's own loop the option is read synchronously: the future is already done.
-        let received = NIOLockedValueBox<LinuxUCred?>(nil)
-        future.whenSuccess { credentials in received.withLockedValue { $0 = credentials } }
-        guard let credentials = received.withLockedValue({ $0 }) else { return nil }
-        return (credentials.uid, credentials.pid)
-        #else
-        return nil
-        #endif
-    }
-
-    /// Linux's `struct ucred` (pid_t, uid_t, gid_t), which Glibc only declares under _GNU_SOURCE.
-    private struct LinuxUCred: Sendable {
-        var pid: Int32 = 0
-        var uid: UInt32 = 0
-        var gid: UInt32 = 0
-    }
-
-    private static func userName(_ uid: UInt32) -> String? {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name else {
-            return nil
-        }
-        return String(cString: name)
     }
 }

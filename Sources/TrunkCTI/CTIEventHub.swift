@@ -27,14 +27,20 @@ public final class CTIEventHub: Sendable {
     }
 
     public let capacity: Int
+    /// How long delivery waits after an event to gather the ones that follow into one batch.
+    public let coalescing: TimeAmount
     /// Identifies this node lifetime (wall µs at start): a seq from another epoch means nothing here.
     public let epoch: Int64
     private let state: NIOLockedValueBox<State>
     private let allocator = ByteBufferAllocator()
 
-    public init(capacity: Int = 65_536) {
+    /// `coalescing`: added latency traded for batching (one socket write per client per batch);
+    /// 0.5 ms keeps a client's p99 well under the protocol's 10 ms while cutting writes and
+    /// wake-ups at high event rates by an order of magnitude.
+    public init(capacity: Int = 65_536, coalescing: TimeAmount = .microseconds(500)) {
         precondition(capacity > 0, "the event ring needs room for at least one event")
         self.capacity = capacity
+        self.coalescing = coalescing
         self.epoch = CTIClock.wallMicroseconds()
         self.state = NIOLockedValueBox(State(ring: Array(repeating: nil, count: capacity)))
     }
@@ -104,7 +110,7 @@ public final class CTIEventHub: Sendable {
     func fanout(for loop: any EventLoop) -> EventFanout {
         state.withLockedValue { state in
             if let existing = state.fanouts.first(where: { $0.loop === loop }) { return existing }
-            let fanout = EventFanout(loop: loop, hub: self)
+            let fanout = EventFanout(loop: loop, hub: self, coalescing: coalescing)
             state.fanouts.append(fanout)
             return fanout
         }

@@ -7,9 +7,20 @@ import Synchronization
 /// reached a channel, for instance) pass the scope.
 struct CTIEventFilter {
     var types: UInt64 = CTIEventType.allBits
-    var channels: Set<Int>? = nil
+    var channels: ChannelSet? = nil
     var calls: Set<String>? = nil
     var scope: CTIScope = .everything
+
+    /// Channels 1–1024 as bits: checked per event per subscriber, so no hashing.
+    struct ChannelSet {
+        private var words = [UInt64](repeating: 0, count: 17)
+        init(_ channels: [Int]) {
+            for channel in channels where channel >= 0 && channel < 17 * 64 { words[channel >> 6] |= 1 << UInt64(channel & 63) }
+        }
+        func contains(_ channel: Int) -> Bool {
+            channel >= 0 && channel < 17 * 64 && words[channel >> 6] & (1 << UInt64(channel & 63)) != 0
+        }
+    }
 
     func matches(_ record: EventRecord) -> Bool {
         guard types & record.typeBit != 0 else { return false }
@@ -102,7 +113,7 @@ final class EventSubscriber {
             cursor = record.seq
             guard filter.matches(record) else { continue }
             if pending.isEmpty && (chunk != nil || sink.canTakeEvents) {
-                if chunk == nil { chunk = sink.allocator.buffer(capacity: min(Self.chunkBytes, record.bytes.readableBytes * 64)) }
+                if chunk == nil { chunk = sink.allocator.buffer(capacity: min(Self.chunkBytes, record.bytes.readableBytes * 8)) }
                 chunk!.writeImmutableBuffer(record.bytes)
                 if chunk!.readableBytes >= Self.chunkBytes {
                     sink.writeEvent(chunk!)
@@ -161,15 +172,25 @@ final class EventFanout: @unchecked Sendable {
     /// Records taken per drain, so a subscriber replaying a long backlog does not hold the loop.
     private static let batchLimit = 4_096
 
-    init(loop: any EventLoop, hub: CTIEventHub) {
+    /// How long a wake-up waits before draining, so a burst of events becomes one batch: one
+    /// write per client per batch instead of per event, and at most one wake-up of the loop per
+    /// interval whatever the event rate.
+    private let coalescing: TimeAmount
+
+    init(loop: any EventLoop, hub: CTIEventHub, coalescing: TimeAmount) {
         self.loop = loop
         self.hub = hub
+        self.coalescing = coalescing
     }
 
     func wake() {
         guard subscriberCount.load(ordering: .relaxed) > 0 else { return }
         if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
-            loop.execute { self.drain() }
+            if coalescing > .zero {
+                loop.scheduleTask(in: coalescing) { self.drain() }
+            } else {
+                loop.execute { self.drain() }
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import TrunkCTI
 
@@ -277,5 +278,57 @@ struct SessionTests {
         }
         #expect(await server.backend.endedSessions.contains(agentSession))
         await admin.close()
+    }
+}
+
+@Suite("CTI span status")
+struct SpanStatusTests {
+    @Test("span.status answers from the backend, immediately or through perform, filtered by scope")
+    func spanStatus() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let client = try await server.connect()
+        try await client.login(TestServer.agentToken)
+        let all = try #require(try await client.call("span.status")["result"]?["spans"]?.arrayValue)
+        #expect(all.map { $0["span"] } == [1, 2, 3, 4])
+        #expect(all[0]["dchannel"] == "up" && all[2]["dchannel"] == .null)
+        let one = try #require(try await client.call("span.status", ["span": 3])["result"]?["spans"]?.arrayValue)
+        #expect(one.map { $0["kind"] } == ["fxs"])
+        #expect(try await client.call("span.status", ["span": 9]).errorCode == -32010)
+        #expect(try await client.call("span.status", ["span": 0]).errorCode == -32602)
+        let scoped = try await server.connect()
+        try await scoped.login(TestServer.scopedToken)
+        let visible = try #require(try await scoped.call("span.status")["result"]?["spans"]?.arrayValue)
+        #expect(visible.map { $0["span"] } == [2])
+        SchemaCheck.expectValid(client.allReceivedLines, kind: "server")
+        await client.close()
+        await scoped.close()
+    }
+}
+
+@Suite("CTI server lifecycle")
+struct ServerLifecycleTests {
+    @Test("run() serves until cancelled, then closes its connections and removes its Unix socket")
+    func runUntilCancelled() async throws {
+        let folder = try TestServer.makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var configuration = CTIConfiguration()
+        configuration.listeners = [.unix(path: folder + "/run.sock")]
+        configuration.tokens = [.init(secret: "t", name: "t", permissions: [.call])]
+        let hub = CTIEventHub(configuration: configuration)
+        let server = try CTIServer(configuration: configuration, backend: InMemoryBackend(hub: hub), hub: hub, logger: .init(label: "cti-test"))
+        let running = Task { try await server.run() }
+        var client: TestClient?
+        for _ in 0..<500 where client == nil {
+            client = try? await TestClient.connect(.unix(folder + "/run.sock"))
+            if client == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let connected = try #require(client)
+        #expect(try await connected.next()?["method"] == "session.greeting")
+        #expect(try await connected.login("t")["result"] != nil)
+        running.cancel()
+        try await running.value
+        #expect(try await connected.next(timeout: .seconds(5)) == nil)
+        #expect(!FileManager.default.fileExists(atPath: folder + "/run.sock"))
     }
 }
