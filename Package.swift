@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "trunkctl",
             dependencies: [
-                "TrunkGateway", "TrunkTrace",
+                "TrunkGateway", "TrunkTrace", "TrunkMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"]),
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
         .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace"]),
-        .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway", "TrunkMedia", "G168Harness"]),
     ],
     swiftLanguageModes: [.v6]
 )
