@@ -107,7 +107,7 @@ extension Trunkctl.Dsp {
             print("\(input.input): \(String(format: "%.2f", file.durationSeconds)) s, \(describe(file))")
             print("  start ms  digit  duration ms")
             for event in events {
-                print(String(format: "%10d  %5@  %11d", event.startMs, event.digit, event.durationMs))
+                print(String(format: "%10d      ", event.startMs) + event.digit + String(format: "  %11d", event.durationMs))
             }
             print("digits: \(report.digits.isEmpty ? "(none)" : report.digits)")
         }
