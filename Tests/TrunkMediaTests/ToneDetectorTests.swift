@@ -83,7 +83,7 @@ import TrunkMedia
             for index in 0..<30 {
                 group.addTask {
                     let detector = CallProgressToneDetector(zone: .cn, configuration: .init(confirmedCycles: 1))
-                    let found = Self.tones(DSPTestSignals.detect(detector, DTMFTalkOffTests.minute(index))).map { "minute \(index): \($0)" }
+                    let found = Self.tones(DSPTestSignals.detect(detector, DTMFTalkOffTests.corpus[index])).map { "minute \(index): \($0)" }
                     return (found, detector.rejectedAsImpure)
                 }
             }
