@@ -71,6 +71,26 @@ import TrunkMedia
         #expect(text.stdout.contains("350/350 → "))
     }
 
+    @Test func faxTonesAreListed() throws {
+        let dir = Self.folder()
+        let amplitude = Double(SignalLevel.rms(dBm0: -12)) * 2.0.squareRoot()
+        func sine(_ f: Double, ms: Int) -> [Int16] {
+            (0..<ms * 8).map { aLawRoundTrip(Int16((amplitude * sin(2 * Double.pi * f * Double($0) / 8000)).rounded())) }
+        }
+        let silence = { (ms: Int) in [Int16](repeating: 0, count: ms * 8) }
+        let samples = silence(1000) + sine(1100, ms: 500) + silence(3000) + sine(2100, ms: 3000) + silence(1000)
+        try AudioFile.write(samples, to: dir + "/fax.wav", encoding: .alaw)
+        let result = try run("trunkctl", ["dsp", "tones", "--in", dir + "/fax.wav", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let tones = Self.json(result.stdout)["tones"] as? [[String: Any]] ?? []
+        #expect(tones.map { $0["tone"] as? String ?? "" } == ["fax_cng", "ced"])
+        if tones.count == 2 {
+            #expect(abs((tones[0]["startMs"] as? Int ?? 0) - 1000) <= 30, "\(tones[0])")
+            #expect(abs((tones[1]["startMs"] as? Int ?? 0) - 4500) <= 30, "\(tones[1])")
+            #expect(abs((tones[1]["endMs"] as? Int ?? 0) - 7500) <= 30, "\(tones[1])")
+        }
+    }
+
     @Test func levelOverallAndPerWindow() throws {
         let dir = Self.folder()
         let amplitude = Double(SignalLevel.rms(dBm0: -20)) * 2.0.squareRoot()
