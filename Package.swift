@@ -88,6 +88,10 @@ let package = Package(
             path: "Benchmarks/trunkbench-echo",
             linkerSettings: [.linkedLibrary("dl")]),
         .executableTarget(
+            name: "trunkbench-dsp",
+            dependencies: ["TrunkCore", "TrunkMedia", "G168Harness"],
+            path: "Benchmarks/trunkbench-dsp"),
+        .executableTarget(
             name: "trunkbench-pri",
             dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"],
             path: "Benchmarks/trunkbench-pri"),
