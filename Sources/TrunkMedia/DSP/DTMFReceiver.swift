@@ -50,11 +50,13 @@ public final class DTMFReceiver: AudioDetector {
     private var boundaryTime: UInt64 = 0
     private var currentDigit: UInt8 = 0
     private var digitDecidedAt: UInt64 = 0
+    private let checksFrequency: Bool
     /// Digits spandsp reported that the frequency check refused.
     public private(set) var rejectedForFrequency = 0
 
     public init(configuration: DTMFReceiverConfiguration = DTMFReceiverConfiguration()) {
         self.configuration = configuration
+        checksFrequency = configuration.maximumFrequencyError != nil
         guard let state = dtmf_rx_init(nil, nil, nil) else {
             preconditionFailure("spandsp dtmf_rx_init could not allocate its state")
         }
@@ -90,7 +92,9 @@ public final class DTMFReceiver: AudioDetector {
             let piece = min(samples.count - offset, Self.blockLength - fed % Self.blockLength)
             boundaryTime = sampleTime + UInt64(offset + piece)
             // The check sees exactly what spandsp has seen when a decision falls.
-            frequencyCheck.process(UnsafeBufferPointer(start: base + offset, count: piece))
+            if checksFrequency {
+                frequencyCheck.process(UnsafeBufferPointer(start: base + offset, count: piece))
+            }
             _ = dtmf_rx(state, base + offset, Int32(piece))
             fed += piece
             offset += piece
