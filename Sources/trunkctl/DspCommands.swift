@@ -10,8 +10,9 @@ extension Trunkctl {
         static let configuration = CommandConfiguration(
             abstract: "Run the DSP (DTMF, tones, levels, echo canceller) over audio files.",
             discussion: """
-                Files are raw signed 16-bit little-endian 8 kHz, or WAV (16-bit PCM, A-law, µ-law);
+                Files are raw signed 16-bit little-endian 8 kHz, or WAV (16-bit PCM, A-law, µ-law), \
                 mono, or stereo with --channel left|right. Exit status: 0 ok, 1 error.
+
                 Examples:
                   trunkctl dsp dtmf --in call.wav --channel left
                   trunkctl dsp tones --in line.raw --zone cn
