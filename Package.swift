@@ -82,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "trunkctl",
             dependencies: [
-                "TrunkGateway", "TrunkTrace",
+                "TrunkGateway", "TrunkTrace", "TrunkMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -108,6 +108,10 @@ let package = Package(
             dependencies: ["TrunkMedia", "TrunkHardware", "TrunkCore", "G168Harness", "CMallocCounter"],
             path: "Benchmarks/trunkbench-media"),
         .executableTarget(
+            name: "trunkbench-dsp",
+            dependencies: ["TrunkCore", "TrunkMedia", "G168Harness"],
+            path: "Benchmarks/trunkbench-dsp"),
+        .executableTarget(
             name: "trunkbench-pri",
             dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"],
             path: "Benchmarks/trunkbench-pri"),
@@ -130,7 +134,7 @@ let package = Package(
         .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"]),
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
         .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkCTI"]),
-        .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway", "TrunkMedia", "G168Harness"]),
         .testTarget(
             name: "TrunkCTITests",
             dependencies: [
