@@ -7,7 +7,7 @@ extension Trunkctl {
     struct Config: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Configuration files.",
-            subcommands: [Check.self])
+            subcommands: [Check.self, ImportDahdi.self])
 
         struct Check: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -26,10 +26,12 @@ extension Trunkctl {
                     let summary = config.usesEmbeddedDefault
                         ? "\(file): OK (no spans or ports: trunkd would run the embedded default)"
                         : "\(file): OK (\(config.spans.count) span(s), \(config.ports.count) port(s))"
+                    let sections = "\(config.analogPorts.count) analog port(s), \(config.trunkGroups.count) trunk group(s), \(config.routes.count) route(s), \(config.cti.tokens.count) CTI token(s), tone zone \(config.tones.zone)"
                     if json {
-                        print(#"{"file":"\#(file)","ok":true,"spans":\#(config.spans.count),"ports":\#(config.ports.count)}"#)
+                        print(#"{"analogPorts":\#(config.analogPorts.count),"ctiTokens":\#(config.cti.tokens.count),"file":"\#(file)","ok":true,"ports":\#(config.ports.count),"routes":\#(config.routes.count),"spans":\#(config.spans.count),"toneZone":"\#(config.tones.zone)","trunkGroups":\#(config.trunkGroups.count)}"#)
                     } else {
                         print(summary)
+                        print("  \(sections)")
                     }
                 } catch let errors as ConfigErrors {
                     if json {
