@@ -21,6 +21,7 @@ public enum ControlMethod: String, Sendable, Codable, CaseIterable {
     case calls = "calls"
     case priBlock = "pri.block"
     case priUnblock = "pri.unblock"
+    case alarms = "alarms"
 }
 
 public struct ControlRequest<Params: Codable & Sendable>: Codable, Sendable {

@@ -14,17 +14,20 @@ public final class GatewayNode: Sendable {
     public let clock: SimulatorClock?
     public let pri: PRILab?
     public let lineTaps: [LineTapService]
+    /// The alarm history and monitor (nil: this node keeps none, as in unit tests).
+    public let alarms: AlarmMonitor?
     let logger: Logger
     let node: String
     private let startedAt = SimulatorClock.now()
 
     public init(simulator: LineSimulator?, dahdi: DAHDIBackend? = nil, clock: SimulatorClock?, pri: PRILab?,
-                lineTaps: [LineTapService] = [], logger: Logger) {
+                lineTaps: [LineTapService] = [], alarms: AlarmMonitor? = nil, logger: Logger) {
         self.simulator = simulator
         self.dahdi = dahdi
         self.clock = clock
         self.pri = pri
         self.lineTaps = lineTaps
+        self.alarms = alarms
         self.logger = logger
         node = ProcessInfo.processInfo.hostName
     }
@@ -167,6 +170,8 @@ public final class GatewayNode: Sendable {
             case .calls:
                 let calls = pri?.calls
                 return encode(id: envelope.id, CallsReport(live: calls?.live ?? [], recentlyEnded: calls?.recentlyEnded ?? []))
+            case .alarms:
+                return try handleAlarms(id: envelope.id, data: data)
             case .priSpans, .priSpan, .priCall, .priHangup, .priRestart, .priTrace, .priDebug, .priBlock, .priUnblock:
                 return try await handlePRI(method, id: envelope.id, data: data)
             }

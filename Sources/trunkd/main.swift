@@ -97,7 +97,9 @@ struct Trunkd: AsyncParsableCommand {
             logger.info("embedded default: 2 E1 spans back to back, 4 FXS + 4 FXO ports paired", metadata: ["data": "\(folder.path)"])
         }
         let pri = try PRILab(simulator: simulator, logger: logger)
-        let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, logger: logger)
+        let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration?.alarms ?? AlarmSettings(), logger: logger)
+        let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, alarms: alarms, logger: logger)
+        services.append(AlarmService(node: node, monitor: alarms, logger: logger))
         services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
 
         let group = ServiceGroup(configuration: .init(
@@ -146,7 +148,9 @@ extension Trunkd {
             }
         }
         services += taps.map { $0 as any Service }
-        let node = GatewayNode(simulator: simulator, dahdi: dahdi, clock: clock, pri: pri, lineTaps: taps, logger: logger)
+        let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration.alarms, logger: logger)
+        let node = GatewayNode(simulator: simulator, dahdi: dahdi, clock: clock, pri: pri, lineTaps: taps, alarms: alarms, logger: logger)
+        services.append(AlarmService(node: node, monitor: alarms, logger: logger))
         services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
         logger.info("configured from \(configuration.file)", metadata: ["spans": "\(configuration.spans.count)", "ports": "\(configuration.ports.count)"])
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },

@@ -58,6 +58,9 @@ public final class PRISpanDriver: @unchecked Sendable {
         writeBuffer.reserveCapacity(300)
     }
 
+    /// Whether the D-channel's data link is established (multiple-frame established).
+    public var isDataLinkUp: Bool { lock.withLock { linkUp } }
+
     /// Call events go to `handler` (the call manager), outside the driver's lock.
     public func onIndication(_ handler: @escaping @Sendable (Int, Q931Indication) -> Void) {
         lock.withLock { handlers.append(handler) }
