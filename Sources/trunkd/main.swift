@@ -39,6 +39,9 @@ struct Trunkd: AsyncParsableCommand {
     @Flag(name: .long, help: "Ask for SCHED_FIFO and locked memory for the tick thread (needs CAP_SYS_NICE).")
     var realtime = false
 
+    @Option(name: .long, help: "Serve Prometheus metrics on http://127.0.0.1:PORT/metrics (overrides [metrics] port).")
+    var metricsPort: Int?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -100,6 +103,9 @@ struct Trunkd: AsyncParsableCommand {
         let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration?.alarms ?? AlarmSettings(), logger: logger)
         let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, alarms: alarms, logger: logger)
         services.append(AlarmService(node: node, monitor: alarms, logger: logger))
+        if let port = metricsPort ?? configuration?.metrics.port {
+            services.append(MetricsServer(port: port, logger: logger) { node.metricsText() })
+        }
         services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
 
         let group = ServiceGroup(configuration: .init(
@@ -151,6 +157,9 @@ extension Trunkd {
         let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration.alarms, logger: logger)
         let node = GatewayNode(simulator: simulator, dahdi: dahdi, clock: clock, pri: pri, lineTaps: taps, alarms: alarms, logger: logger)
         services.append(AlarmService(node: node, monitor: alarms, logger: logger))
+        if let port = metricsPort ?? configuration.metrics.port {
+            services.append(MetricsServer(port: port, logger: logger) { node.metricsText() })
+        }
         services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
         logger.info("configured from \(configuration.file)", metadata: ["spans": "\(configuration.spans.count)", "ports": "\(configuration.ports.count)"])
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },

@@ -59,6 +59,7 @@ public struct TrunklineConfig: Sendable {
     public var routes: [RouteConfig] = []
     public var cti = CTISettings()
     public var alarms = AlarmSettings()
+    public var metrics = MetricsSettings()
 
     public var usesEmbeddedDefault: Bool { spans.isEmpty && ports.isEmpty && !analogPorts.contains { $0.backend == .dahdi } }
 
@@ -96,9 +97,10 @@ public struct TrunklineConfig: Sendable {
             case "cti": reader.ctiListeners(table, into: &config.cti)
             case "cti.token": if let token = reader.ctiToken(table) { config.cti.tokens.append(token) }
             case "alarms": config.alarms = reader.alarmSettings(table)
+            case "metrics": config.metrics = reader.metricsSettings(table)
             default:
                 reader.errors.append(ConfigError(file: file, position: table.position,
-                                                 message: "unknown table [\(table.name)]; expected [[span]], [[port]], [[analog]], [tones], [[trunk_group]], [[route]], [cti], [[cti.token]] or [alarms]"))
+                                                 message: "unknown table [\(table.name)]; expected [[span]], [[port]], [[analog]], [tones], [[trunk_group]], [[route]], [cti], [[cti.token]], [alarms] or [metrics]"))
             }
         }
         reader.crossCheck(config)
