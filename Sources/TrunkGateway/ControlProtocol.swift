@@ -22,6 +22,7 @@ public enum ControlMethod: String, Sendable, Codable, CaseIterable {
     case priBlock = "pri.block"
     case priUnblock = "pri.unblock"
     case alarms = "alarms"
+    case configApply = "config.apply"
 }
 
 public struct ControlRequest<Params: Codable & Sendable>: Codable, Sendable {

@@ -16,18 +16,22 @@ public final class GatewayNode: Sendable {
     public let lineTaps: [LineTapService]
     /// The alarm history and monitor (nil: this node keeps none, as in unit tests).
     public let alarms: AlarmMonitor?
+    /// The running configuration and live apply (nil: this node takes no `config apply`).
+    public let configuration: LiveConfiguration?
     let logger: Logger
     let node: String
     private let startedAt = SimulatorClock.now()
 
     public init(simulator: LineSimulator?, dahdi: DAHDIBackend? = nil, clock: SimulatorClock?, pri: PRILab?,
-                lineTaps: [LineTapService] = [], alarms: AlarmMonitor? = nil, logger: Logger) {
+                lineTaps: [LineTapService] = [], alarms: AlarmMonitor? = nil,
+                configuration: LiveConfiguration? = nil, logger: Logger) {
         self.simulator = simulator
         self.dahdi = dahdi
         self.clock = clock
         self.pri = pri
         self.lineTaps = lineTaps
         self.alarms = alarms
+        self.configuration = configuration
         self.logger = logger
         node = ProcessInfo.processInfo.hostName
     }
@@ -124,7 +128,7 @@ public final class GatewayNode: Sendable {
     // MARK: the control protocol
 
     /// Answers one request line; every failure is a JSON-RPC error, never a dropped connection.
-    public func handle(line: ByteBuffer) async -> ByteBuffer {
+    public func handle(line: ByteBuffer, peer: ControlPeer? = nil) async -> ByteBuffer {
         let data = Data(line.readableBytesView)
         let envelope: ControlEnvelope
         do {
@@ -172,6 +176,8 @@ public final class GatewayNode: Sendable {
                 return encode(id: envelope.id, CallsReport(live: calls?.live ?? [], recentlyEnded: calls?.recentlyEnded ?? []))
             case .alarms:
                 return try handleAlarms(id: envelope.id, data: data)
+            case .configApply:
+                return try handleConfigApply(id: envelope.id, data: data, peer: peer)
             case .priSpans, .priSpan, .priCall, .priHangup, .priRestart, .priTrace, .priDebug, .priBlock, .priUnblock:
                 return try await handlePRI(method, id: envelope.id, data: data)
             }

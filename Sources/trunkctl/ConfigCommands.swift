@@ -7,7 +7,7 @@ extension Trunkctl {
     struct Config: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Configuration files.",
-            subcommands: [Check.self, ImportDahdi.self])
+            subcommands: [Check.self, Apply.self, ImportDahdi.self])
 
         struct Check: ParsableCommand {
             static let configuration = CommandConfiguration(

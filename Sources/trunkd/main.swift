@@ -101,12 +101,14 @@ struct Trunkd: AsyncParsableCommand {
         }
         let pri = try PRILab(simulator: simulator, logger: logger)
         let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration?.alarms ?? AlarmSettings(), logger: logger)
-        let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, alarms: alarms, logger: logger)
+        let live = try LiveConfiguration(running: configuration ?? .nothingDeclared(file: configPath ?? "(embedded default)"),
+                                         simulator: simulator, pri: pri, alarms: alarms, logger: logger)
+        let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, alarms: alarms, configuration: live, logger: logger)
         services.append(AlarmService(node: node, monitor: alarms, logger: logger))
         if let port = metricsPort ?? configuration?.metrics.port {
             services.append(MetricsServer(port: port, logger: logger) { node.metricsText() })
         }
-        services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
+        services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0, peer: $1) })
 
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
@@ -155,12 +157,14 @@ extension Trunkd {
         }
         services += taps.map { $0 as any Service }
         let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration.alarms, logger: logger)
-        let node = GatewayNode(simulator: simulator, dahdi: dahdi, clock: clock, pri: pri, lineTaps: taps, alarms: alarms, logger: logger)
+        let live = try LiveConfiguration(running: configuration, simulator: simulator, dahdi: dahdi, pri: pri, alarms: alarms, logger: logger)
+        let node = GatewayNode(simulator: simulator, dahdi: dahdi, clock: clock, pri: pri, lineTaps: taps, alarms: alarms,
+                               configuration: live, logger: logger)
         services.append(AlarmService(node: node, monitor: alarms, logger: logger))
         if let port = metricsPort ?? configuration.metrics.port {
             services.append(MetricsServer(port: port, logger: logger) { node.metricsText() })
         }
-        services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
+        services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0, peer: $1) })
         logger.info("configured from \(configuration.file)", metadata: ["spans": "\(configuration.spans.count)", "ports": "\(configuration.ports.count)"])
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
