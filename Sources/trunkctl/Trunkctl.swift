@@ -19,7 +19,7 @@ struct Trunkctl: ParsableCommand {
               trunkctl sim cut 1 && trunkctl status; trunkctl sim restore 1
               trunkctl sim impair 2 --ber 1e-5 --dchan-only
             """,
-        subcommands: [Status.self, Span.self, Pri.self, Calls.self, Alarms.self, Sim.self, Config.self, Test.self])
+        subcommands: [Status.self, Span.self, Chan.self, Pri.self, Calls.self, Alarms.self, Sim.self, Config.self, Test.self])
 }
 
 /// Where to find trunkd and how to print.
@@ -64,7 +64,7 @@ extension Trunkctl {
     }
 
     struct Span: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One span in detail.", subcommands: [Show.self, ResetCounters.self])
+        static let configuration = CommandConfiguration(abstract: "One span in detail.", subcommands: [Show.self, Counters.self, ResetCounters.self])
 
         struct Show: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Alarms, counters, impairments and channels of span N.")
