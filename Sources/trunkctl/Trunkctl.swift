@@ -19,7 +19,7 @@ struct Trunkctl: ParsableCommand {
               trunkctl sim cut 1 && trunkctl status; trunkctl sim restore 1
               trunkctl sim impair 2 --ber 1e-5 --dchan-only
             """,
-        subcommands: [Status.self, Span.self, Chan.self, Pri.self, Calls.self, Alarms.self, Sim.self, Config.self, Test.self])
+        subcommands: [Status.self, Span.self, Chan.self, Pri.self, Calls.self, Alarms.self, Sim.self, Config.self, Test.self, Completions.self])
 }
 
 /// Where to find trunkd and how to print.
