@@ -23,6 +23,7 @@ public enum ControlMethod: String, Sendable, Codable, CaseIterable {
     case priUnblock = "pri.unblock"
     case alarms = "alarms"
     case configApply = "config.apply"
+    case spanLoopback = "span.loopback"
 }
 
 public struct ControlRequest<Params: Codable & Sendable>: Codable, Sendable {

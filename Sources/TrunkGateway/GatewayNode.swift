@@ -178,6 +178,8 @@ public final class GatewayNode: Sendable {
                 return try handleAlarms(id: envelope.id, data: data)
             case .configApply:
                 return try handleConfigApply(id: envelope.id, data: data, peer: peer)
+            case .spanLoopback:
+                return try handleLoopback(id: envelope.id, data: data)
             case .priSpans, .priSpan, .priCall, .priHangup, .priRestart, .priTrace, .priDebug, .priBlock, .priUnblock:
                 return try await handlePRI(method, id: envelope.id, data: data)
             }

@@ -157,3 +157,30 @@ extension Trunkctl.Span {
         }
     }
 }
+
+extension Trunkctl.Span {
+    struct Loopback: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put span N in maintenance loopback: local (hear itself), network (return the line to the far end), or off.",
+            discussion: """
+                Loopback takes the span out of service while it lasts; the span shows LOOPBACK.
+                On DAHDI cards it is DAHDI_MAINT, supported where the card's driver offers it.
+
+                Examples:
+                  trunkctl span loopback 2 network     # the carrier tests the line up to our card
+                  trunkctl span loopback 2 off
+                """)
+        @OptionGroup var options: CommonOptions
+        @Argument(help: "Span number.") var span: Int
+        @Argument(help: "local, network or off.") var mode: String
+
+        func validate() throws {
+            guard SpanLoopback(rawValue: mode) != nil else { throw ValidationError("loopback mode must be local, network or off, not '\(mode)'") }
+        }
+
+        func run() throws {
+            let report = try options.client.call(.spanLoopback, LoopbackParams(span: span, mode: SpanLoopback(rawValue: mode)!), as: SpanReport.self)
+            options.emit(report) { "span \(span): loopback \(mode) (alarms: \(report.status.alarms.description))\n" }
+        }
+    }
+}

@@ -64,7 +64,7 @@ extension Trunkctl {
     }
 
     struct Span: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One span in detail.", subcommands: [Show.self, Counters.self, ResetCounters.self])
+        static let configuration = CommandConfiguration(abstract: "One span in detail.", subcommands: [Show.self, Counters.self, ResetCounters.self, Loopback.self])
 
         struct Show: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Alarms, counters, impairments and channels of span N.")
