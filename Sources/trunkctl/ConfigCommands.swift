@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TrunkCore
 import TrunkGateway
+import TrunkHardware
 
 extension Trunkctl {
     struct Config: ParsableCommand {
@@ -22,7 +23,10 @@ extension Trunkctl {
 
             func run() throws {
                 do {
-                    let config = try TrunklineConfig.load(path: file)
+                    // Where DAHDI's devices are present, analog ports are checked against the kinds they report.
+                    let dahdi = DAHDIBackend()
+                    let hardware = dahdi.devicesPresent ? (try? dahdi.discover()).map(HardwarePorts.init(dahdiSpans:)) : nil
+                    let config = try TrunklineConfig.load(path: file, hardware: hardware)
                     let summary = config.usesEmbeddedDefault
                         ? "\(file): OK (no spans or ports: trunkd would run the embedded default)"
                         : "\(file): OK (\(config.spans.count) span(s), \(config.ports.count) port(s))"
