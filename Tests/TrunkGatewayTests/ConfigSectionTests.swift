@@ -16,6 +16,10 @@ struct ConfigSectionTests {
         ("timer as a string", "[[span]]\nspan = 1\nbackend = \"virtual\"\nt200 = \"1s\"\n", "4:8", "t200 must be an integer, not a string"),
         ("line build-out out of range", "[[span]]\nspan = 1\nbackend = \"virtual\"\nline_build_out = 9\n", "4:18", "line_build_out must be 0…7, not 9"),
         ("overlap dialling not a boolean", "[[span]]\nspan = 1\nbackend = \"virtual\"\noverlap_dial = 1\n", "4:16", "overlap_dial must be true or false, not an integer"),
+        ("overlap dialling the driver does not do", "[[span]]\nspan = 1\nbackend = \"virtual\"\noverlap_dial = true\n", "4:16",
+         "overlap_dial = true is not supported yet"),
+        ("RESTART on bring-up the driver does not send", "[[span]]\nspan = 1\nbackend = \"virtual\"\nrestart_on_up = true\n", "4:17",
+         "restart_on_up = true is not supported yet"),
         ("duplicate timing priority",
          virtualPair + "timing = 1\n[[span]]\nspan = 2\nbackend = \"virtual\"\ntiming = 1\n", "6:1",
          "span 2: timing priority 1 is already given to span 1"),
@@ -117,7 +121,7 @@ struct ConfigSectionTests {
         signalling = "pri_cpe"
         timing = 1
         switch_type = "euroisdn"
-        overlap_dial = true
+        overlap_dial = false
         restart_on_up = false
         t303 = 6000
         t200 = 1500
@@ -182,7 +186,7 @@ struct ConfigSectionTests {
     func completeConfig() throws {
         let config = try TrunklineConfig.parse(text: Self.complete, file: "t.toml")
         let span2 = try #require(config.spans.last)
-        #expect(span2.pri.overlapDial && !span2.pri.restartOnBringUp && span2.pri.switchType == .euroisdn)
+        #expect(!span2.pri.overlapDial && !span2.pri.restartOnBringUp && span2.pri.switchType == .euroisdn)
         #expect(span2.pri.timers == ["t303": 6000, "t200": 1500, "n316": 3, "t310": 30000])
         #expect(span2.echo == EchoSettings(enabled: true, tailMs: 128))
         #expect(config.spans.first?.pri == PRISettings())

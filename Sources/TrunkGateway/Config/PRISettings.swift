@@ -36,10 +36,12 @@ public struct PRISettings: Sendable, Equatable, Codable {
     ]
 
     public var switchType: SwitchType = .euroisdn
-    /// Send the called number in INFORMATION messages after SETUP (overlap sending/receiving).
+    /// Send the called number in INFORMATION messages after SETUP (overlap sending). The PRI
+    /// driver dials en bloc today, so only false is accepted.
     public var overlapDial = false
-    /// Send RESTART for the whole interface when the D-channel comes up.
-    public var restartOnBringUp = true
+    /// Send RESTART for the whole interface when the D-channel comes up. The PRI driver does
+    /// not yet, so only false is accepted.
+    public var restartOnBringUp = false
     /// Values set in the file, by key; a key not here runs at its default.
     public var timers: [String: Int] = [:]
 
@@ -81,8 +83,15 @@ extension ConfigReader {
     mutating func priSettings(_ table: ConfigTable) -> PRISettings {
         var settings = PRISettings()
         if let switchType: PRISettings.SwitchType = choice(table, "switch_type", default: .euroisdn) { settings.switchType = switchType }
+        // Accepted only as the driver behaves, so the file never claims what the line does not do.
         settings.overlapDial = boolean(table, "overlap_dial", default: false)
-        settings.restartOnBringUp = boolean(table, "restart_on_up", default: true)
+        if settings.overlapDial, let entry = value(table, "overlap_dial") {
+            fail(entry.position, "overlap_dial = true is not supported yet: the PRI driver sends the called number en bloc (SETUP with Sending complete)")
+        }
+        settings.restartOnBringUp = boolean(table, "restart_on_up", default: false)
+        if settings.restartOnBringUp, let entry = value(table, "restart_on_up") {
+            fail(entry.position, "restart_on_up = true is not supported yet: the PRI driver does not send RESTART when the D-channel comes up (use `trunkctl pri restart N`)")
+        }
         for tunable in PRISettings.tunables where value(table, tunable.key) != nil {
             if let number = integer(table, tunable.key, in: tunable.range) { settings.timers[tunable.key] = number }
         }
