@@ -104,7 +104,7 @@ struct Trunkd: AsyncParsableCommand {
         let live = try LiveConfiguration(running: configuration ?? .nothingDeclared(file: configPath ?? "(embedded default)"),
                                          simulator: simulator, pri: pri, alarms: alarms, logger: logger)
         let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, alarms: alarms, configuration: live, logger: logger)
-        services.append(AlarmService(node: node, monitor: alarms, logger: logger))
+        services.append(AlarmService(node: node, monitor: alarms, storagePath: folder.path, logger: logger))
         if let port = metricsPort ?? configuration?.metrics.port {
             services.append(MetricsServer(port: port, logger: logger) { node.metricsText() })
         }
@@ -160,7 +160,7 @@ extension Trunkd {
         let live = try LiveConfiguration(running: configuration, simulator: simulator, dahdi: dahdi, pri: pri, alarms: alarms, logger: logger)
         let node = GatewayNode(simulator: simulator, dahdi: dahdi, clock: clock, pri: pri, lineTaps: taps, alarms: alarms,
                                configuration: live, logger: logger)
-        services.append(AlarmService(node: node, monitor: alarms, logger: logger))
+        services.append(AlarmService(node: node, monitor: alarms, storagePath: folder.path, logger: logger))
         if let port = metricsPort ?? configuration.metrics.port {
             services.append(MetricsServer(port: port, logger: logger) { node.metricsText() })
         }

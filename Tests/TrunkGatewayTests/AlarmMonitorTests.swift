@@ -97,6 +97,23 @@ struct AlarmMonitorTests {
         #expect(apply.user == "zhang" && apply.severity == .nonUrgent && apply.clearedAt == 6000)
     }
 
+    @Test("the data folder's disk over the storage threshold raises an urgent alarm, cleared when it falls back; statvfs measures it")
+    func storage() throws {
+        var settings = AlarmSettings()
+        settings.storagePercent = 80
+        let monitor = try AlarmMonitor(store: Self.temporaryStore(), settings: settings, logger: Logger(label: "test"))
+        try monitor.observe(AlarmSnapshot(spans: [], dChannelUp: [:], syncSource: 0, storageUsedPercent: 79.4), now: 1, monotonic: 1)
+        #expect(monitor.activeAlarms.isEmpty)
+        try monitor.observe(AlarmSnapshot(spans: [], dChannelUp: [:], syncSource: 0, storageUsedPercent: 91.6), now: 2, monotonic: 2)
+        #expect(monitor.activeAlarms.map(\.message) == ["data folder's file system 92 % full (threshold 80 %)"])
+        #expect(monitor.activeAlarms.first?.severity == .urgent)
+        try monitor.observe(AlarmSnapshot(spans: [], dChannelUp: [:], syncSource: 0, storageUsedPercent: 60), now: 3, monotonic: 3)
+        #expect(monitor.activeAlarms.isEmpty)
+        #expect(try monitor.store.records().first?.clearedAt == 3)
+        let measured = try #require(AlarmService.usedPercent(path: NSTemporaryDirectory()))
+        #expect(measured > 0 && measured <= 100)
+    }
+
     @Test("pruning removes cleared records older than the history, never active ones")
     func pruning() throws {
         let store = try Self.temporaryStore()

@@ -12,11 +12,14 @@ public struct AlarmSnapshot: Sendable {
     public var dChannelUp: [Int: Bool]
     /// Span timing the system, 0 for the internal clock.
     public var syncSource: Int
+    /// Disk use of the data folder's file system in percent, where measured.
+    public var storageUsedPercent: Double?
 
-    public init(spans: [SpanStatus], dChannelUp: [Int: Bool], syncSource: Int) {
+    public init(spans: [SpanStatus], dChannelUp: [Int: Bool], syncSource: Int, storageUsedPercent: Double? = nil) {
         self.spans = spans
         self.dChannelUp = dChannelUp
         self.syncSource = syncSource
+        self.storageUsedPercent = storageUsedPercent
     }
 }
 
@@ -121,6 +124,11 @@ public final class AlarmMonitor: Sendable {
                 if up { state.dChannelSeenUp.insert(span); continue }
                 let inGrace = !state.dChannelSeenUp.contains(span) && monotonic - state.startedAt! < Self.dChannelStartGraceSeconds
                 if !inGrace { present[Key(kind: "dchannel.down", span: span)] = (.urgent, "span \(span): D-channel down") }
+            }
+            // Storage: recordings and the alarm history itself are at risk on a full disk.
+            if let used = snapshot.storageUsedPercent, used >= Double(settings.storagePercent) {
+                present[Key(kind: "storage.full", span: nil)] = (.urgent,
+                    "data folder's file system \(Int(used.rounded())) % full (threshold \(settings.storagePercent) %)")
             }
             if let previous = state.syncSource, previous != snapshot.syncSource {
                 let name = { (span: Int) in span == 0 ? "the internal clock" : "span \(span)" }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -11,8 +14,11 @@ public struct AlarmService: Service {
     let monitor: AlarmMonitor
     let interval: Duration
     let logger: Logger
+    /// A path on the file system whose fullness is watched (the data folder).
+    let storagePath: String?
 
-    public init(node: GatewayNode, monitor: AlarmMonitor, interval: Duration = .milliseconds(200), logger: Logger) {
+    public init(node: GatewayNode, monitor: AlarmMonitor, interval: Duration = .milliseconds(200), storagePath: String? = nil, logger: Logger) {
+        self.storagePath = storagePath
         self.node = node
         self.monitor = monitor
         self.interval = interval
@@ -25,7 +31,9 @@ public struct AlarmService: Service {
         while !Task.isCancelledOrShuttingDown {
             let now = Date().timeIntervalSince1970
             do throws(TrunkError) {
-                try monitor.observe(node.alarmSnapshot(), now: now, monotonic: Double(SimulatorClock.now()) / 1e9)
+                var snapshot = node.alarmSnapshot()
+                snapshot.storageUsedPercent = storagePath.flatMap(Self.usedPercent(path:))
+                try monitor.observe(snapshot, now: now, monotonic: Double(SimulatorClock.now()) / 1e9)
                 if now - lastPrune >= 3600 {
                     lastPrune = now
                     try monitor.prune(now: now)
@@ -38,6 +46,17 @@ public struct AlarmService: Service {
             }
             try? await Task.sleep(for: interval)
         }
+    }
+}
+
+extension AlarmService {
+    /// Used blocks over the blocks an unprivileged process may fill, as `df` reports it.
+    static func usedPercent(path: String) -> Double? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        let used = Double(info.f_blocks - info.f_bfree)
+        let usable = used + Double(info.f_bavail)
+        return usable > 0 ? used / usable * 100 : nil
     }
 }
 
