@@ -69,7 +69,9 @@ public struct DAHDIImport: Sendable {
         var out: [Int] = []
         for part in text.split(separator: ",") {
             let bounds = part.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard (1...2).contains(bounds.count), let first = bounds[0], let last = bounds[bounds.count - 1], first >= 1, first <= last else { return nil }
+            // DAHDI numbers at most 1024 channels; anything beyond is a typo, not a range to build.
+            guard (1...2).contains(bounds.count), let first = bounds[0], let last = bounds[bounds.count - 1], first >= 1, first <= last,
+                  last <= 1024 else { return nil }
             out += Array(first...last)
         }
         return out.isEmpty ? nil : out
