@@ -66,3 +66,29 @@ struct AlarmHistoryCommandLineTests {
         #expect(try run("trunkctl", ["--data", data, "alarms", "--since", "yesterday"]).status == 1)
     }
 }
+
+@Suite("config apply, run as built", .serialized)
+struct ConfigApplyCommandLineTests {
+    @Test("config apply through the control socket is applied, logged and recorded with the OS user of trunkctl (SO_PEERCRED)")
+    func appliedAndRecordedWithUser() throws {
+        let data = temporaryDataFolder()
+        let trunkd = try Daemon("trunkd", ["--data", data])
+        try waitUntilAnswering(["--data", data])
+        let file = data + "/new.toml"
+        try "[[span]]\nspan = 1\nbackend = \"virtual\"\nsignalling = \"pri_net\"\nt305 = 20000\n[[span]]\nspan = 2\nbackend = \"virtual\"\ntiming = 1\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let applied = try run("trunkctl", ["--data", data, "config", "apply", file])
+        #expect(applied.status == 0 && applied.stdout == "\(file): applied:\n  span 1: T305 30000 → 20000 ms (stack retimed, link and calls stay up)\n")
+        let records = try JSONSerialization.jsonObject(with: Data(try run("trunkctl", ["--data", data, "alarms", "--json"]).stdout.utf8)) as? [String: Any]
+        let apply = (records?["alarms"] as? [[String: Any]])?.first { $0["kind"] as? String == "config.apply" }
+        let me = String(cString: getpwuid(getuid())!.pointee.pw_name)
+        #expect(apply?["user"] as? String == me)
+
+        try "[[span]]\nspan = 1\nbackend = \"virtual\"\nt305 = 5\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let refused = try run("trunkctl", ["--data", data, "config", "apply", file])
+        #expect(refused.status == 1 && refused.stderr == "trunkctl: \(file):4:8: t305 must be 1000…120000, not 5\n")
+        let log = trunkd.stop().log
+        #expect(log.contains("configuration applied") && log.contains("user=\(me)") && log.contains("T305 30000 → 20000"))
+        #expect(log.contains("configuration refused; the running one stays"))
+    }
+}
