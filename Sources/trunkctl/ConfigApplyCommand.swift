@@ -31,6 +31,7 @@ extension Trunkctl.Config {
             let path = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
             let result = try options.client.call(.configApply, ConfigApplyParams(file: path, text: text, dryRun: dryRun), as: ConfigApplyResult.self)
             options.emit(result) {
+                if result.diff.isEmpty { return "\(result.file): no changes: trunkd already runs this configuration\n" }
                 let verb = result.dryRun ? "would change" : (result.applied ? "applied" : "nothing applied live")
                 return "\(result.file): \(verb)\(result.diff.isEmpty ? "" : ":")\n" + (result.diff.isEmpty ? "" : result.diff.text)
                     + (result.diff.needsRestart ? "(! = needs a trunkd restart)\n" : "")

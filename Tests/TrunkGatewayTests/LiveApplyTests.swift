@@ -118,7 +118,7 @@ struct LiveApplyTests {
             _ = try await Self.apply(lab.node, file: "t.toml", text: broken, dryRun: false)
             Issue.record("a file with an FXS port on FXO hardware was applied")
         } catch let refused as Refused {
-            #expect(refused.body.message == "t.toml:16:1: channel 67 is declared fxs, but on the simulator's embedded default it is an FXO port")
+            #expect(refused.body.message == "t.toml:16:1: channel 67 is declared fxs, but on this file's virtual lab it is an FXO port")
         }
         #expect(try lab.pri.driver(span: 1).timerConfiguration.callControl.t303 == .seconds(6))
         #expect(lab.live.portsInService == [63])

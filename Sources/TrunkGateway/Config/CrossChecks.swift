@@ -19,10 +19,31 @@ extension TrunklineConfig {
         return Array((index * 31 + 1)...(index * 31 + 31))
     }
 
+    /// The analog ports `backend = "virtual"` refers to: the lab's FXS/FXO cards, numbered after
+    /// this file's virtual E1 spans as trunkd builds them, or the embedded default's.
+    public var virtualHardwarePorts: HardwarePorts {
+        let virtual = spans.filter { $0.backend == .virtual }
+        guard !virtual.isEmpty else { return .embeddedDefault }
+        var topology = SimulatorTopology(spans: virtual.map { SimulatorTopology.Span(number: $0.number, kind: .e1) }, cables: [])
+        topology.addLabAnalogCards(if: true)
+        return HardwarePorts(topology: topology, source: "this file's virtual lab")
+    }
+
     /// The channel carrying span `number`'s D-channel (timeslot 16).
     public func dChannel(ofSpan number: Int) -> Int? {
         let channels = channelNumbers(ofSpan: number)
         return channels.count == 31 ? channels[15] : nil
+    }
+}
+
+extension SimulatorTopology {
+    /// A virtual lab with analog ports gets the embedded default's cards: 4 FXS ports wired to
+    /// 4 FXO ports, numbered after the E1 spans.
+    mutating func addLabAnalogCards(if wanted: Bool) {
+        guard wanted else { return }
+        let next = (spans.map(\.number).max() ?? 0) + 1
+        spans += [Span(number: next, kind: .fxs, ports: 4), Span(number: next + 1, kind: .fxo, ports: 4)]
+        cables.append(Cable(next, next + 1))
     }
 }
 
@@ -78,7 +99,7 @@ extension ConfigReader {
                 continue
             }
             seen[port.channel] = port.line
-            let ports = port.backend == .virtual ? HardwarePorts.embeddedDefault : hardware
+            let ports = port.backend == .virtual ? config.virtualHardwarePorts : hardware
             if let ports {
                 if let kind = ports.kinds[port.channel] {
                     if kind != port.kind {

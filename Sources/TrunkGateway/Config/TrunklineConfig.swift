@@ -348,6 +348,7 @@ extension TrunklineConfig {
         for index in stride(from: 0, to: virtual.count, by: 2) {
             topology.cables.append(SimulatorTopology.Cable(virtual[index].number, virtual[index + 1].number))
         }
+        topology.addLabAnalogCards(if: analogPorts.contains { $0.backend == .virtual })
         try topology.validate()
         return topology
     }
