@@ -18,6 +18,8 @@ struct Trunkctl: ParsableCommand {
               trunkctl span show 2
               trunkctl sim cut 1 && trunkctl status; trunkctl sim restore 1
               trunkctl sim impair 2 --ber 1e-5 --dchan-only
+              trunkctl alarms --active
+              trunkctl config apply --dry-run /etc/trunkline/trunkline.toml
             """,
         subcommands: [Status.self, Span.self, Chan.self, Pri.self, Calls.self, Alarms.self, Sim.self, Config.self, Test.self, Completions.self])
 }
