@@ -20,7 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C at the edge: the DAHDI ABI compiled against the real <dahdi/user.h>, and system libraries.
@@ -67,6 +67,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -133,7 +134,9 @@ let package = Package(
         .testTarget(name: "TrunkMediaTests", dependencies: ["TrunkCore", "TrunkHardware", "TrunkMedia", "G168Harness", "CMallocCounter", "CEchoKernel"]),
         .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"]),
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
-        .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkCTI"]),
+        .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkCTI",
+                                                              .product(name: "Logging", package: "swift-log"),
+                                                              .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway", "TrunkMedia", "G168Harness"]),
         .testTarget(
             name: "TrunkCTITests",

@@ -25,6 +25,9 @@ public enum ControlMethod: String, Sendable, Codable, CaseIterable {
     case simTrafficStart = "sim.traffic.start"
     case simTrafficStatus = "sim.traffic.status"
     case simTrafficStop = "sim.traffic.stop"
+    case alarms = "alarms"
+    case configApply = "config.apply"
+    case spanLoopback = "span.loopback"
 }
 
 /// A call from the lab's carrier into the gateway, as a subscriber would make it.

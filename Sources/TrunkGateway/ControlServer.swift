@@ -14,12 +14,19 @@ public struct ControlServer: Service {
 
     let path: String
     let logger: Logger
-    let handle: @Sendable (ByteBuffer) async -> ByteBuffer
+    let handle: @Sendable (ByteBuffer, ControlPeer?) async -> ByteBuffer
 
     public init(path: String, logger: Logger, handle: @escaping @Sendable (ByteBuffer) async -> ByteBuffer) {
         self.path = path
         self.logger = logger
-        self.handle = handle
+        self.handle = { line, _ in await handle(line) }
+    }
+
+    /// A server whose handler learns who the client is (SO_PEERCRED), for requests that are logged per user.
+    public init(path: String, logger: Logger, handleWithPeer: @escaping @Sendable (ByteBuffer, ControlPeer?) async -> ByteBuffer) {
+        self.path = path
+        self.logger = logger
+        self.handle = handleWithPeer
     }
 
     public func run() async throws {
@@ -52,10 +59,11 @@ public struct ControlServer: Service {
     }
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let peer = await ControlPeer.of(connection.channel)
         do {
             try await connection.executeThenClose { inbound, outbound in
                 for try await line in inbound {
-                    var reply = await handle(line)
+                    var reply = await handle(line, peer)
                     reply.writeInteger(UInt8(ascii: "\n"))
                     try await outbound.write(reply)
                 }

@@ -15,18 +15,25 @@ public final class GatewayNode: Sendable {
     public let pri: PRILab?
     public let calls: CallService?
     public let lineTaps: [LineTapService]
+    /// The alarm history and monitor (nil: this node keeps none, as in unit tests).
+    public let alarms: AlarmMonitor?
+    /// The running configuration and live apply (nil: this node takes no `config apply`).
+    public let configuration: LiveConfiguration?
     let logger: Logger
     let node: String
     private let startedAt = SimulatorClock.now()
 
     public init(simulator: LineSimulator?, dahdi: DAHDIBackend? = nil, clock: SimulatorClock?, pri: PRILab?,
-                calls: CallService? = nil, lineTaps: [LineTapService] = [], logger: Logger) {
+                calls: CallService? = nil, lineTaps: [LineTapService] = [], alarms: AlarmMonitor? = nil,
+                configuration: LiveConfiguration? = nil, logger: Logger) {
         self.simulator = simulator
         self.dahdi = dahdi
         self.clock = clock
         self.pri = pri
         self.calls = calls
         self.lineTaps = lineTaps
+        self.alarms = alarms
+        self.configuration = configuration
         self.logger = logger
         node = ProcessInfo.processInfo.hostName
     }
@@ -123,7 +130,7 @@ public final class GatewayNode: Sendable {
     // MARK: the control protocol
 
     /// Answers one request line; every failure is a JSON-RPC error, never a dropped connection.
-    public func handle(line: ByteBuffer) async -> ByteBuffer {
+    public func handle(line: ByteBuffer, peer: ControlPeer? = nil) async -> ByteBuffer {
         let data = Data(line.readableBytesView)
         let envelope: ControlEnvelope
         do {
@@ -171,6 +178,12 @@ public final class GatewayNode: Sendable {
                 return encode(id: envelope.id, CallsReport(live: manager?.live ?? [], recentlyEnded: manager?.recentlyEnded ?? []))
             case .simCall, .simTrafficStart, .simTrafficStatus, .simTrafficStop:
                 return try handleSimCalls(method, id: envelope.id, data: data)
+            case .alarms:
+                return try handleAlarms(id: envelope.id, data: data)
+            case .configApply:
+                return try handleConfigApply(id: envelope.id, data: data, peer: peer)
+            case .spanLoopback:
+                return try handleLoopback(id: envelope.id, data: data)
             case .priSpans, .priSpan, .priCall, .priHangup, .priRestart, .priTrace, .priDebug, .priBlock, .priUnblock:
                 return try await handlePRI(method, id: envelope.id, data: data)
             }

@@ -65,6 +65,12 @@ public struct PRIDChannel: Sendable {
         }
     }
 
+    /// New timers for both layers of a running D-channel, without dropping the link or calls.
+    public mutating func retime(dataLink timers: Q921Configuration, callControl callTimers: Q931Configuration) {
+        dataLink.retime(t200: timers.t200, t203: timers.t203, n200: timers.n200)
+        callControl.retime(callTimers)
+    }
+
     // MARK: - Inputs
 
     /// Bring the data link up (both sides of a PRI do so when the span comes up).

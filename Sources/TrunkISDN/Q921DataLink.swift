@@ -3,7 +3,7 @@
 /// Follows the SDL of Q.921 Annex B for a fixed TEI (PRI): no TEI management, no own-receiver-busy.
 /// Every input returns the actions to carry out, in order.
 public struct Q921DataLink: Sendable {
-    public let configuration: Q921Configuration
+    public private(set) var configuration: Q921Configuration
 
     private enum State: Hashable, Sendable {
         case teiAssigned
@@ -44,13 +44,24 @@ public struct Q921DataLink: Sendable {
     public private(set) var counters = Q921Counters()
 
     /// T200 and T203 in nanoseconds, worked out once.
-    private let t200Nanoseconds: Int64
-    private let t203Nanoseconds: Int64
+    private var t200Nanoseconds: Int64
+    private var t203Nanoseconds: Int64
 
     public init(configuration: Q921Configuration) {
         self.configuration = configuration
         self.t200Nanoseconds = (ISDNInstant.zero + configuration.t200).nanoseconds
         self.t203Nanoseconds = (ISDNInstant.zero + configuration.t203).nanoseconds
+    }
+
+    /// New T200, T203 and N200 for a running link (a technician's live change): timers already
+    /// running keep their deadlines, the next start and the next retry count use the new values.
+    /// k and N201 shape the window and frame size and are not changed on a running link.
+    public mutating func retime(t200: Duration, t203: Duration, n200: Int) {
+        configuration.t200 = t200
+        configuration.t203 = t203
+        configuration.n200 = n200
+        t200Nanoseconds = (ISDNInstant.zero + t200).nanoseconds
+        t203Nanoseconds = (ISDNInstant.zero + t203).nanoseconds
     }
 
     public var stateName: Q921StateName {

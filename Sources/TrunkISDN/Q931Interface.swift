@@ -4,7 +4,7 @@
 ///
 /// Pure state machine: every input takes `now` and returns the actions to carry out in order.
 public struct Q931Interface: Sendable {
-    public let configuration: Q931Configuration
+    public private(set) var configuration: Q931Configuration
     var calls = Q931CallTable()
     /// Received messages are decoded into this value, so its storage is reused.
     private var receiveMessage = Q931Message.empty
@@ -30,6 +30,29 @@ public struct Q931Interface: Sendable {
     public init(configuration: Q931Configuration) {
         self.configuration = configuration
         self.callSettings = Q931CallSettings(configuration)
+    }
+
+    /// New timer values (T301…T322, N316) for a running interface: calls keep their running
+    /// timers, the next timer started uses the new value. Role, channels and call reference
+    /// length stay as they are.
+    public mutating func retime(_ timers: Q931Configuration) {
+        var updated = configuration
+        updated.t301 = timers.t301
+        updated.t302 = timers.t302
+        updated.t303 = timers.t303
+        updated.t304 = timers.t304
+        updated.t305 = timers.t305
+        updated.t308 = timers.t308
+        updated.t309 = timers.t309
+        updated.t310 = timers.t310
+        updated.t313 = timers.t313
+        updated.t316 = timers.t316
+        updated.n316 = timers.n316
+        updated.t318 = timers.t318
+        updated.t319 = timers.t319
+        updated.t322 = timers.t322
+        configuration = updated
+        callSettings = Q931CallSettings(updated)
     }
 
     // MARK: - Queries

@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import TrunkCore
 import TrunkGateway
+import TrunkHardware
 
 extension Trunkctl {
     struct Config: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Configuration files.",
-            subcommands: [Check.self])
+            subcommands: [Check.self, Apply.self, ImportDahdi.self])
 
         struct Check: ParsableCommand {
             static let configuration = CommandConfiguration(
@@ -22,14 +23,19 @@ extension Trunkctl {
 
             func run() throws {
                 do {
-                    let config = try TrunklineConfig.load(path: file)
+                    // Where DAHDI's devices are present, analog ports are checked against the kinds they report.
+                    let dahdi = DAHDIBackend()
+                    let hardware = dahdi.devicesPresent ? (try? dahdi.discover()).map(HardwarePorts.init(dahdiSpans:)) : nil
+                    let config = try TrunklineConfig.load(path: file, hardware: hardware)
                     let summary = config.usesEmbeddedDefault
                         ? "\(file): OK (no spans or ports: trunkd would run the embedded default)"
                         : "\(file): OK (\(config.spans.count) span(s), \(config.ports.count) port(s))"
+                    let sections = "\(config.analogPorts.count) analog port(s), \(config.trunkGroups.count) trunk group(s), \(config.routes.count) route(s), \(config.cti.tokens.count) CTI token(s), tone zone \(config.tones.zone)"
                     if json {
-                        print(#"{"file":"\#(file)","ok":true,"spans":\#(config.spans.count),"ports":\#(config.ports.count)}"#)
+                        print(#"{"analogPorts":\#(config.analogPorts.count),"ctiTokens":\#(config.cti.tokens.count),"file":"\#(file)","ok":true,"ports":\#(config.ports.count),"routes":\#(config.routes.count),"spans":\#(config.spans.count),"toneZone":"\#(config.tones.zone)","trunkGroups":\#(config.trunkGroups.count)}"#)
                     } else {
                         print(summary)
+                        print("  \(sections)")
                     }
                 } catch let errors as ConfigErrors {
                     if json {

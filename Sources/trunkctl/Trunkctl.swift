@@ -18,8 +18,10 @@ struct Trunkctl: ParsableCommand {
               trunkctl span show 2
               trunkctl sim cut 1 && trunkctl status; trunkctl sim restore 1
               trunkctl sim impair 2 --ber 1e-5 --dchan-only
+              trunkctl alarms --active
+              trunkctl config apply --dry-run /etc/trunkline/trunkline.toml
             """,
-        subcommands: [Status.self, Span.self, Pri.self, Calls.self, Sim.self, Config.self, Test.self, Dsp.self])
+        subcommands: [Status.self, Span.self, Chan.self, Pri.self, Calls.self, Alarms.self, Sim.self, Config.self, Test.self, Dsp.self, Completions.self])
 }
 
 /// Where to find trunkd and how to print.
@@ -64,7 +66,7 @@ extension Trunkctl {
     }
 
     struct Span: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One span in detail.", subcommands: [Show.self, ResetCounters.self])
+        static let configuration = CommandConfiguration(abstract: "One span in detail.", subcommands: [Show.self, Counters.self, ResetCounters.self, Loopback.self])
 
         struct Show: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Alarms, counters, impairments and channels of span N.")

@@ -42,6 +42,9 @@ struct Trunkd: AsyncParsableCommand {
     @Option(name: .long, help: "CTI socket's TCP port on loopback (0: any free port; the Unix socket <data>/cti.sock is always there).")
     var ctiPort: Int = 7420
 
+    @Option(name: .long, help: "Serve Prometheus metrics on http://127.0.0.1:PORT/metrics (overrides [metrics] port).")
+    var metricsPort: Int?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -102,11 +105,18 @@ struct Trunkd: AsyncParsableCommand {
         let pri = try PRILab(simulator: simulator, logger: logger)
         let calls = try CallService(pri: pri, store: try CDRStore(path: folder.callRecordsPath),
                                     media: CallMediaEngine.lab(simulator: simulator), logger: logger)
-        let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, calls: calls, logger: logger)
+        let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration?.alarms ?? AlarmSettings(), logger: logger)
+        let live = try LiveConfiguration(running: configuration ?? .nothingDeclared(file: configPath ?? "(embedded default)"),
+                                         simulator: simulator, pri: pri, alarms: alarms, logger: logger)
+        let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, calls: calls, alarms: alarms, configuration: live, logger: logger)
+        services.append(AlarmService(node: node, monitor: alarms, storagePath: folder.path, logger: logger))
+        if let port = metricsPort ?? configuration?.metrics.port {
+            services.append(MetricsServer(port: port, logger: logger) { node.metricsText() })
+        }
         try CTIService.installLabPrompts(folder: folder.promptsPath)
         services.append(CTIService(configuration: try CTIService.labConfiguration(folder: folder, port: ctiPort), calls: calls, pri: pri,
                                    promptFolder: folder.promptsPath, node: { node }, logger: logger))
-        services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
+        services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0, peer: $1) })
 
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
@@ -155,8 +165,15 @@ extension Trunkd {
         }
         services += taps.map { $0 as any Service }
         let calls = try pri.map { try CallService(pri: $0, store: try CDRStore(path: folder.callRecordsPath), logger: logger) }
-        let node = GatewayNode(simulator: simulator, dahdi: dahdi, clock: clock, pri: pri, calls: calls, lineTaps: taps, logger: logger)
-        services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0) })
+        let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration.alarms, logger: logger)
+        let live = try LiveConfiguration(running: configuration, simulator: simulator, dahdi: dahdi, pri: pri, alarms: alarms, logger: logger)
+        let node = GatewayNode(simulator: simulator, dahdi: dahdi, clock: clock, pri: pri, calls: calls, lineTaps: taps, alarms: alarms,
+                               configuration: live, logger: logger)
+        services.append(AlarmService(node: node, monitor: alarms, storagePath: folder.path, logger: logger))
+        if let port = metricsPort ?? configuration.metrics.port {
+            services.append(MetricsServer(port: port, logger: logger) { node.metricsText() })
+        }
+        services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0, peer: $1) })
         logger.info("configured from \(configuration.file)", metadata: ["spans": "\(configuration.spans.count)", "ports": "\(configuration.ports.count)"])
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -92,6 +92,14 @@ struct ConfigTests {
         #expect(topology.spans.map(\.number) == [5, 6])
         #expect(topology.spans.map(\.role) == [.network, .user])
         #expect(topology.cables == [SimulatorTopology.Cable(5, 6)])
+        // Virtual analog ports bring the lab's FXS and FXO cards, numbered after the E1 spans.
+        let withPorts = try TrunklineConfig.parse(text: text + "[[analog]]\nchannel = 65\nport = \"fxs\"\n", file: "t.toml")
+        let lab = try #require(try withPorts.virtualTopology())
+        #expect(lab.spans.map(\.kind) == [.e1, .e1, .fxs, .fxo] && lab.spans.map(\.number) == [5, 6, 7, 8])
+        #expect(lab.cables.last == SimulatorTopology.Cable(7, 8))
+        #expect(throws: ConfigErrors.self) {
+            try TrunklineConfig.parse(text: text + "[[analog]]\nchannel = 70\nport = \"fxs\"\n", file: "t.toml")
+        }
         let odd = try TrunklineConfig.parse(text: "[[span]]\nspan = 5\nbackend = \"virtual\"\n", file: "t.toml")
         #expect(throws: (any Error).self) { try odd.virtualTopology() }
     }

@@ -85,6 +85,7 @@ final class ScriptedKernel: @unchecked Sendable {
             CDAHDI_ECHOCANCEL_PARAMS].contains(request) {
             value = argument!.load(as: Int32.self)
         }
+        if request == CDAHDI_MAINT { value = argument!.assumingMemoryBound(to: dahdi_maintinfo.self).pointee.command }
         record(Call(name: name, fd: fd, request: request, value: value))
         if let code = injectedFailure(name) { return .failure(code) }
         switch request {
@@ -175,7 +176,7 @@ final class ScriptedKernel: @unchecked Sendable {
             CDAHDI_HOOK: "DAHDI_HOOK", CDAHDI_SPANSTAT: "DAHDI_SPANSTAT", CDAHDI_SETLAW: "DAHDI_SETLAW",
             CDAHDI_SETLINEAR: "DAHDI_SETLINEAR", CDAHDI_SETPOLARITY: "DAHDI_SETPOLARITY", CDAHDI_SETCADENCE: "DAHDI_SETCADENCE",
             CDAHDI_ECHOCANCEL_PARAMS: "DAHDI_ECHOCANCEL_PARAMS", CDAHDI_TIMERCONFIG: "DAHDI_TIMERCONFIG",
-            CDAHDI_TIMERACK: "DAHDI_TIMERACK",
+            CDAHDI_TIMERACK: "DAHDI_TIMERACK", CDAHDI_MAINT: "DAHDI_MAINT",
         ]
         return names[request] ?? "ioctl 0x" + String(request, radix: 16)
     }

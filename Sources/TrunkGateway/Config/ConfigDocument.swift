@@ -147,7 +147,12 @@ struct ConfigParser {
                 let isArray = current == UInt8(ascii: "[")
                 if isArray { advance() }
                 skipSpaces()
-                let name = try bareKey("a table name")
+                // Dotted names ([[cti.token]]) name a sub-table; each part is a bare key.
+                var name = try bareKey("a table name")
+                while current == UInt8(ascii: ".") {
+                    advance()
+                    name += "." + (try bareKey("a table name after '.'"))
+                }
                 skipSpaces()
                 guard current == UInt8(ascii: "]") else { throw error("expected ']' to close the table name") }
                 advance()

@@ -5,7 +5,7 @@ import TrunkHardware
 /// trunkd's configuration: which spans and ports it drives and through which backend.
 /// A file that declares no spans and no ports means the embedded default (the virtual lab).
 public struct TrunklineConfig: Sendable {
-    public enum Backend: String, Sendable, CaseIterable {
+    public enum Backend: String, Sendable, CaseIterable, Codable {
         case dahdi
         case alsa
         case virtual
@@ -29,6 +29,11 @@ public struct TrunklineConfig: Sendable {
         /// Timeslot of the D-channel.
         public var dchannel: Int
         public var position: SourcePosition
+        /// Line build-out as DAHDI numbers it (0 for E1 on 120 Ω).
+        public var lineBuildOut = 0
+        public var pri = PRISettings()
+        /// Echo canceller on the span's B-channels.
+        public var echo = EchoSettings()
     }
 
     public enum PortUse: String, Sendable, CaseIterable {
@@ -48,21 +53,29 @@ public struct TrunklineConfig: Sendable {
     public var file: String
     public var spans: [Span] = []
     public var ports: [Port] = []
+    public var analogPorts: [AnalogPortConfig] = []
+    public var tones = ToneZone()
+    public var trunkGroups: [TrunkGroupConfig] = []
+    public var routes: [RouteConfig] = []
+    public var cti = CTISettings()
+    public var alarms = AlarmSettings()
+    public var metrics = MetricsSettings()
 
-    public var usesEmbeddedDefault: Bool { spans.isEmpty && ports.isEmpty }
+    public var usesEmbeddedDefault: Bool { spans.isEmpty && ports.isEmpty && !analogPorts.contains { $0.backend == .dahdi } }
 
-    public static func load(path: String) throws -> TrunklineConfig {
+    public static func load(path: String, hardware: HardwarePorts? = nil) throws -> TrunklineConfig {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw TrunkError(.notFound, "cannot read configuration \(path): \((error as NSError).localizedDescription)")
         }
-        return try parse(text: text, file: path)
+        return try parse(text: text, file: path, hardware: hardware)
     }
 
     /// Reads and checks a configuration; every problem comes back with file, line and column.
-    public static func parse(text: String, file: String) throws(ConfigErrors) -> TrunklineConfig {
+    /// `hardware` tells the kind of each DAHDI analog port where it is known.
+    public static func parse(text: String, file: String, hardware: HardwarePorts? = nil) throws(ConfigErrors) -> TrunklineConfig {
         let document: ConfigDocument
         do {
             document = try ConfigDocument(file: file, text: text)
@@ -77,12 +90,21 @@ public struct TrunklineConfig: Sendable {
                 reader.noKeys(table, context: "the top of the file (put settings under a [table])")
             case "span": if let span = reader.span(table) { config.spans.append(span) }
             case "port": if let port = reader.port(table) { config.ports.append(port) }
+            case "analog": config.analogPorts += reader.analogPorts(table)
+            case "tones": config.tones = reader.toneZone(table)
+            case "trunk_group": if let group = reader.trunkGroup(table) { config.trunkGroups.append(group) }
+            case "route": if let route = reader.route(table) { config.routes.append(route) }
+            case "cti": reader.ctiListeners(table, into: &config.cti)
+            case "cti.token": if let token = reader.ctiToken(table) { config.cti.tokens.append(token) }
+            case "alarms": config.alarms = reader.alarmSettings(table)
+            case "metrics": config.metrics = reader.metricsSettings(table)
             default:
                 reader.errors.append(ConfigError(file: file, position: table.position,
-                                                 message: "unknown table [\(table.name)]; expected [[span]] or [[port]]"))
+                                                 message: "unknown table [\(table.name)]; expected [[span]], [[port]], [[analog]], [tones], [[trunk_group]], [[route]], [cti], [[cti.token]], [alarms] or [metrics]"))
             }
         }
         reader.crossCheck(config)
+        reader.crossCheckSections(config, hardware: hardware)
         guard reader.errors.isEmpty else {
             throw ConfigErrors(errors: reader.errors.sorted { ($0.position.line, $0.position.column) < ($1.position.line, $1.position.column) })
         }
@@ -211,7 +233,8 @@ struct ConfigReader {
     }
 
     mutating func span(_ table: ConfigTable) -> TrunklineConfig.Span? {
-        checkKeys(table, allowed: ["span", "backend", "signalling", "framing", "crc4", "linecode", "timing", "channels", "dchannel"])
+        checkKeys(table, allowed: ["span", "backend", "signalling", "framing", "crc4", "linecode", "timing", "channels", "dchannel",
+                                   "line_build_out", "echo_canceller", "echo_tail_ms"] + Self.priKeys)
         let errorsBefore = errors.count
         let number = integer(table, "span", in: 1...128)
         let backend: TrunklineConfig.Backend? = choice(table, "backend")
@@ -221,6 +244,9 @@ struct ConfigReader {
         let lineCode = string(table, "linecode", default: "hdb3")
         let timing = integer(table, "timing", in: 0...128, default: 0)
         let dchannel = integer(table, "dchannel", in: 1...31, default: 16)
+        let lineBuildOut = integer(table, "line_build_out", in: 0...7, default: 0)
+        let pri = priSettings(table)
+        let echo = echoSettings(table)
         var channels: [Int] = []
         if let framing, framing != "ccs" {
             fail(value(table, "framing")!.position, "framing must be \"ccs\" for a PRI span (CAS signalling is not supported yet), not \"\(framing)\"")
@@ -248,7 +274,7 @@ struct ConfigReader {
         guard errors.count == errorsBefore, let number, let backend, let signalling else { return nil }
         return TrunklineConfig.Span(number: number, backend: backend, signalling: signalling, framing: framing ?? "ccs", crc4: crc4,
                                     lineCode: lineCode ?? "hdb3", timing: timing ?? 0, channels: channels, dchannel: 16,
-                                    position: table.position)
+                                    position: table.position, lineBuildOut: lineBuildOut ?? 0, pri: pri, echo: echo)
     }
 
     mutating func port(_ table: ConfigTable) -> TrunklineConfig.Port? {
@@ -322,6 +348,7 @@ extension TrunklineConfig {
         for index in stride(from: 0, to: virtual.count, by: 2) {
             topology.cables.append(SimulatorTopology.Cable(virtual[index].number, virtual[index + 1].number))
         }
+        topology.addLabAnalogCards(if: analogPorts.contains { $0.backend == .virtual })
         try topology.validate()
         return topology
     }

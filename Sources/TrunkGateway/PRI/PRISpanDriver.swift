@@ -58,6 +58,19 @@ public final class PRISpanDriver: @unchecked Sendable {
         writeBuffer.reserveCapacity(300)
     }
 
+    /// Applies a span's configured timers to the running stack: the link and its calls stay up.
+    public func retime(_ settings: PRISettings) {
+        lock.withLock { stack.retime(dataLink: settings.dataLink(role: role), callControl: settings.callControl(role: role)) }
+    }
+
+    /// The timers the stack runs with now, for reports and checks.
+    public var timerConfiguration: (dataLink: Q921Configuration, callControl: Q931Configuration) {
+        lock.withLock { (stack.dataLink.configuration, stack.callControl.configuration) }
+    }
+
+    /// Whether the D-channel's data link is established (multiple-frame established).
+    public var isDataLinkUp: Bool { lock.withLock { linkUp } }
+
     /// Call events go to `handler` (the call manager), outside the driver's lock.
     public func onIndication(_ handler: @escaping @Sendable (Int, Q931Indication) -> Void) {
         lock.withLock { handlers.append(handler) }

@@ -20,6 +20,10 @@ public final class DAHDIBackend: TelephonyBackend, @unchecked Sendable {
     /// Whether the kernel side is there at all (the modules loaded, `/dev/dahdi/ctl` present).
     public var devicesPresent: Bool { system.fileExists(root + "/ctl") }
 
+    func withControlDevice<R>(_ body: (Int32) throws(TrunkError) -> R) throws(TrunkError) -> R { try withControl(body) }
+
+    func controlIoctl<T>(_ fd: Int32, _ request: UInt, _ argument: inout T) -> SyscallResult { ioctl(fd, request, &argument) }
+
     private func withControl<R>(_ body: (Int32) throws(TrunkError) -> R) throws(TrunkError) -> R {
         let path = root + "/ctl"
         let opened = system.open(path, O_RDWR)
@@ -149,5 +153,27 @@ func cString<T>(_ tuple: T) -> String {
     withUnsafeBytes(of: tuple) { raw in
         let bytes = raw.prefix { $0 != 0 }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension DAHDIBackend {
+    /// DAHDI_MAINT on /dev/dahdi/ctl: local loopback, network line loopback, or normal. Whether
+    /// a span can loop is up to its driver; one that cannot answers EINVAL, said as such.
+    public func setLoopback(_ mode: SpanLoopback, span: Int) throws(TrunkError) {
+        try withControlDevice { (ctl) throws(TrunkError) in
+            var info = dahdi_maintinfo()
+            info.spanno = Int32(span)
+            info.command = switch mode {
+            case .off: Int32(DAHDI_MAINT_NONE)
+            case .local: Int32(DAHDI_MAINT_LOCALLOOP)
+            case .network: Int32(DAHDI_MAINT_NETWORKLINELOOP)
+            }
+            let result = controlIoctl(ctl, CDAHDI_MAINT, &info)
+            guard result.failed else { return }
+            if result.errno == EINVAL || result.errno == ENOSYS || result.errno == ENOTTY {
+                throw TrunkError(.unavailable, "span \(span): its DAHDI driver does not support \(mode.rawValue) loopback (DAHDI_MAINT: \(errnoText(result.errno)))")
+            }
+            throw TrunkError(.deviceError, "DAHDI_MAINT span \(span) \(mode.rawValue): \(errnoText(result.errno))")
+        }
     }
 }

@@ -116,6 +116,24 @@ public final class LineSimulator: TelephonyBackend, @unchecked Sendable {
         try lock.withLock { () throws(TrunkError) in try span(number).apply(impairments) }
     }
 
+    /// Puts an E1 span in (or out of) maintenance loopback; the span reports LOOPBACK meanwhile.
+    public func setLoopback(_ mode: SpanLoopback, span number: Int) throws(TrunkError) {
+        try lock.withLock { () throws(TrunkError) in
+            let span = try span(number)
+            guard span.description.kind == .e1 else {
+                throw TrunkError(.invalidArgument, "span \(number) is an analog card: loopback applies to E1 spans")
+            }
+            guard mode != .network || !kernel.isRemote(span: number) else {
+                throw TrunkError(.unavailable, "span \(number): its far end runs in trunksim; network loopback needs both ends here (use local)")
+            }
+            span.loopback = mode
+        }
+    }
+
+    public func loopback(span number: Int) throws(TrunkError) -> SpanLoopback {
+        try lock.withLock { () throws(TrunkError) -> SpanLoopback in try span(number).loopback }
+    }
+
     /// Cuts the receive pair of `span`: it loses signal (RED); the far end gets RAI (YELLOW).
     public func cut(span number: Int) throws(TrunkError) {
         var impairments = try impairments(span: number)

@@ -50,6 +50,11 @@ final class SimKernel {
 
     func span(_ number: Int) -> SimSpan? { spans.first { $0.number == number } }
 
+    /// Whether `number`'s far end is in another process (its cable crosses the simulator link).
+    func isRemote(span number: Int) -> Bool {
+        cables.contains { if case .remoteE1(let span) = $0 { span.number == number } else { false } }
+    }
+
     func channel(_ number: Int) -> VirtualChannel? {
         number > 0 && number < channelsByNumber.count ? channelsByNumber[number] : nil
     }
@@ -102,8 +107,12 @@ final class SimKernel {
         for cable in cables {
             switch cable {
             case .e1(let a, let b):
-                b.transmitBuffer.withUnsafeBufferPointer { a.receiveE1($0) }
-                a.transmitBuffer.withUnsafeBufferPointer { b.receiveE1($0) }
+                // Local loopback: a span hears itself. Network loopback at one end: the other
+                // end hears its own signal come back down the line.
+                let toA = a.loopback == .local || b.loopback == .network ? a : b
+                let toB = b.loopback == .local || a.loopback == .network ? b : a
+                toA.transmitBuffer.withUnsafeBufferPointer { a.receiveE1($0) }
+                toB.transmitBuffer.withUnsafeBufferPointer { b.receiveE1($0) }
             case .analog(let a, let b):
                 for position in 1...a.channels.count {
                     let fromA = a.transmitAnalog(position: position)
@@ -112,7 +121,9 @@ final class SimKernel {
                     b.receiveAnalog(position: position, from: fromA, own: fromB)
                 }
             case .remoteE1(let span):
-                if let incoming, incoming.count >= remoteOffset + E1Wire.bytesPerTick {
+                if span.loopback == .local {
+                    span.transmitBuffer.withUnsafeBufferPointer { span.receiveE1($0) }
+                } else if let incoming, incoming.count >= remoteOffset + E1Wire.bytesPerTick {
                     span.receiveE1(UnsafeBufferPointer(rebasing: incoming.bindMemory(to: UInt8.self)[remoteOffset..<(remoteOffset + E1Wire.bytesPerTick)]))
                 } else {
                     span.receiveE1(nil)

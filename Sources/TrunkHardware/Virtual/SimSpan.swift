@@ -11,6 +11,8 @@ final class SimSpan {
 
     var impairments = Impairments()
     private(set) var alarms: SpanAlarms = []
+    /// Maintenance loopback; the cable applies it when it carries the tick's signals.
+    var loopback: SpanLoopback = .off
     var counters = SpanCounters()
 
     // E1 state
@@ -233,6 +235,7 @@ final class SimSpan {
         } else if receiver.remoteAlarm {
             next.insert(.yellow)
         }
+        if loopback != .off { next.insert(.loopback) }
         setAlarms(next)
     }
 
