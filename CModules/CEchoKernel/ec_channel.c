@@ -25,12 +25,14 @@ void ec_channel_reset(ec_channel *c) {
                     c->noise_floor, c->noise_ceiling);
 }
 
-// First-order DC-blocking high-pass, y[n] = x[n] - x[n-1] + 0.99 y[n-1],
-// with denormals flushed so that long silences do not slow the loop.
+// First-order DC-blocking high-pass, y[n] = x[n] - x[n-1] + 0.99 y[n-1].
+// Denormals are flushed once per filter block (ec_channel_end_block), not
+// per sample: a test in the recursion would lengthen its dependency chain,
+// the critical path of the per-sample passes, by half.
 static inline __attribute__((always_inline)) float dc_block(float x, float *previous_in, float *previous_out) {
     float y = x - *previous_in + 0.99f * *previous_out;
     *previous_in = x;
-    *previous_out = __builtin_fabsf(y) < 1e-20f ? 0 : y;
+    *previous_out = y;
     return y;
 }
 
@@ -95,6 +97,14 @@ int ec_channel_process(ec_channel *c, const ec_chunk *k, const int16_t *referenc
     return ec_channel_process_generic(c, k, reference, near, out, count);
 }
 #endif
+
+// Inputs are integers, so a blocker's output is 0 or decays from at least
+// about 1; flushing below 1e-20 once per 64 samples (0.99^64 ≈ 0.53) keeps it
+// far from the denormal range (1.2e-38) and the output silent after silence.
+void ec_channel_end_block(ec_channel *c) {
+    if (__builtin_fabsf(c->far_previous_out) < 1e-20f) c->far_previous_out = 0;
+    if (__builtin_fabsf(c->near_previous_out) < 1e-20f) c->near_previous_out = 0;
+}
 
 int ec_block_summary(const uint8_t *flags, const float *near, const float *residual,
                      const float *background_error, float *learn_error, int count,

@@ -261,6 +261,7 @@ struct EchoCancellerCore {
         }
         delayLine.advance(count)
         if offset + count == block {
+            ec_channel_end_block(&channel)
             endBlock(frame: samples + (delayLine.newest - 2 * block + 1))
         }
     }
