@@ -3,11 +3,10 @@ import G168Harness
 
 /// Time of each C kernel of the canceller on its own, in ns per sample of
 /// the stream (a per-block kernel's time divided by the 64 samples of a
-/// block), for finding where the canceller's time goes. Eight channels'
-/// states in turn, as in the speed benchmark, so caches see the same load.
+/// block), for finding where the canceller's time goes. `channels` states in
+/// turn (8 in the speed benchmark), so caches see the same load.
 enum KernelBenchmark {
-    static func run(taps: Int, runs: Int) {
-        let channels = 8
+    static func run(taps: Int, runs: Int, channels: Int) {
         let blocks = 500
         let block = Int(EC_MDF_BLOCK)
         let far = SpeechLikeSignal.compositeSource(seconds: 5, activeLevel: -15, voiced: .tableC1, seed: 11)

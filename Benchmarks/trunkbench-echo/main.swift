@@ -6,7 +6,7 @@ import TrunkMedia
 //                            N rounds (default 9); one tail length only; ours only
 // trunkbench-echo g168 [taps] [bulkDelay]   ERLE / convergence table
 // trunkbench-echo doubletalk                ERLE cost of a 2 s double-talk burst
-// trunkbench-echo kernels [taps] [runs]     ns/sample of each C kernel on its own
+// trunkbench-echo kernels [taps] [runs] [channels]   ns/sample of each C kernel on its own
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "g168":
@@ -18,13 +18,14 @@ case "doubletalk":
 case "kernels":
     let taps = arguments.count > 1 ? Int(arguments[1]) ?? 1024 : 1024
     let runs = arguments.count > 2 ? Int(arguments[2]) ?? 15 : 15
-    KernelBenchmark.run(taps: taps, runs: max(1, runs))
+    let channels = arguments.count > 3 ? Int(arguments[3]) ?? 8 : 8
+    KernelBenchmark.run(taps: taps, runs: max(1, runs), channels: max(1, channels))
 case nil, "speed":
     let runs = arguments.firstIndex(of: "--runs").flatMap { $0 + 1 < arguments.count ? Int(arguments[$0 + 1]) : nil } ?? 9
     let taps = arguments.firstIndex(of: "--taps").flatMap { $0 + 1 < arguments.count ? Int(arguments[$0 + 1]) : nil }
     runSpeed(withOSLEC: !arguments.contains("--no-oslec"), runs: max(1, runs), tapSizes: taps.map { [$0] } ?? [256, 512, 1024])
 default:
-    print("usage: trunkbench-echo [speed [--runs N] [--taps T] [--no-oslec] | g168 [taps] [bulkDelay] | doubletalk | kernels [taps] [runs]]")
+    print("usage: trunkbench-echo [speed [--runs N] [--taps T] [--no-oslec] | g168 [taps] [bulkDelay] | doubletalk | kernels [taps] [runs] [channels]]")
 }
 
 func runSpeed(withOSLEC: Bool, runs: Int, tapSizes: [Int]) {

@@ -210,8 +210,8 @@ static void EC_FN(filter_background)(ec_mdf *s, const float *frame, const float 
     // One pass over the reference spectra: the background's echo for block
     // b (partition p with X(b - p)), the foreground's tail echo for block
     // b + 1 (partition p + 1 with X(b - p)), and the gain-weighted power of
-    // the spectra (the step normaliser). Bins go 16 at a time in the outer
-    // loop so that the five sums stay in registers across the partitions.
+    // the spectra (the step normaliser). Bins go 32 at a time in the outer
+    // loop so that the sums stay in registers across the partitions.
     const float *xs[EC_MDF_MAX_PARTITIONS];
     for (int p = 0; p < m; p++) xs[p] = EC_FN(spectrum_at)(s, p);
     float br[BLOCK] __attribute__((aligned(64))), bi[BLOCK] __attribute__((aligned(64)));
@@ -220,35 +220,56 @@ static void EC_FN(filter_background)(ec_mdf *s, const float *frame, const float 
     const float *restrict gains = s->gains;
     const float *restrict background = s->background;
     const float *restrict foreground = s->foreground;
-    for (int c = 0; c < BLOCK; c += 16) {
-        vf16 ar = {0}, ai = {0}, vr = {0}, vi = {0}, power = {0};
+    for (int c = 0; c < BLOCK; c += 32) {
+        // Two groups of 16 bins: ten independent sums hide the latency of
+        // the multiply-adds.
+        vf16 ar0 = {0}, ai0 = {0}, vr0 = {0}, vi0 = {0}, pw0 = {0};
+        vf16 ar1 = {0}, ai1 = {0}, vr1 = {0}, vi1 = {0}, pw1 = {0};
+#define EC_ACCUMULATE_BACKGROUND(k, ar, ai, pw, a, b)                  \
+    do {                                                               \
+        const float *w_ = background + (size_t)p * SPECTRUM + (k);     \
+        vf16 wr_ = *(const vf16 *)w_, wi_ = *(const vf16 *)(w_ + BLOCK); \
+        /* One product per statement: each is a fused multiply-add. */ \
+        ar += wr_ * a;                                                 \
+        ar -= wi_ * b;                                                 \
+        ai += wr_ * b;                                                 \
+        ai += wi_ * a;                                                 \
+        vf16 ga_ = g * a, gb_ = g * b;                                 \
+        pw += ga_ * a;                                                 \
+        pw += gb_ * b;                                                 \
+    } while (0)
+#define EC_ACCUMULATE_FOREGROUND(k, vr, vi, a, b)                          \
+    do {                                                                   \
+        const float *v_ = foreground + (size_t)(p + 1) * SPECTRUM + (k);   \
+        vf16 ur_ = *(const vf16 *)v_, ui_ = *(const vf16 *)(v_ + BLOCK);   \
+        vr += ur_ * a;                                                     \
+        vr -= ui_ * b;                                                     \
+        vi += ur_ * b;                                                     \
+        vi += ui_ * a;                                                     \
+    } while (0)
         for (int p = 0; p < m; p++) {
-            vf16 a = *(const vf16 *)(xs[p] + c), b = *(const vf16 *)(xs[p] + BLOCK + c);
-            const float *w = background + (size_t)p * SPECTRUM + c;
-            vf16 wr = *(const vf16 *)w, wi = *(const vf16 *)(w + BLOCK);
-            // One product per statement: each becomes a fused multiply-add
-            // into the sum.
-            ar += wr * a;
-            ar -= wi * b;
-            ai += wr * b;
-            ai += wi * a;
-            vf16 ga = gains[p] * a, gb = gains[p] * b;
-            power += ga * a;
-            power += gb * b;
+            float g = gains[p];
+            vf16 a0 = *(const vf16 *)(xs[p] + c), b0 = *(const vf16 *)(xs[p] + BLOCK + c);
+            vf16 a1 = *(const vf16 *)(xs[p] + c + 16), b1 = *(const vf16 *)(xs[p] + BLOCK + c + 16);
+            EC_ACCUMULATE_BACKGROUND(c, ar0, ai0, pw0, a0, b0);
+            EC_ACCUMULATE_BACKGROUND(c + 16, ar1, ai1, pw1, a1, b1);
             if (p + 1 < m) {
-                const float *v = foreground + (size_t)(p + 1) * SPECTRUM + c;
-                vf16 ur = *(const vf16 *)v, ui = *(const vf16 *)(v + BLOCK);
-                vr += ur * a;
-                vr -= ui * b;
-                vi += ur * b;
-                vi += ui * a;
+                EC_ACCUMULATE_FOREGROUND(c, vr0, vi0, a0, b0);
+                EC_ACCUMULATE_FOREGROUND(c + 16, vr1, vi1, a1, b1);
             }
         }
-        *(vf16 *)(br + c) = ar;
-        *(vf16 *)(bi + c) = ai;
-        *(vf16 *)(fr + c) = vr;
-        *(vf16 *)(fi + c) = vi;
-        *(vf16 *)(d + c) = power;
+#undef EC_ACCUMULATE_BACKGROUND
+#undef EC_ACCUMULATE_FOREGROUND
+        *(vf16 *)(br + c) = ar0;
+        *(vf16 *)(bi + c) = ai0;
+        *(vf16 *)(fr + c) = vr0;
+        *(vf16 *)(fi + c) = vi0;
+        *(vf16 *)(d + c) = pw0;
+        *(vf16 *)(br + c + 16) = ar1;
+        *(vf16 *)(bi + c + 16) = ai1;
+        *(vf16 *)(fr + c + 16) = vr1;
+        *(vf16 *)(fi + c + 16) = vi1;
+        *(vf16 *)(d + c + 16) = pw1;
     }
     // Bins 0 and 64 are real and share lane 0 (re[0], im[0]).
     float b_dc = 0, b_ny = 0, f_dc = 0, f_ny = 0, d_dc = 0, d_ny = 0;
