@@ -174,3 +174,43 @@ static int EC_FN(process)(ec_channel *c, const ec_chunk *k, const int16_t *refer
     closed |= EC_FN(near_pass)(c, k, head_echo, near, out, count);
     return closed;
 }
+
+static int EC_FN(block_summary)(const uint8_t *flags, const float *near, const float *residual,
+                                const float *background_error, float *learn_error, int count,
+                                ec_block_sums *sums) {
+    // Eight lanes of partial sums (the block is a multiple of 8 samples).
+    typedef uint8_t vu8 __attribute__((vector_size(8), aligned(1)));
+    vf8 background = {0}, foreground = {0}, near_energy = {0}, compared = {0}, talk = {0}, learn = {0};
+    for (int j = 0; j < count; j += 8) {
+        // Eight flag bytes at once, as 0/1 floats.
+        vu8 f = *(const vu8 *)(flags + j);
+        vf8 active = __builtin_convertvector(f & EC_FLAG_FAR_ACTIVE, vf8);
+        vf8 doubling = __builtin_convertvector((f & EC_FLAG_DOUBLE_TALK) >> 1, vf8);
+        vf8 b = *(const vf8 *)(background_error + j), r = *(const vf8 *)(residual + j);
+        vf8 d = *(const vf8 *)(near + j);
+        background += active * (b * b);
+        foreground += active * (r * r);
+        near_energy += active * (d * d);
+        compared += active;
+        vf8 both = active * doubling;
+        talk += both;
+        vf8 l = active - both;
+        learn += l;
+        *(vf8 *)(learn_error + j) = l * b;
+    }
+    float sum[6] = {0};
+    for (int i = 0; i < 8; i++) {
+        sum[0] += background[i];
+        sum[1] += foreground[i];
+        sum[2] += near_energy[i];
+        sum[3] += compared[i];
+        sum[4] += talk[i];
+        sum[5] += learn[i];
+    }
+    sums->background_error_energy = sum[0];
+    sums->foreground_error_energy = sum[1];
+    sums->near_energy = sum[2];
+    sums->compared = (int)sum[3];
+    sums->double_talk = sum[4] > 0;
+    return (int)sum[5];
+}
