@@ -334,16 +334,24 @@ static void EC_FN(adapt)(ec_mdf *s, const float *error, float step, float regula
     // gains, while each partition is in cache.
     float total = 0;
     float norms[EC_MDF_MAX_PARTITIONS];
+    // F in locals: the coefficient stores below go through may_alias vector
+    // types, so reading F from memory would reload it for every partition.
+    vf16 fr[BLOCK / 16], fi[BLOCK / 16];
+    for (int c = 0; c < BLOCK / 16; c++) {
+        fr[c] = *(const vf16 *)(er + 16 * c);
+        fi[c] = *(const vf16 *)(ei + 16 * c);
+    }
+    const float f_dc = er[0], f_ny = ei[0];
     for (int p = 0; p < m; p++) {
         float *restrict wr = s->background + (size_t)p * SPECTRUM, *restrict wi = wr + BLOCK;
         const float *restrict xr = EC_FN(spectrum_at)(s, p), *restrict xi = xr + BLOCK;
         float mu = 2 * step * s->gains[p];
-        float dc = wr[0] + mu * xr[0] * er[0];
-        float ny = wi[0] + mu * xi[0] * ei[0];
+        float dc = wr[0] + mu * xr[0] * f_dc;
+        float ny = wi[0] + mu * xi[0] * f_ny;
         vf16 acc = {0};
         for (int c = 0; c < BLOCK / 16; c++) {
             vf16 a = *(const vf16 *)(xr + 16 * c), b = *(const vf16 *)(xi + 16 * c);
-            vf16 u = *(const vf16 *)(er + 16 * c), v = *(const vf16 *)(ei + 16 * c);
+            vf16 u = fr[c], v = fi[c];
             // W += mu conj(X) F
             vf16 nr = *(const vf16 *)(wr + 16 * c) + mu * (a * u + b * v);
             vf16 ni = *(const vf16 *)(wi + 16 * c) + mu * (a * v - b * u);
