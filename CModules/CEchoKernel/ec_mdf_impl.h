@@ -371,11 +371,13 @@ static void EC_FN(adapt)(ec_mdf *s, const float *error, float step, float regula
         norms[p] = n;
         total += n;
     }
-    // The constraint (one partition per block, in turn) changes a norm only
-    // by the circular part it removes; the gains use the norms from above.
+    // The constraint (one partition every other adaptation, in turn: each
+    // partition's circular part is removed every 2 m steps) changes a norm
+    // only by the circular part it removes; the gains use the norms from
+    // above. The slot counts to 2 m; odd slots skip.
     int q = s->next_constraint;
-    EC_FN(constrain)(s->background + (size_t)q * SPECTRUM, NULL);
-    s->next_constraint = q + 1 == m ? 0 : q + 1;
+    if ((q & 1) == 0) EC_FN(constrain)(s->background + (size_t)(q >> 1) * SPECTRUM, NULL);
+    s->next_constraint = q + 1 == 2 * m ? 0 : q + 1;
 
     float uniform = (1 - proportionality) / (2 * (float)m);
     float scale = (1 + proportionality) / (2 * total + 1e-6f);
