@@ -92,11 +92,18 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
             hangover_left--;
         }
         if (++in_block == EC_GEIGEL_BLOCK) {
+            // The ring's maximum changes only through the block coming in or
+            // the one leaving: rescan only when the one leaving held it.
+            float leaving_max = c->geigel_blocks[c->geigel_index];
             c->geigel_blocks[c->geigel_index] = current_max;
             c->geigel_index = c->geigel_index + 1 == c->geigel_block_count ? 0 : c->geigel_index + 1;
+            if (current_max >= tail_max) {
+                tail_max = current_max;
+            } else if (leaving_max == tail_max) {
+                tail_max = ring_max(c->geigel_blocks, c->geigel_block_count);
+            }
             in_block = 0;
             current_max = 0;
-            tail_max = ring_max(c->geigel_blocks, c->geigel_block_count);
         }
         int double_talk = hangover_left > 0;
         int far_active = window_energy > far_active_energy;
