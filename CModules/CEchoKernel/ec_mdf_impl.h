@@ -331,9 +331,12 @@ static void EC_FN(adapt)(ec_mdf *s, const float *error, float step, float regula
     }
     ei[0] = fny;
     // Update, and the partitions' L2 norms (Parseval) for the proportionate
-    // gains, while each partition is in cache.
-    float total = 0;
-    float norms[EC_MDF_MAX_PARTITIONS];
+    // gains, while each partition is in cache: half of them per step (even
+    // and odd partitions in turn), the others keep the norm of the step
+    // before (a partition's norm moves little in one step).
+    float *restrict norms = s->norms;
+    const int parity = s->norm_parity;
+    s->norm_parity = parity ^ 1;
     // F in locals: the coefficient stores below go through may_alias vector
     // types, so reading F from memory would reload it for every partition.
     vf16 fr[BLOCK / 16], fi[BLOCK / 16];
@@ -348,6 +351,7 @@ static void EC_FN(adapt)(ec_mdf *s, const float *error, float step, float regula
         float mu = 2 * step * s->gains[p];
         float dc = wr[0] + mu * xr[0] * f_dc;
         float ny = wi[0] + mu * xi[0] * f_ny;
+        const int measure = (p & 1) == parity;
         vf16 acc = {0};
         for (int c = 0; c < BLOCK / 16; c++) {
             vf16 a = *(const vf16 *)(xr + 16 * c), b = *(const vf16 *)(xi + 16 * c);
@@ -361,16 +365,18 @@ static void EC_FN(adapt)(ec_mdf *s, const float *error, float step, float regula
             }
             *(vf16 *)(wr + 16 * c) = nr;
             *(vf16 *)(wi + 16 * c) = ni;
-            acc += nr * nr + ni * ni;
+            if (measure) acc += nr * nr + ni * ni;
         }
-        vf8 half = __builtin_shufflevector(acc, acc, 0, 1, 2, 3, 4, 5, 6, 7) +
-                   __builtin_shufflevector(acc, acc, 8, 9, 10, 11, 12, 13, 14, 15);
-        float e = ((half[0] + half[1]) + (half[2] + half[3])) + ((half[4] + half[5]) + (half[6] + half[7]));
-        e = 2 * e - dc * dc - ny * ny;
-        float n = __builtin_sqrtf(e > 0 ? e : 0);
-        norms[p] = n;
-        total += n;
+        if (measure) {
+            vf8 half = __builtin_shufflevector(acc, acc, 0, 1, 2, 3, 4, 5, 6, 7) +
+                       __builtin_shufflevector(acc, acc, 8, 9, 10, 11, 12, 13, 14, 15);
+            float e = ((half[0] + half[1]) + (half[2] + half[3])) + ((half[4] + half[5]) + (half[6] + half[7]));
+            e = 2 * e - dc * dc - ny * ny;
+            norms[p] = __builtin_sqrtf(e > 0 ? e : 0);
+        }
     }
+    float total = 0;
+    for (int p = 0; p < m; p++) total += norms[p];
     // The constraint (one partition every other adaptation, in turn: each
     // partition's circular part is removed every 2 m steps) changes a norm
     // only by the circular part it removes; the gains use the norms from
