@@ -234,9 +234,9 @@ static void EC_FN(filter_background)(ec_mdf *s, const float *frame, const float 
         ar -= wi_ * b;                                                 \
         ai += wr_ * b;                                                 \
         ai += wi_ * a;                                                 \
-        vf16 ga_ = g * a, gb_ = g * b;                                 \
-        pw += ga_ * a;                                                 \
-        pw += gb_ * b;                                                 \
+        vf16 xx_ = a * a;                                              \
+        xx_ += b * b;                                                  \
+        pw += g * xx_;                                                 \
     } while (0)
 #define EC_ACCUMULATE_FOREGROUND(k, vr, vi, a, b)                          \
     do {                                                                   \
