@@ -2,6 +2,7 @@ import G168Harness
 import TrunkMedia
 
 // trunkbench-echo            speed: ns/sample/channel at 256/512/1024 taps vs OSLEC
+//                            (thread CPU time, and wall time alongside)
 // trunkbench-echo speed [--runs N] [--taps T] [--no-oslec]
 //                            N rounds (default 9); one tail length only; ours only
 // trunkbench-echo g168 [taps] [bulkDelay]   ERLE / convergence table
