@@ -38,7 +38,7 @@ struct ec_mdf {
     const struct ec_mdf_ops *ops;
     int partitions;
     int newest;           // ring slot of the newest reference spectrum
-    int next_constraint;  // 2 x the partition whose gradient constraint comes next (+1: skip)
+    int next_constraint;  // constraint slot: partition x steps per constraint (see adapt)
     float *spectra;       // ring of reference spectra, partitions x SPECTRUM
     float *background;    // partitions x SPECTRUM
     float *foreground;    // partitions x SPECTRUM

@@ -377,13 +377,18 @@ static void EC_FN(adapt)(ec_mdf *s, const float *error, float step, float regula
     }
     float total = 0;
     for (int p = 0; p < m; p++) total += norms[p];
-    // The constraint (one partition every other adaptation, in turn: each
+    // The constraint (one partition per adaptation, in turn; from 16
+    // partitions (1024 taps) on, one every other adaptation, so that each
     // partition's circular part is removed every 2 m steps) changes a norm
     // only by the circular part it removes; the gains use the norms from
-    // above. The slot counts to 2 m; odd slots skip.
+    // above. Measured on the G.168 cases: every other step saves its two
+    // transforms half the time at 1024 taps for 0.15 dB of ERLE (median
+    // time to 20 dB 0.85 -> 0.90 s, limit 1.5 s), but at 256 taps it moves
+    // the median time to 20 dB from 0.45 s to the 0.5 s limit.
+    int every = m >= 16 ? 2 : 1;
     int q = s->next_constraint;
-    if ((q & 1) == 0) EC_FN(constrain)(s->background + (size_t)(q >> 1) * SPECTRUM, NULL);
-    s->next_constraint = q + 1 == 2 * m ? 0 : q + 1;
+    if (q % every == 0) EC_FN(constrain)(s->background + (size_t)(q / every) * SPECTRUM, NULL);
+    s->next_constraint = q + 1 == every * m ? 0 : q + 1;
 
     float uniform = (1 - proportionality) / (2 * (float)m);
     float scale = (1 + proportionality) / (2 * total + 1e-6f);
