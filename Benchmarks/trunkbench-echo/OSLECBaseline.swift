@@ -59,31 +59,32 @@ final class OSLECBaseline {
         dlclose(handle)
     }
 
-    /// ns per sample per channel, median over `runs`, same chunking as ours.
-    func measure(scenario: EchoScenario, taps: Int, channels: Int, runs: Int) -> Double {
-        var results: [Double] = []
+    /// ns per sample per channel (thread CPU and wall time), medians over
+    /// `runs`, same chunking as ours.
+    func measure(scenario: EchoScenario, taps: Int, channels: Int, runs: Int) -> RunTime {
+        var results: [RunTime] = []
         let count = scenario.reference.count / 8 * 8
         for _ in 0..<runs {
             let states = (0..<channels).map { _ in create(Int32(taps), Self.dahdiAdaptionMode) }
             var sink: Int32 = 0
-            let start = monotonicNanoseconds()
-            scenario.reference.withUnsafeBufferPointer { r in
-                scenario.nearEnd.withUnsafeBufferPointer { s in
-                    var n = 0
-                    while n < count {
-                        for state in states {
-                            for i in n..<n + 8 { sink &+= Int32(update(state, r[i], s[i])) }
+            let time = RunTime.measure {
+                scenario.reference.withUnsafeBufferPointer { r in
+                    scenario.nearEnd.withUnsafeBufferPointer { s in
+                        var n = 0
+                        while n < count {
+                            for state in states {
+                                for i in n..<n + 8 { sink &+= Int32(update(state, r[i], s[i])) }
+                            }
+                            n += 8
                         }
-                        n += 8
                     }
                 }
             }
-            let elapsed = Double(monotonicNanoseconds() - start)
-            results.append(elapsed / Double(count * channels))
+            results.append(RunTime(wall: time.wall / Double(count * channels), cpu: time.cpu / Double(count * channels)))
             for state in states { free(state) }
             if sink == 42 { print("") }  // keeps the work observable
         }
-        return median(results)
+        return RunTime(wall: median(results.map(\.wall)), cpu: median(results.map(\.cpu)))
     }
 
     /// OSLEC's output over the scenario (one channel), for an ERLE comparison.

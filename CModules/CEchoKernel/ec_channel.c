@@ -25,12 +25,14 @@ void ec_channel_reset(ec_channel *c) {
                     c->noise_floor, c->noise_ceiling);
 }
 
-// First-order DC-blocking high-pass, y[n] = x[n] - x[n-1] + 0.99 y[n-1],
-// with denormals flushed so that long silences do not slow the loop.
+// First-order DC-blocking high-pass, y[n] = x[n] - x[n-1] + 0.99 y[n-1].
+// Denormals are flushed once per filter block (ec_channel_end_block), not
+// per sample: a test in the recursion would lengthen its dependency chain,
+// the critical path of the per-sample passes, by half.
 static inline __attribute__((always_inline)) float dc_block(float x, float *previous_in, float *previous_out) {
     float y = x - *previous_in + 0.99f * *previous_out;
     *previous_in = x;
-    *previous_out = __builtin_fabsf(y) < 1e-20f ? 0 : y;
+    *previous_out = y;
     return y;
 }
 
@@ -89,49 +91,40 @@ static ec_channel_process_fn *ec_channel_process_resolve(void) {
 int ec_channel_process(ec_channel *c, const ec_chunk *k, const int16_t *reference,
                        const int16_t *near, int16_t *out, int count)
     __attribute__((ifunc("ec_channel_process_resolve")));
+
+typedef int ec_block_summary_fn(const uint8_t *, const float *, const float *, const float *, float *,
+                                int, ec_block_sums *);
+
+static ec_block_summary_fn *ec_block_summary_resolve(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
+        return ec_channel_block_summary_avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ec_channel_block_summary_fma;
+    return ec_channel_block_summary_generic;
+}
+
+int ec_block_summary(const uint8_t *flags, const float *near, const float *residual,
+                     const float *background_error, float *learn_error, int count,
+                     ec_block_sums *sums) __attribute__((ifunc("ec_block_summary_resolve")));
 #else
 int ec_channel_process(ec_channel *c, const ec_chunk *k, const int16_t *reference,
                        const int16_t *near, int16_t *out, int count) {
     return ec_channel_process_generic(c, k, reference, near, out, count);
 }
-#endif
 
 int ec_block_summary(const uint8_t *flags, const float *near, const float *residual,
                      const float *background_error, float *learn_error, int count,
                      ec_block_sums *sums) {
-    // Eight lanes of partial sums (the block is a multiple of 8 samples).
-    vf8 background = {0}, foreground = {0}, near_energy = {0}, compared = {0}, talk = {0}, learn = {0};
-    for (int j = 0; j < count; j += 8) {
-        vf8 active, doubling;
-        for (int i = 0; i < 8; i++) {
-            active[i] = (flags[j + i] & EC_FLAG_FAR_ACTIVE) ? 1.0f : 0.0f;
-            doubling[i] = (flags[j + i] & EC_FLAG_DOUBLE_TALK) ? 1.0f : 0.0f;
-        }
-        vf8 b = *(const vf8 *)(background_error + j), f = *(const vf8 *)(residual + j);
-        vf8 d = *(const vf8 *)(near + j);
-        background += active * (b * b);
-        foreground += active * (f * f);
-        near_energy += active * (d * d);
-        compared += active;
-        vf8 both = active * doubling;
-        talk += both;
-        vf8 l = active - both;
-        learn += l;
-        *(vf8 *)(learn_error + j) = l * b;
-    }
-    float sum[6] = {0};
-    for (int i = 0; i < 8; i++) {
-        sum[0] += background[i];
-        sum[1] += foreground[i];
-        sum[2] += near_energy[i];
-        sum[3] += compared[i];
-        sum[4] += talk[i];
-        sum[5] += learn[i];
-    }
-    sums->background_error_energy = sum[0];
-    sums->foreground_error_energy = sum[1];
-    sums->near_energy = sum[2];
-    sums->compared = (int)sum[3];
-    sums->double_talk = sum[4] > 0;
-    return (int)sum[5];
+    return ec_channel_block_summary_generic(flags, near, residual, background_error, learn_error, count, sums);
 }
+#endif
+
+// Inputs are integers, so a blocker's output is 0 or decays from at least
+// about 1; flushing below 1e-20 once per 64 samples (0.99^64 ≈ 0.53) keeps it
+// far from the denormal range (1.2e-38) and the output silent after silence.
+void ec_channel_end_block(ec_channel *c) {
+    if (__builtin_fabsf(c->far_previous_out) < 1e-20f) c->far_previous_out = 0;
+    if (__builtin_fabsf(c->near_previous_out) < 1e-20f) c->near_previous_out = 0;
+}
+

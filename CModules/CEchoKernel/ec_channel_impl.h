@@ -1,42 +1,20 @@
 // Per-sample passes of ec_channel.c, compiled once per instruction set
 // (EC_FN gives each copy its names). Do not include elsewhere.
 
-// Far end: tone sums and DC blocking into line[0..<count]. Returns 1 when a
-// tone block completed. The near end counts the same samples, so only the
-// near pass stores the count.
-static inline __attribute__((always_inline)) int EC_FN(far_pass)(ec_channel *restrict c, const int16_t *restrict reference,
+// Far end: DC blocking into line[0..<count], which the head filter needs
+// before the near-end pass. The far end's tone sums run in the near-end
+// pass, which counts the samples of both.
+static inline __attribute__((always_inline)) void EC_FN(far_pass)(ec_channel *restrict c, const int16_t *restrict reference,
                            float *restrict line, int count) {
-    float s1 = c->tone_s1[0], s2 = c->tone_s2[0], energy = c->tone_energy[0];
-    int n = c->tone_count;
-    int closed = 0;
     float previous_in = c->far_previous_in, previous_out = c->far_previous_out;
-    for (int j = 0; j < count; j++) {
-        float x = (float)reference[j];
-        float s0 = (x - s2) + EC_TONE_COEFFICIENT * s1;
-        s2 = s1;
-        s1 = s0;
-        energy += x * x;
-        if (++n == EC_TONE_BLOCK) {
-            c->tone_block_s1[0] = s1;
-            c->tone_block_s2[0] = s2;
-            c->tone_block_energy[0] = energy;
-            s1 = s2 = energy = 0;
-            n = 0;
-            closed = 1;
-        }
-        line[j] = dc_block(x, &previous_in, &previous_out);
-    }
+    for (int j = 0; j < count; j++) line[j] = dc_block((float)reference[j], &previous_in, &previous_out);
     c->far_previous_in = previous_in;
     c->far_previous_out = previous_out;
-    c->tone_s1[0] = s1;
-    c->tone_s2[0] = s2;
-    c->tone_energy[0] = energy;
-    return closed;
 }
 
 static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *restrict c, const ec_chunk *restrict k,
-                            const float *restrict head_echo, const int16_t *restrict near,
-                            int16_t *restrict out, int count) {
+                            const float *restrict head_echo, const int16_t *restrict reference,
+                            const int16_t *restrict near, int16_t *restrict out, int count) {
     const float *restrict line = k->line;
     const float *restrict tail_echo = k->tail_echo;
     float *restrict near_out = k->near;
@@ -51,6 +29,7 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
     float window_energy = c->window_energy;
     float previous_in = c->near_previous_in, previous_out = c->near_previous_out;
     float s1 = c->tone_s1[1], s2 = c->tone_s2[1], tone_energy = c->tone_energy[1];
+    float far_s1 = c->tone_s1[0], far_s2 = c->tone_s2[0], far_energy = c->tone_energy[0];
     int n = c->tone_count;
     int closed = 0;
     float current_max = c->geigel_current_max, tail_max = c->geigel_tail_max;
@@ -67,12 +46,21 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
         float leaving = line[j - taps];
         window_energy = max_f(0, window_energy + (x * x - leaving * leaving));
 
+        float far_raw = (float)reference[j];
+        float far_s0 = (far_raw - far_s2) + EC_TONE_COEFFICIENT * far_s1;
+        far_s2 = far_s1;
+        far_s1 = far_s0;
+        far_energy += far_raw * far_raw;
         float raw = (float)near[j];
         float s0 = (raw - s2) + EC_TONE_COEFFICIENT * s1;
         s2 = s1;
         s1 = s0;
         tone_energy += raw * raw;
         if (++n == EC_TONE_BLOCK) {
+            c->tone_block_s1[0] = far_s1;
+            c->tone_block_s2[0] = far_s2;
+            c->tone_block_energy[0] = far_energy;
+            far_s1 = far_s2 = far_energy = 0;
             c->tone_block_s1[1] = s1;
             c->tone_block_s2[1] = s2;
             c->tone_block_energy[1] = tone_energy;
@@ -92,11 +80,18 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
             hangover_left--;
         }
         if (++in_block == EC_GEIGEL_BLOCK) {
+            // The ring's maximum changes only through the block coming in or
+            // the one leaving: rescan only when the one leaving held it.
+            float leaving_max = c->geigel_blocks[c->geigel_index];
             c->geigel_blocks[c->geigel_index] = current_max;
             c->geigel_index = c->geigel_index + 1 == c->geigel_block_count ? 0 : c->geigel_index + 1;
+            if (current_max >= tail_max) {
+                tail_max = current_max;
+            } else if (leaving_max == tail_max) {
+                tail_max = ring_max(c->geigel_blocks, c->geigel_block_count);
+            }
             in_block = 0;
             current_max = 0;
-            tail_max = ring_max(c->geigel_blocks, c->geigel_block_count);
         }
         int double_talk = hangover_left > 0;
         int far_active = window_energy > far_active_energy;
@@ -150,6 +145,9 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
     c->tone_s1[1] = s1;
     c->tone_s2[1] = s2;
     c->tone_energy[1] = tone_energy;
+    c->tone_s1[0] = far_s1;
+    c->tone_s2[0] = far_s2;
+    c->tone_energy[0] = far_energy;
     c->tone_count = n;
     c->geigel_current_max = current_max;
     c->geigel_tail_max = tail_max;
@@ -167,10 +165,49 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
 static int EC_FN(process)(ec_channel *c, const ec_chunk *k, const int16_t *reference,
                          const int16_t *near, int16_t *out, int count) {
     float *line = k->line;
-    int closed = EC_FN(far_pass)(c, reference, line, count);
+    EC_FN(far_pass)(c, reference, line, count);
     // Foreground echo of lags 0...63 (the tail was prepared per block).
     float head_echo[EC_MDF_BLOCK + 8] __attribute__((aligned(32)));
     ec_kernel_fir_short(k->head, line - (EC_MDF_BLOCK - 1), EC_MDF_BLOCK, head_echo, count);
-    closed |= EC_FN(near_pass)(c, k, head_echo, near, out, count);
-    return closed;
+    return EC_FN(near_pass)(c, k, head_echo, reference, near, out, count);
+}
+
+static int EC_FN(block_summary)(const uint8_t *flags, const float *near, const float *residual,
+                                const float *background_error, float *learn_error, int count,
+                                ec_block_sums *sums) {
+    // Eight lanes of partial sums (the block is a multiple of 8 samples).
+    typedef uint8_t vu8 __attribute__((vector_size(8), aligned(1)));
+    vf8 background = {0}, foreground = {0}, near_energy = {0}, compared = {0}, talk = {0}, learn = {0};
+    for (int j = 0; j < count; j += 8) {
+        // Eight flag bytes at once, as 0/1 floats.
+        vu8 f = *(const vu8 *)(flags + j);
+        vf8 active = __builtin_convertvector(f & EC_FLAG_FAR_ACTIVE, vf8);
+        vf8 doubling = __builtin_convertvector((f & EC_FLAG_DOUBLE_TALK) >> 1, vf8);
+        vf8 b = *(const vf8 *)(background_error + j), r = *(const vf8 *)(residual + j);
+        vf8 d = *(const vf8 *)(near + j);
+        background += active * (b * b);
+        foreground += active * (r * r);
+        near_energy += active * (d * d);
+        compared += active;
+        vf8 both = active * doubling;
+        talk += both;
+        vf8 l = active - both;
+        learn += l;
+        *(vf8 *)(learn_error + j) = l * b;
+    }
+    float sum[6] = {0};
+    for (int i = 0; i < 8; i++) {
+        sum[0] += background[i];
+        sum[1] += foreground[i];
+        sum[2] += near_energy[i];
+        sum[3] += compared[i];
+        sum[4] += talk[i];
+        sum[5] += learn[i];
+    }
+    sums->background_error_energy = sum[0];
+    sums->foreground_error_energy = sum[1];
+    sums->near_energy = sum[2];
+    sums->compared = (int)sum[3];
+    sums->double_talk = sum[4] > 0;
+    return (int)sum[5];
 }

@@ -38,11 +38,13 @@ struct ec_mdf {
     const struct ec_mdf_ops *ops;
     int partitions;
     int newest;           // ring slot of the newest reference spectrum
-    int next_constraint;  // partition whose gradient constraint comes next
+    int next_constraint;  // constraint slot: partition x steps per constraint (see adapt)
     float *spectra;       // ring of reference spectra, partitions x SPECTRUM
     float *background;    // partitions x SPECTRUM
     float *foreground;    // partitions x SPECTRUM
     float *gains;         // proportionate gain per partition
+    float *norms;         // each partition's L2 norm when last measured
+    int norm_parity;      // partitions whose norm the next step measures (p & 1)
     float *head;          // foreground partition 0, time reversed (kernel order)
     float *tail;          // foreground echo of partitions 1... for the current block
     float *power;         // gain-weighted reference power per bin (re layout) + Nyquist at [64]
@@ -108,7 +110,7 @@ ec_mdf *ec_mdf_create(int taps) {
     if (taps < BLOCK || taps % BLOCK != 0 || taps / BLOCK > EC_MDF_MAX_PARTITIONS) return NULL;
     int m = taps / BLOCK;
     size_t floats = (size_t)3 * m * SPECTRUM  // spectra, background, foreground
-                    + 16 * ((m + 15) / 16)    // gains
+                    + 2 * 16 * ((m + 15) / 16)  // gains, norms
                     + BLOCK + BLOCK           // head, tail
                     + 2 * BLOCK               // power (65 used)
                     + 2 * SPECTRUM;           // work
@@ -127,6 +129,7 @@ ec_mdf *ec_mdf_create(int taps) {
     s->background = p; p += (size_t)m * SPECTRUM;
     s->foreground = p; p += (size_t)m * SPECTRUM;
     s->gains = p; p += 16 * ((m + 15) / 16);
+    s->norms = p; p += 16 * ((m + 15) / 16);
     s->head = p; p += BLOCK;
     s->tail = p; p += BLOCK;
     s->power = p; p += 2 * BLOCK;
@@ -147,6 +150,8 @@ void ec_mdf_reset(ec_mdf *s) {
     memset(s->background, 0, sizeof(float) * (size_t)m * SPECTRUM);
     memset(s->foreground, 0, sizeof(float) * (size_t)m * SPECTRUM);
     for (int p = 0; p < m; p++) s->gains[p] = 1.0f / (float)m;
+    for (int p = 0; p < m; p++) s->norms[p] = 0;
+    s->norm_parity = 0;
     memset(s->head, 0, sizeof(float) * BLOCK);
     memset(s->tail, 0, sizeof(float) * BLOCK);
     memset(s->power, 0, sizeof(float) * 2 * BLOCK);

@@ -151,6 +151,10 @@ void ec_channel_reset(ec_channel *channel);
 /// Returns 1 when a tone block completed (see `tone_block_*`).
 int ec_channel_process(ec_channel *channel, const ec_chunk *chunk, const int16_t *reference,
                        const int16_t *near, int16_t *out, int count);
+/// At the end of every filter block (every `EC_MDF_BLOCK` samples of the
+/// stream, whatever the chunking): flushes the DC blockers' tiny outputs to
+/// zero, so that silence never produces denormals.
+void ec_channel_end_block(ec_channel *channel);
 
 /// Comparison sums of one filter block over its far-active samples.
 typedef struct {

@@ -45,8 +45,11 @@ public final class EchoCanceller {
     static let stepSize: Float = 0.5
     static let fineStepSize: Float = 0.15
     static let fineStepERLE: Float = 100
-    /// Samples between exact recomputations of the far-end window energy
-    /// (in between it is updated sample by sample).
+    /// Fewest samples between exact recomputations of the far-end window
+    /// energy (in between it is updated sample by sample). Longer tails
+    /// refresh once per tail length, so a refresh costs about one
+    /// multiply-add per sample whatever the tail (float drift over a few
+    /// thousand updates stays far below the far-activity threshold).
     static let energyRefreshInterval = 256
     /// IPNLMS proportionality α (−1 = NLMS, towards +1 = PNLMS), applied per
     /// 64-tap partition. −0.5 suits hybrid paths: a few ms of response
@@ -133,6 +136,11 @@ struct EchoCancellerCore {
     private let blockFlags: UnsafeMutablePointer<UInt8>
     private var disabledByTone = false
     private var samplesProcessed = 0
+    /// Samples between window-energy refreshes (a multiple of the block, so
+    /// refreshes fall on chunk starts whatever the caller's block length),
+    /// and samples left until the next one.
+    private let energyRefreshInterval: Int
+    private var samplesToEnergyRefresh = 0
     /// Geigel threshold for the current block (fixed at the block's start so
     /// that the output does not depend on the caller's block length).
     private var geigelThreshold: Float = 1
@@ -143,6 +151,7 @@ struct EchoCancellerCore {
                      "tailTaps must be a multiple of \(EC_KERNEL_TAP_QUANTUM) in 64...2048")
         self.configuration = configuration
         self.taps = taps
+        energyRefreshInterval = max(EchoCanceller.energyRefreshInterval, taps)
         // The line covers the tail (window energy) and the 128-sample
         // transform frames.
         delayLine = ReferenceDelayLine(taps: max(taps, 2 * EchoCanceller.blockLength), maximumChunk: EchoCanceller.blockLength)
@@ -204,6 +213,7 @@ struct EchoCancellerCore {
         geigelThreshold = 1
         disabledByTone = false
         samplesProcessed = 0
+        samplesToEnergyRefresh = 0
     }
 
     mutating func process(reference ref: UnsafePointer<Int16>, nearEnd near: UnsafePointer<Int16>,
@@ -236,9 +246,11 @@ struct EchoCancellerCore {
         delayLine.reserve(count)
         let first = delayLine.newest + 1
         let samples = delayLine.storage
-        if samplesProcessed % EchoCanceller.energyRefreshInterval == 0 {
+        if samplesToEnergyRefresh == 0 {
             channel.window_energy = ec_kernel_energy(samples + (first - taps), Int32(taps))
+            samplesToEnergyRefresh = energyRefreshInterval
         }
+        samplesToEnergyRefresh -= count
         if offset == 0 {
             // Until the foreground cancels 10 dB the Geigel test only assumes
             // ERL ≥ 0 dB, or echo peaks would keep freezing the first
@@ -261,6 +273,7 @@ struct EchoCancellerCore {
         }
         delayLine.advance(count)
         if offset + count == block {
+            ec_channel_end_block(&channel)
             endBlock(frame: samples + (delayLine.newest - 2 * block + 1))
         }
     }
