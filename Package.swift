@@ -40,7 +40,10 @@ let package = Package(
             dependencies: ["TrunkCore", "CDAHDI", "CAlsa", "CG168"]
         ),
         .target(name: "CEchoKernel", path: "CModules/CEchoKernel", cSettings: echoKernelSettings),
-        .target(name: "TrunkMedia", dependencies: ["TrunkCore", "CEchoKernel"]),
+        .target(name: "TrunkMedia", dependencies: ["TrunkCore", "CEchoKernel", "CSpanDSP"]),
+        // Analog line signalling (FXS/FXO supervision, caller ID timing, call progress) as pure
+        // state machines, and the driver that binds them to a channel device.
+        .target(name: "TrunkAnalog", dependencies: ["TrunkCore", "TrunkMedia", "TrunkHardware"]),
         .target(name: "TrunkISDN"),
         .target(name: "TrunkTrace", dependencies: ["TrunkCore", "CPcap"]),
         .target(
@@ -97,7 +100,8 @@ let package = Package(
             name: "TrunkHardwareTests",
             dependencies: ["TrunkHardware", "CDAHDI", "CSpanDSP", "CAlsa", "CPcap"]
         ),
-        .testTarget(name: "TrunkMediaTests", dependencies: ["TrunkCore", "TrunkMedia", "G168Harness", "CMallocCounter", "CEchoKernel"]),
+        .testTarget(name: "TrunkMediaTests", dependencies: ["TrunkCore", "TrunkMedia", "G168Harness", "CMallocCounter", "CEchoKernel", "CSpanDSP"]),
+        .testTarget(name: "TrunkAnalogTests", dependencies: ["TrunkCore", "TrunkAnalog", "TrunkMedia", "TrunkHardware", "G168Harness"]),
         .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"]),
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
         .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace"]),

@@ -1,0 +1,160 @@
+import TrunkCore
+import TrunkHardware
+import TrunkMedia
+
+/// Binds an analog port machine to a channel device: hook events and hook operations, timers
+/// against an injected clock, caller ID reception and generation, DTMF dialling and tones.
+///
+/// The driver does not read or write the device's audio: its owner (the media loop, or a test)
+/// hands it each received block with `process(received:now:)` and takes the audio to send with
+/// `transmit(into:now:)`. Everything audio-side is allocated in `init`.
+public final class AnalogPortDriver<Machine: AnalogPortMachine> {
+    public private(set) var machine: Machine
+    public let device: any ChannelDevice
+    private var deadlines: [AnalogInstant?]
+    private let callerIDReceiver: CallerIDReceiver
+    private let fskBell202: FSKCallerIDGenerator
+    private let fskV23: FSKCallerIDGenerator
+    private let dtmfSender: DTMFCallerIDGenerator
+    private var sending: (any SampleSource)?
+    private var tone: (any SampleSource)?
+    private let toneSource: (ProgressTone) -> (any SampleSource)?
+    private let detectors: [any AudioDetector]
+    /// Channel sample count at the start of the next received block.
+    public private(set) var sampleTime: UInt64 = 0
+    private var actions: [AnalogAction] = []
+    private var wasListening = true
+    private var indications: [(indication: AnalogIndication, at: AnalogInstant)] = []
+    /// Device operations that failed, for the owner to log with the port's name.
+    public private(set) var deviceErrors: [TrunkError] = []
+
+    /// - Parameters:
+    ///   - toneSource: makes the source of a call-progress tone (the tone plan's generator).
+    ///   - detectors: run on every received block (DTMF on FXS ports, call-progress tones on FXO).
+    ///   - dtmfLevelDBm0: level of DTMF sent for dialling and caller ID.
+    public init(machine: Machine, device: any ChannelDevice, detectors: [any AudioDetector] = [],
+                toneSource: @escaping (ProgressTone) -> (any SampleSource)? = { _ in nil },
+                callerIDLevelDBm0: Float = -13.5, dtmfLevelDBm0: Int32 = -9) {
+        self.machine = machine
+        self.device = device
+        self.detectors = detectors
+        self.toneSource = toneSource
+        deadlines = Array(repeating: nil, count: AnalogTimer.allCases.count)
+        callerIDReceiver = CallerIDReceiver()
+        fskBell202 = FSKCallerIDGenerator(method: .fskBell202, levelDBm0: callerIDLevelDBm0)
+        fskV23 = FSKCallerIDGenerator(method: .fskV23, levelDBm0: callerIDLevelDBm0)
+        dtmfSender = DTMFCallerIDGenerator(levelDBm0: dtmfLevelDBm0)
+        actions.reserveCapacity(16)
+        indications.reserveCapacity(16)
+    }
+
+    /// Fetches the device's events and fires due timers.
+    public func poll(now: AnalogInstant) {
+        while let event = device.nextEvent() {
+            machine.channelEvent(event, now: now, into: &actions)
+            perform(now: now)
+        }
+        for timer in AnalogTimer.allCases {
+            guard let deadline = deadlines[timer.rawValue], deadline <= now else { continue }
+            deadlines[timer.rawValue] = nil
+            machine.timerExpired(timer, now: now, into: &actions)
+            perform(now: now)
+        }
+    }
+
+    /// One block of received audio (linear), from the media loop.
+    public func process(received samples: UnsafeBufferPointer<Int16>, now: AnalogInstant) {
+        let blockStart = sampleTime
+        sampleTime += UInt64(samples.count)
+        if machine.listensForCallerID {
+            callerIDReceiver.process(samples, sampleTime: blockStart)
+            while let result = callerIDReceiver.nextResult() {
+                machine.callerIDReceived(result, now: now, into: &actions)
+                perform(now: now)
+            }
+        }
+        for detector in detectors {
+            detector.process(samples, sampleTime: blockStart)
+            while let detection = detector.nextDetection() {
+                let ago = Int((sampleTime &- detection.sampleTime) / 8)
+                machine.detected(detection.kind, startedAt: now + -ago, now: now, into: &actions)
+                perform(now: now)
+            }
+        }
+    }
+
+    /// Fills `out` with the audio to send (caller ID, DTMF, a tone, or silence); returns how
+    /// many samples carry signal.
+    public func transmit(into out: UnsafeMutableBufferPointer<Int16>, now: AnalogInstant) -> Int {
+        var written = 0
+        if let source = sending {
+            written = source.fill(out)
+            if written < out.count {
+                sending = nil
+                machine.sendingFinished(now: now, into: &actions)
+                perform(now: now)
+            }
+        } else if let tone {
+            written = tone.fill(out)
+        }
+        for index in written..<out.count { out[index] = 0 }
+        return written
+    }
+
+    /// A request from the call model: `body` calls one of the machine's request functions.
+    public func request(now: AnalogInstant, _ body: (inout Machine, AnalogInstant, inout [AnalogAction]) -> Void) {
+        body(&machine, now, &actions)
+        perform(now: now)
+    }
+
+    /// The oldest indication for the call model not yet taken, with the time it was made.
+    public func nextIndication() -> (indication: AnalogIndication, at: AnalogInstant)? {
+        indications.isEmpty ? nil : indications.removeFirst()
+    }
+
+    /// The deadline of a running timer (for `trunkctl` and tests).
+    public func deadline(of timer: AnalogTimer) -> AnalogInstant? { deadlines[timer.rawValue] }
+
+    private func perform(now: AnalogInstant) {
+        for action in actions {
+            switch action {
+            case .hook(let operation): attempt { () throws(TrunkError) in try device.hook(operation) }
+            case .setPolarity(let reversed): attempt { () throws(TrunkError) in try device.setPolarity(reversed: reversed) }
+            case .setRingCadence(let cadence): attempt { () throws(TrunkError) in try device.setRingCadence(cadence) }
+            case .playTone(let progressTone): tone = toneSource(progressTone)
+            case .stopTone: tone = nil
+            case let .sendCallerID(id, method, start):
+                switch method {
+                case .fskBell202:
+                    fskBell202.start(id)
+                    sending = fskBell202
+                case .fskV23:
+                    fskV23.start(id)
+                    sending = fskV23
+                case .dtmf:
+                    dtmfSender.start(id, start: start)
+                    sending = dtmfSender
+                }
+            case .stopCallerID: sending = nil
+            case .sendDTMF(let digits):
+                dtmfSender.start(digits: digits)
+                sending = dtmfSender
+            case let .startTimer(timer, deadline): deadlines[timer.rawValue] = deadline
+            case .stopTimer(let timer): deadlines[timer.rawValue] = nil
+            case .indicate(let indication): indications.append((indication, now))
+            }
+        }
+        actions.removeAll(keepingCapacity: true)
+        let listening = machine.listensForCallerID
+        if wasListening && !listening { callerIDReceiver.reset() }
+        wasListening = listening
+    }
+
+    private func attempt(_ operation: () throws(TrunkError) -> Void) {
+        do {
+            try operation()
+        } catch {
+            deviceErrors.append(error)
+        }
+    }
+}
