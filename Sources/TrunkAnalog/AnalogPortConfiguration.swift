@@ -12,8 +12,9 @@ public struct FXOConfiguration: Sendable, Hashable {
     public var answerAfterRings = 2
     /// Answer on our own (the lab's default flow), without waiting for the call model.
     public var autoAnswer = false
-    /// How long after the end of the first ring FSK caller ID may still begin.
-    public var callerIDWaitMs = 4500
+    /// How long after the end of the first ring the offer waits for FSK caller ID (exchanges
+    /// send it within the first 2–3 s of the pause); the call is then offered without a number.
+    public var callerIDWaitMs = 3500
 
     public enum DialToneWait: Sendable, Hashable {
         /// Wait for a detector to report dial tone, giving up after `timeoutMs`.

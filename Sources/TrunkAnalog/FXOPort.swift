@@ -15,8 +15,10 @@ public struct FXOPort: AnalogPortMachine {
         var validRings = 0
         var callerID: CallerID?
         var callerIDMethod: CallerIDMethod?
-        /// Caller ID has arrived, or its window has closed.
+        /// Caller ID has arrived, or its window has closed: the call can be offered.
         var callerIDSettled = false
+        /// A caller ID message (good or refused) has arrived: the call can be answered.
+        var callerIDArrived = false
         var offered = false
         var answerRequested = false
     }
@@ -89,6 +91,7 @@ public struct FXOPort: AnalogPortMachine {
                 ringing.callerID = early.id
                 ringing.callerIDMethod = .dtmf
                 ringing.callerIDSettled = true
+                ringing.callerIDArrived = true
             }
             earlyCallerID = nil
             state = .ringing(ringing)
@@ -175,6 +178,7 @@ public struct FXOPort: AnalogPortMachine {
                 actions.append(.indicate(.callerIDRejected(error, method: result.method)))
             }
             ringing.callerIDSettled = true
+            ringing.callerIDArrived = true
             actions.append(.stopTimer(.callerIDWait))
             progress(&ringing, now: now, &actions)
         default:
@@ -216,8 +220,8 @@ public struct FXOPort: AnalogPortMachine {
 
     // MARK: - Requests from the call model
 
-    /// Answer the ringing call: at once if caller ID is in (or will not come), otherwise as soon
-    /// as it is or the configured number of rings has passed, so the FSK is not cut off.
+    /// Answer the ringing call: at once if caller ID is in, otherwise as soon as it is or the
+    /// configured number of rings has passed, so the FSK between the rings is not cut off.
     public mutating func answer(now: AnalogInstant, into actions: inout [AnalogAction]) {
         guard case .ringing(var ringing) = state else { return }
         ringing.answerRequested = true
@@ -272,7 +276,7 @@ public struct FXOPort: AnalogPortMachine {
             if configuration.autoAnswer { ringing.answerRequested = true }
         }
         if ringing.answerRequested && ringing.validRings >= 1
-            && (ringing.callerIDSettled || ringing.validRings >= configuration.answerAfterRings) {
+            && (ringing.callerIDArrived || ringing.validRings >= configuration.answerAfterRings) {
             state = .connected
             actions.append(.stopTimer(.ringTimeout))
             actions.append(.stopTimer(.callerIDWait))
