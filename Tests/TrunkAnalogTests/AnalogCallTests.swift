@@ -64,6 +64,9 @@ struct AnalogCallTests {
         let expected = method == .dtmf ? CallerID(number: Self.caller.number) : Self.caller
         #expect(offer.indication == .incomingCall(callerID: expected, method: method))
         #expect(!lab.fxoIndications.contains { if case .callerIDRejected = $0.indication { true } else { false } })
+        // The caller ID really was that weak at the FXO: the loudest 50 ms is about −30 dBm0.
+        let loudest = stride(from: 0, to: lab.heardAtFXO.count - 400, by: 400).map { Level.dBm0(lab.heardAtFXO[$0..<($0 + 400)]) }.max() ?? 0
+        #expect(loudest > -31.5 && loudest < -28, "loudest 50 ms at the FXO: \(loudest) dBm0")
     }
 
     @Test("a ring cadence that is not China's 1 s / 4 s is refused and never offered")

@@ -112,7 +112,7 @@ enum Level {
     }
 
     static func tone(_ frequency: Float, dBm0 level: Float, samples: Int) -> [Int16] {
-        let amplitude = SignalLevel.rms(dBm0: level) * 2.0.squareRoot()
+        let amplitude = SignalLevel.rms(dBm0: level) * Float(2).squareRoot()
         return (0..<samples).map { Int16((amplitude * sinf(2 * Float.pi * frequency * Float($0) / 8000)).rounded()) }
     }
 
