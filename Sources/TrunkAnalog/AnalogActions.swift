@@ -62,6 +62,8 @@ public enum AnalogIndication: Sendable, Equatable {
     /// FXO: our hook flash has finished.
     case flashComplete
     case disconnected(AnalogDisconnectCause)
+    /// FXO, outbound: what call progress analysis heard after dialling.
+    case callProgress(CallProgressEvent)
 }
 
 /// What a port machine asks its driver to do, in order.

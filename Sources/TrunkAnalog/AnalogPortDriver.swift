@@ -20,6 +20,9 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
     private var tone: (any SampleSource)?
     private let toneSource: (ProgressTone) -> (any SampleSource)?
     private let detectors: [any AudioDetector]
+    /// Call progress analysis of outbound calls, from dialling until an outcome is final.
+    private var callProgress: CallProgressAnalyzer?
+    private var energy = FrameEnergyMeter()
     /// Channel sample count at the start of the next received block.
     public private(set) var sampleTime: UInt64 = 0
     private var actions: [AnalogAction] = []
@@ -34,7 +37,9 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
     ///   - dtmfLevelDBm0: level of DTMF sent for dialling and caller ID.
     public init(machine: Machine, device: any ChannelDevice, detectors: [any AudioDetector] = [],
                 toneSource: @escaping (ProgressTone) -> (any SampleSource)? = { _ in nil },
-                callerIDLevelDBm0: Float = -13.5, dtmfLevelDBm0: Int32 = -9) {
+                callerIDLevelDBm0: Float = -13.5, dtmfLevelDBm0: Int32 = -9,
+                callProgress: CallProgressConfiguration? = nil) {
+        self.callProgress = callProgress.map { CallProgressAnalyzer(configuration: $0) }
         self.machine = machine
         self.device = device
         self.detectors = detectors
@@ -77,8 +82,17 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
             detector.process(samples, sampleTime: blockStart)
             while let detection = detector.nextDetection() {
                 let ago = Int((sampleTime &- detection.sampleTime) / 8)
-                machine.detected(detection.kind, startedAt: now + -ago, now: now, into: &actions)
+                let startedAt = now + -ago
+                if callProgress?.isRunning == true, let event = callProgress?.detected(detection.kind, startedAt: startedAt, now: now) {
+                    indications.append((.callProgress(event), now))
+                }
+                machine.detected(detection.kind, startedAt: startedAt, now: now, into: &actions)
                 perform(now: now)
+            }
+        }
+        if callProgress?.isRunning == true {
+            energy.add(samples) { level in
+                if let event = callProgress?.frame(levelDBm0: level, now: now) { indications.append((.callProgress(event), now)) }
             }
         }
     }
@@ -141,7 +155,13 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
                 sending = dtmfSender
             case let .startTimer(timer, deadline): deadlines[timer.rawValue] = deadline
             case .stopTimer(let timer): deadlines[timer.rawValue] = nil
-            case .indicate(let indication): indications.append((indication, now))
+            case .indicate(let indication):
+                indications.append((indication, now))
+                switch indication {
+                case .dialled: callProgress?.start(now: now)
+                case .disconnected: callProgress?.stop()
+                default: break
+                }
             }
         }
         actions.removeAll(keepingCapacity: true)

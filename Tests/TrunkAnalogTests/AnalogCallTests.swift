@@ -184,6 +184,30 @@ struct AnalogCallTests {
         #expect(seen - releasedAt <= 10)
     }
 
+    @Test("outbound: call progress hears the called party's voice through the line")
+    func outboundVoiceAnswer() throws {
+        var fxoConfiguration = FXOConfiguration()
+        fxoConfiguration.dialToneWait = .fixed(ms: 200)
+        fxoConfiguration.dialMode = .pulse
+        var fxsConfiguration = FXSConfiguration()
+        fxsConfiguration.interDigitTimeoutMs = 1000
+        let lab = try AnalogLab(port: 2, fxsConfiguration: fxsConfiguration, fxoConfiguration: fxoConfiguration,
+                                callProgress: CallProgressConfiguration())
+        lab.fxoRequest { port, now, actions in port.dial("12", now: now, into: &actions) }
+        lab.run(ms: 10_000) { $0.fxsSaw { if case .digitsCollected = $0 { true } else { false } } != nil }
+        #expect(lab.fxsSaw { $0 == .digitsCollected("12") } != nil)
+        lab.fxsRequest { port, now, actions in port.farEndAnswered(now: now, into: &actions) }
+        let speaksAt = lab.now
+        lab.fxsTalk = CallProgressTests.speech(seconds: 3, level: -20, seed: 17)
+        lab.run(ms: 3000)
+        let progress = lab.fxoIndications.compactMap { if case .callProgress(let event) = $0.indication { event } else { nil } }
+        #expect(progress.map(\.outcome) == [.voice])
+        if let voice = progress.first {
+            #expect(voice.began - speaksAt < 100)
+            #expect(voice.decided - speaksAt < 1500)
+        }
+    }
+
     @Test("the FXO's hook flash reaches the FXS as a flash, not a hang-up")
     func hookFlash() throws {
         let lab = try Self.connectedCall(port: 4)

@@ -42,7 +42,8 @@ final class AnalogLab {
 
     init(port: Int = 1, fxsConfiguration: FXSConfiguration = FXSConfiguration(), fxoConfiguration: FXOConfiguration = FXOConfiguration(),
          fxsDetectors: [any AudioDetector] = [], fxoDetectors: [any AudioDetector] = [],
-         toneSource: @escaping (ProgressTone) -> (any SampleSource)? = { _ in nil }, callerIDLevelDBm0: Float = -13.5, dtmfLevelDBm0: Int32 = -9) throws {
+         toneSource: @escaping (ProgressTone) -> (any SampleSource)? = { _ in nil }, callerIDLevelDBm0: Float = -13.5, dtmfLevelDBm0: Int32 = -9,
+         callProgress: CallProgressConfiguration? = nil) throws {
         simulator = try LineSimulator()
         fxsDevice = try simulator.openChannel(LabPorts.fxs(port))
         fxoDevice = try simulator.openChannel(LabPorts.fxo(port))
@@ -54,7 +55,7 @@ final class AnalogLab {
         fxs = AnalogPortDriver(machine: FXSPort(configuration: fxsConfiguration), device: fxsDevice, detectors: fxsDetectors,
                                toneSource: toneSource, callerIDLevelDBm0: callerIDLevelDBm0, dtmfLevelDBm0: dtmfLevelDBm0)
         fxo = AnalogPortDriver(machine: FXOPort(configuration: fxoConfiguration), device: fxoDevice, detectors: fxoDetectors,
-                               toneSource: toneSource)
+                               toneSource: toneSource, callProgress: callProgress)
     }
 
     func run(ms: Int, until stop: ((AnalogLab) -> Bool)? = nil) {
