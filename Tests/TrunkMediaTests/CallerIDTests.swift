@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CMallocCounter
 import CSpanDSP
 import G168Harness
 import Testing
@@ -182,5 +183,44 @@ struct CallerIDTests {
         let results = CallerIDSignal.receive(samples, with: CallerIDReceiver())
         let numbers = results.compactMap { $0.callerID?.number }
         #expect(numbers.isEmpty)
+    }
+}
+
+@Suite("Caller ID on the media loop's path")
+struct CallerIDAllocationTests {
+    @Test("receiving and generating caller ID allocate nothing per block")
+    func noAllocationPerBlock() {
+        let generator = FSKCallerIDGenerator(method: .fskV23)
+        let dtmfGenerator = DTMFCallerIDGenerator()
+        let receiver = CallerIDReceiver()
+        generator.start(CallerIDTests.identity)
+        let fsk = CallerIDSignal.line(CallerIDSignal.render(generator), snrDB: nil)
+        dtmfGenerator.start(CallerIDTests.identity)
+        let signal = fsk + CallerIDSignal.line(CallerIDSignal.render(dtmfGenerator), snrDB: nil)
+        var out = [Int16](repeating: 0, count: 8)
+        signal.withUnsafeBufferPointer { buffer in
+            out.withUnsafeMutableBufferPointer { block in
+                generator.start(CallerIDTests.identity)
+                dtmfGenerator.start(CallerIDTests.identity)
+                // Warm-up: lazy globals and spandsp's first-use tables.
+                receiver.process(UnsafeBufferPointer(rebasing: buffer[0..<8]), sampleTime: 0)
+                malloc_counter_start()
+                var time: UInt64 = 8
+                for start in stride(from: 8, to: buffer.count - 7, by: 8) {
+                    receiver.process(UnsafeBufferPointer(rebasing: buffer[start..<(start + 8)]), sampleTime: time)
+                    time += 8
+                    _ = generator.fill(block)
+                    _ = dtmfGenerator.fill(block)
+                }
+                let allocations = malloc_counter_stop()
+                #expect(allocations == 0, "\(allocations) allocations in \(buffer.count / 8) blocks")
+            }
+        }
+        // And what was received in that window was the caller ID, both times.
+        let first = receiver.nextResult()
+        #expect(first?.method == .dtmf || first?.method == .fskV23)
+        let second = receiver.nextResult()
+        let methods = Set([first?.method, second?.method].compactMap { $0 })
+        #expect(methods == [.dtmf, .fskV23])
     }
 }

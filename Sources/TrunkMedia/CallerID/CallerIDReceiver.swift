@@ -18,12 +18,16 @@ public final class CallerIDReceiver {
     private let v23: FSKCallerIDReceiver
     private let dtmf: DTMFCallerIDReceiver
     private var tones: FSKToneEnergies
+    private var bell202Seen = 0
+    private var v23Seen = 0
     /// A message ended at one demodulator; the other gets until `decisionAt` to finish too.
-    private var pendingValid: CallerIDResult?
-    private var pendingFailure: CallerIDResult?
+    /// Messages are decoded only when taken, so `process` never allocates.
+    private var valid: FSKCallerIDReceiver?
+    private var failed: FSKCallerIDReceiver?
+    private var deciding = false
     private var decisionAt: UInt64 = 0
-    private var ready: CallerIDResult?
-    private var dtmfReady: CallerIDResult?
+    private var ready: FSKCallerIDReceiver?
+    private var readyMethod = CallerIDMethod.fskV23
     private static let decisionWindowSamples: UInt64 = 800
 
     public init(fskCutoffDBm0: Float = -44, dtmfThresholdDBm0: Int32 = -42) {
@@ -38,56 +42,61 @@ public final class CallerIDReceiver {
         v23.process(samples, sampleTime: sampleTime)
         dtmf.process(samples, sampleTime: sampleTime)
         tones.process(samples)
-        let end = sampleTime + UInt64(samples.count)
-        for receiver in [bell202, v23] {
-            guard let result = receiver.nextResult() else { continue }
-            if pendingValid == nil && pendingFailure == nil { decisionAt = result.sampleTime + Self.decisionWindowSamples }
-            if result.callerID != nil {
-                if pendingValid == nil { pendingValid = result }
-            } else if pendingFailure == nil {
-                pendingFailure = result
-            }
+        if bell202.finishedCount != bell202Seen {
+            bell202Seen = bell202.finishedCount
+            note(bell202)
         }
-        if (pendingValid != nil || pendingFailure != nil) && end >= decisionAt { decide() }
-        if let result = dtmf.nextResult() { dtmfReady = result }
+        if v23.finishedCount != v23Seen {
+            v23Seen = v23.finishedCount
+            note(v23)
+        }
+        if deciding && sampleTime + UInt64(samples.count) >= decisionAt { decide() }
     }
 
-    /// The oldest result not yet taken.
+    /// The oldest result not yet taken; decoding happens here, outside the per-block path.
     public func nextResult() -> CallerIDResult? {
-        if let result = dtmfReady {
-            dtmfReady = nil
-            return result
-        }
-        let result = ready
+        if dtmf.hasResult { return dtmf.nextResult() }
+        guard let receiver = ready else { return nil }
         ready = nil
+        guard var result = receiver.nextResult() else { return nil }
+        result.method = readyMethod
         return result
     }
 
     /// Whether caller ID is arriving right now (a message is being assembled).
-    public var isReceiving: Bool { bell202.isReceiving || v23.isReceiving || dtmf.isReceiving || pendingValid != nil || pendingFailure != nil }
+    public var isReceiving: Bool { bell202.isReceiving || v23.isReceiving || dtmf.isReceiving || deciding }
 
     public func reset() {
         bell202.reset()
         v23.reset()
         dtmf.reset()
         tones.reset()
-        pendingValid = nil
-        pendingFailure = nil
+        bell202Seen = bell202.finishedCount
+        v23Seen = v23.finishedCount
+        valid = nil
+        failed = nil
+        deciding = false
         ready = nil
-        dtmfReady = nil
+    }
+
+    private func note(_ receiver: FSKCallerIDReceiver) {
+        if !deciding {
+            deciding = true
+            decisionAt = receiver.lastFinishedAt + Self.decisionWindowSamples
+        }
+        if receiver.lastFinishedIsValid {
+            if valid == nil { valid = receiver }
+        } else if failed == nil {
+            failed = receiver
+        }
     }
 
     private func decide() {
-        let method: CallerIDMethod = tones.bell202Energy > tones.v23Energy ? .fskBell202 : .fskV23
-        if var result = pendingValid {
-            result.method = method
-            ready = result
-        } else if var result = pendingFailure {
-            result.method = method
-            ready = result
-        }
-        pendingValid = nil
-        pendingFailure = nil
+        readyMethod = tones.bell202Energy > tones.v23Energy ? .fskBell202 : .fskV23
+        ready = valid ?? failed
+        valid = nil
+        failed = nil
+        deciding = false
     }
 }
 

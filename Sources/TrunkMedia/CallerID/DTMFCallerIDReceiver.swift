@@ -59,6 +59,9 @@ public final class DTMFCallerIDReceiver {
 
     public var isReceiving: Bool { count > 0 }
 
+    /// Whether a finished string waits to be taken with `nextResult()`.
+    public var hasResult: Bool { hasFinished }
+
     public func nextResult() -> CallerIDResult? {
         guard hasFinished else { return nil }
         hasFinished = false

@@ -63,6 +63,16 @@ public final class FSKCallerIDReceiver {
         self.sampleTime = sampleTime + UInt64(samples.count)
     }
 
+    /// Counts finished messages (good or not), so a listener can tell a new one has finished
+    /// without taking (and decoding) it.
+    public private(set) var finishedCount = 0
+    /// Whether the last finished message passed its checksum.
+    public var lastFinishedIsValid: Bool {
+        if case .valid = finishedStatus { return true }
+        return false
+    }
+    public var lastFinishedAt: UInt64 { finishedAt }
+
     /// Whether a message is being assembled right now.
     public var isReceiving: Bool { messageLength > 0 }
 
@@ -158,6 +168,7 @@ public final class FSKCallerIDReceiver {
         finishedLength = messageLength
         finishedStatus = status
         finishedAt = sampleTime
+        finishedCount += 1
     }
 
     private static func isMessageType(_ type: UInt8) -> Bool {
