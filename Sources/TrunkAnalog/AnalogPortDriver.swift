@@ -38,7 +38,7 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
     public init(machine: Machine, device: any ChannelDevice, detectors: [any AudioDetector] = [],
                 toneSource: @escaping (ProgressTone) -> (any SampleSource)? = { _ in nil },
                 callerIDLevelDBm0: Float = -13.5, dtmfLevelDBm0: Int32 = -9,
-                callProgress: CallProgressConfiguration? = nil) {
+                callProgress: CallProgressAnalysisConfiguration? = nil) {
         self.callProgress = callProgress.map { CallProgressAnalyzer(configuration: $0) }
         self.machine = machine
         self.device = device

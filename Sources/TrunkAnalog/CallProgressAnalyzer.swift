@@ -33,7 +33,7 @@ public struct CallProgressEvent: Sendable, Hashable {
     }
 }
 
-public struct CallProgressConfiguration: Sendable, Hashable {
+public struct CallProgressAnalysisConfiguration: Sendable, Hashable {
     /// A 20 ms frame louder than this counts as activity.
     public var activityThresholdDBm0: Float = -42
     /// Activity must add up to this long (pauses between words allowed) to be taken as voice.
@@ -52,7 +52,7 @@ public struct CallProgressConfiguration: Sendable, Hashable {
 /// Classifies an outbound call's progress from the tone detectors' reports and the received
 /// audio's energy, frame by frame. Pure: `now` in, events out.
 public struct CallProgressAnalyzer: Sendable {
-    public let configuration: CallProgressConfiguration
+    public let configuration: CallProgressAnalysisConfiguration
     private var started: AnalogInstant?
     private var finished = false
     private var ringbackReported = false
@@ -71,7 +71,7 @@ public struct CallProgressAnalyzer: Sendable {
     private var innerMinimum: Float = .infinity
     private var innerMaximum: Float = -.infinity
 
-    public init(configuration: CallProgressConfiguration = CallProgressConfiguration()) {
+    public init(configuration: CallProgressAnalysisConfiguration = CallProgressAnalysisConfiguration()) {
         self.configuration = configuration
     }
 

@@ -192,7 +192,7 @@ struct AnalogCallTests {
         var fxsConfiguration = FXSConfiguration()
         fxsConfiguration.interDigitTimeoutMs = 1000
         let lab = try AnalogLab(port: 2, fxsConfiguration: fxsConfiguration, fxoConfiguration: fxoConfiguration,
-                                callProgress: CallProgressConfiguration())
+                                callProgress: CallProgressAnalysisConfiguration())
         lab.fxoRequest { port, now, actions in port.dial("12", now: now, into: &actions) }
         lab.run(ms: 10_000) { $0.fxsSaw { if case .digitsCollected = $0 { true } else { false } } != nil }
         #expect(lab.fxsSaw { $0 == .digitsCollected("12") } != nil)

@@ -43,7 +43,7 @@ final class AnalogLab {
     init(port: Int = 1, fxsConfiguration: FXSConfiguration = FXSConfiguration(), fxoConfiguration: FXOConfiguration = FXOConfiguration(),
          fxsDetectors: [any AudioDetector] = [], fxoDetectors: [any AudioDetector] = [],
          toneSource: @escaping (ProgressTone) -> (any SampleSource)? = { _ in nil }, callerIDLevelDBm0: Float = -13.5, dtmfLevelDBm0: Int32 = -9,
-         callProgress: CallProgressConfiguration? = nil) throws {
+         callProgress: CallProgressAnalysisConfiguration? = nil) throws {
         simulator = try LineSimulator()
         fxsDevice = try simulator.openChannel(LabPorts.fxs(port))
         fxoDevice = try simulator.openChannel(LabPorts.fxo(port))
