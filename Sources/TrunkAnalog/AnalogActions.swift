@@ -74,7 +74,8 @@ public enum AnalogAction: Sendable, Equatable {
     case playTone(ProgressTone)
     case stopTone
     case sendCallerID(CallerID, CallerIDMethod, dtmfStart: DTMFCallerIDStart)
-    case stopCallerID
+    /// Stop sending caller ID or DTMF digits.
+    case stopSending
     case sendDTMF(String)
     case startTimer(AnalogTimer, deadline: AnalogInstant)
     case stopTimer(AnalogTimer)

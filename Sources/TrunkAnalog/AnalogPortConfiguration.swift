@@ -2,7 +2,8 @@ import TrunkMedia
 
 /// How an FXO port (a line from the exchange) is supervised. Defaults follow China's exchanges.
 public struct FXOConfiguration: Sendable, Hashable {
-    /// Expected ring cadence, on and off in milliseconds (China: 1 s on, 4 s off).
+    /// Expected ring cadence, on and off in milliseconds (China: 1 s on, 4 s off); a
+    /// distinctive cadence lists each burst and pause of its cycle.
     public var ringCadence: [Int] = [1000, 4000]
     /// How far a measured ring burst or pause may stray from the cadence and still count.
     public var ringToleranceMs = 200

@@ -149,7 +149,7 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
                     dtmfSender.start(id, start: start)
                     sending = dtmfSender
                 }
-            case .stopCallerID: sending = nil
+            case .stopSending: sending = nil
             case .sendDTMF(let digits):
                 dtmfSender.start(digits: digits)
                 sending = dtmfSender

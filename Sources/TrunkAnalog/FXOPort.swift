@@ -12,6 +12,9 @@ public struct FXOPort: AnalogPortMachine {
     private struct Ringing: Hashable, Sendable {
         var burstBegan: AnalogInstant
         var lastBurstEnded: AnalogInstant?
+        /// Bursts seen, valid or not: picks the cadence element the next one must match.
+        var bursts = 0
+        /// Complete cadence cycles (a China ring is one burst; a distinctive ring may be two).
         var validRings = 0
         var callerID: CallerID?
         var callerIDMethod: CallerIDMethod?
@@ -76,10 +79,19 @@ public struct FXOPort: AnalogPortMachine {
         }
     }
 
-    private var onMs: Int { configuration.ringCadence.first ?? 1000 }
-    private var offMs: Int { configuration.ringCadence.count > 1 ? configuration.ringCadence[1] : 4000 }
-    /// Ringing has stopped once no burst began within the off time plus tolerance.
-    private var ringGoneMs: Int { offMs + configuration.ringToleranceMs + 500 }
+    /// Bursts per cadence cycle: the cadence alternates on and off times.
+    private var burstsPerCycle: Int { max(1, configuration.ringCadence.count / 2) }
+    private func onMs(burst: Int) -> Int {
+        configuration.ringCadence.isEmpty ? 1000 : configuration.ringCadence[(burst % burstsPerCycle) * 2]
+    }
+    private func offMs(burst: Int) -> Int {
+        let index = (burst % burstsPerCycle) * 2 + 1
+        return index < configuration.ringCadence.count ? configuration.ringCadence[index] : 4000
+    }
+    /// Ringing has stopped once no burst began within the longest pause plus tolerance.
+    private var ringGoneMs: Int {
+        (0..<burstsPerCycle).map { offMs(burst: $0) }.max()! + configuration.ringToleranceMs + 500
+    }
 
     // MARK: - Channel events
 
@@ -99,7 +111,7 @@ public struct FXOPort: AnalogPortMachine {
         case (.ringBegin, .ringing(var ringing)):
             if let ended = ringing.lastBurstEnded {
                 let off = Int(now - ended) + configuration.ringTrailerMs
-                if abs(off - offMs) > configuration.ringToleranceMs {
+                if abs(off - offMs(burst: ringing.bursts - 1)) > configuration.ringToleranceMs {
                     reject(onMs: nil, offMs: off, ringing: ringing, now: now, &actions)
                     return
                 }
@@ -112,12 +124,19 @@ public struct FXOPort: AnalogPortMachine {
         case (.ringOffHook, .ringing(var ringing)):
             // The end of a ring burst, DAHDI reports it after the ring trailer.
             let on = Int(now - ringing.burstBegan) - configuration.ringTrailerMs
-            guard abs(on - onMs) <= configuration.ringToleranceMs else {
+            guard abs(on - onMs(burst: ringing.bursts)) <= configuration.ringToleranceMs else {
                 reject(onMs: on, offMs: nil, ringing: ringing, now: now, &actions)
                 return
             }
-            ringing.validRings += 1
+            ringing.bursts += 1
             ringing.lastBurstEnded = now
+            // A ring counts when its cycle's last burst has ended; only then is the cadence known.
+            guard ringing.bursts % burstsPerCycle == 0 else {
+                actions.append(.startTimer(.ringTimeout, deadline: now + ringGoneMs))
+                state = .ringing(ringing)
+                return
+            }
+            ringing.validRings += 1
             if ringing.validRings == 1 && !ringing.callerIDSettled {
                 actions.append(.startTimer(.callerIDWait, deadline: now + configuration.callerIDWaitMs))
             }
@@ -259,7 +278,7 @@ public struct FXOPort: AnalogPortMachine {
     public mutating func hangUp(now: AnalogInstant, into actions: inout [AnalogAction]) {
         let wasOffHook = isOffHook
         stopAllTimers(&actions)
-        if case .dialling = state { actions.append(.stopCallerID) }
+        if case .dialling = state { actions.append(.stopSending) }
         state = .idle
         disconnectTone = nil
         if wasOffHook { actions.append(.hook(.onHook)) }
@@ -337,7 +356,7 @@ public struct FXOPort: AnalogPortMachine {
 
     private mutating func disconnect(_ cause: AnalogDisconnectCause, now: AnalogInstant, _ actions: inout [AnalogAction]) {
         stopAllTimers(&actions)
-        if case .dialling = state { actions.append(.stopCallerID) }
+        if case .dialling = state { actions.append(.stopSending) }
         state = .idle
         disconnectTone = nil
         actions.append(.hook(.onHook))

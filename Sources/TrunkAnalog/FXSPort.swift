@@ -57,7 +57,7 @@ public struct FXSPort: AnalogPortMachine {
             actions.append(.startTimer(.firstDigit, deadline: now + configuration.firstDigitTimeoutMs))
         case (.ringOffHook, .ringing), (.ringOffHook, .callerIDBeforeRing):
             // The phone answered (DAHDI has already stopped the ringer).
-            actions.append(.stopCallerID)
+            actions.append(.stopSending)
             actions.append(.stopTimer(.callerIDDelay))
             state = .connected
             if configuration.reversePolarityOnAnswer {
@@ -65,12 +65,11 @@ public struct FXSPort: AnalogPortMachine {
                 actions.append(.setPolarity(reversed: true))
             }
             actions.append(.indicate(.answered))
-        case (.ringerOff, .ringing(let pending?)):
+        case (.ringerOff, .ringing(.some)):
             // FSK caller ID goes in the first silent interval, after a pause the phone needs.
             if case .fsk(_, let delay) = configuration.callerID {
                 actions.append(.startTimer(.callerIDDelay, deadline: now + delay))
             }
-            _ = pending
         case (.pulseDigit, _):
             if let digit = event.digit { collect(digit, now: now, &actions) }
         case (.winkFlash, .connected), (.winkFlash, .routing):
@@ -142,7 +141,7 @@ public struct FXSPort: AnalogPortMachine {
         switch state {
         case .ringing, .callerIDBeforeRing:
             state = .idle
-            actions.append(.stopCallerID)
+            actions.append(.stopSending)
             actions.append(.stopTimer(.callerIDDelay))
             actions.append(.hook(.ringOff))
         default:
@@ -224,7 +223,7 @@ public struct FXSPort: AnalogPortMachine {
     private mutating func release(_ actions: inout [AnalogAction]) {
         state = .idle
         actions.append(.stopTone)
-        actions.append(.stopCallerID)
+        actions.append(.stopSending)
         for timer in [AnalogTimer.firstDigit, .interDigit, .callerIDDelay] { actions.append(.stopTimer(timer)) }
         if polarityReversed {
             polarityReversed = false

@@ -219,17 +219,25 @@ struct AnalogCallTests {
         #expect(lab.fxs.machine.stateName == "connected")
     }
 
-    @Test("a distinctive cadence reaches the line burst by burst")
+    @Test("a distinctive cadence is offered by an FXO that expects it and refused by one that expects China's")
     func distinctiveRing() throws {
         var fxsConfiguration = FXSConfiguration()
         fxsConfiguration.callerID = .none
-        let lab = try AnalogLab(port: 1, fxsConfiguration: fxsConfiguration)
-        var begins: [UInt64] = []
+        var fxoConfiguration = FXOConfiguration()
+        fxoConfiguration.ringCadence = [400, 200, 400, 2000]
+        fxoConfiguration.callerIDWaitMs = 1500
+        let lab = try AnalogLab(port: 1, fxsConfiguration: fxsConfiguration, fxoConfiguration: fxoConfiguration)
         lab.fxsRequest { port, now, actions in port.ring(callerID: nil, cadence: [400, 200, 400, 2000], now: now, into: &actions) }
-        // Watch the FXO device's own events through the driver's view: each burst is a ring
-        // the FXO measures and refuses (the FXO expects China's cadence).
-        lab.run(ms: 3000)
-        for item in lab.fxoIndications { if case .ringCadenceRejected(let on, _) = item.indication { begins.append(UInt64(on)) } }
-        #expect(begins.first == 399)
+        lab.run(ms: 6000)
+        #expect(lab.fxoSaw { if case .ringCadenceRejected = $0 { true } else { false } } == nil)
+        // Offered when the caller ID window after the first full cycle (bursts end at 1049 ms) closes.
+        let offered = try #require(lab.fxoSaw { $0 == .incomingCall(callerID: nil, method: nil) })
+        #expect(offered.milliseconds >= 2540 && offered.milliseconds <= 2560)
+
+        let china = try AnalogLab(port: 2, fxsConfiguration: fxsConfiguration)
+        china.fxsRequest { port, now, actions in port.ring(callerID: nil, cadence: [400, 200, 400, 2000], now: now, into: &actions) }
+        china.run(ms: 6000)
+        #expect(china.fxoSaw { $0 == .ringCadenceRejected(onMs: 399, offMs: nil) } != nil)
+        #expect(china.fxoSaw { if case .incomingCall = $0 { true } else { false } } == nil)
     }
 }
