@@ -15,7 +15,7 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
     private let callerIDReceiver: CallerIDReceiver
     private let fskBell202: FSKCallerIDGenerator
     private let fskV23: FSKCallerIDGenerator
-    private let dtmfSender: DTMFCallerIDGenerator
+    private let dtmfSender: DTMFGenerator
     private var sending: (any SampleSource)?
     private var tone: (any SampleSource)?
     private let toneSource: (ProgressTone) -> (any SampleSource)?
@@ -34,7 +34,8 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
     /// - Parameters:
     ///   - toneSource: makes the source of a call-progress tone (the tone plan's generator).
     ///   - detectors: run on every received block (DTMF on FXS ports, call-progress tones on FXO).
-    ///   - dtmfLevelDBm0: level of DTMF sent for dialling and caller ID.
+    ///   - dtmfLevelDBm0: level of the low-group tone of DTMF sent for dialling and caller ID;
+    ///     the high group goes 2 dB lower, as China's exchanges send it.
     public init(machine: Machine, device: any ChannelDevice, detectors: [any AudioDetector] = [],
                 toneSource: @escaping (ProgressTone) -> (any SampleSource)? = { _ in nil },
                 callerIDLevelDBm0: Float = -13.5, dtmfLevelDBm0: Int32 = -9,
@@ -48,7 +49,8 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
         callerIDReceiver = CallerIDReceiver()
         fskBell202 = FSKCallerIDGenerator(method: .fskBell202, levelDBm0: callerIDLevelDBm0)
         fskV23 = FSKCallerIDGenerator(method: .fskV23, levelDBm0: callerIDLevelDBm0)
-        dtmfSender = DTMFCallerIDGenerator(levelDBm0: dtmfLevelDBm0)
+        // 70 ms tones and pauses suit both dialling and DTMF caller ID (ETSI asks for 50–70 ms).
+        dtmfSender = DTMFGenerator(lowGroupDBm0: Int(dtmfLevelDBm0), highGroupDBm0: Int(dtmfLevelDBm0) - 2, onMs: 70, offMs: 70)
         actions.reserveCapacity(16)
         indications.reserveCapacity(16)
     }
@@ -146,12 +148,14 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
                     fskV23.start(id)
                     sending = fskV23
                 case .dtmf:
-                    dtmfSender.start(id, start: start)
+                    dtmfSender.stop()
+                    dtmfSender.send(id.dtmfDigits(start: start))
                     sending = dtmfSender
                 }
             case .stopSending: sending = nil
             case .sendDTMF(let digits):
-                dtmfSender.start(digits: digits)
+                dtmfSender.stop()
+                dtmfSender.send(digits)
                 sending = dtmfSender
             case let .startTimer(timer, deadline): deadlines[timer.rawValue] = deadline
             case .stopTimer(let timer): deadlines[timer.rawValue] = nil

@@ -46,8 +46,8 @@ struct AnalogCallTests {
     func weakCallerID(method: CallerIDMethod) throws {
         var fxsConfiguration = FXSConfiguration()
         fxsConfiguration.callerID = method == .dtmf ? .dtmf(.a) : .fsk(method, delayMs: 500)
-        // The DTMF level is per tone group; −33 dBm0 per tone puts the pair at about −30 dBm0.
-        let lab = try AnalogLab(port: 3, fxsConfiguration: fxsConfiguration, callerIDLevelDBm0: -30, dtmfLevelDBm0: -33)
+        // The DTMF level is per tone group: −32 and −34 dBm0 put the pair at −30 dBm0.
+        let lab = try AnalogLab(port: 3, fxsConfiguration: fxsConfiguration, callerIDLevelDBm0: -30, dtmfLevelDBm0: -32)
         var impairments = Impairments()
         impairments.echoModel = 3
         impairments.echoReturnLossDB = 12

@@ -117,8 +117,8 @@ struct CallerIDTests {
         (CallerID(numberAbsence: .withheld), DTMFCallerIDStart.a),
     ])
     func dtmfRoundTrip(identity: CallerID, start: DTMFCallerIDStart) {
-        let generator = DTMFCallerIDGenerator()
-        generator.start(identity, start: start)
+        let generator = DTMFGenerator(onMs: 70, offMs: 70)
+        generator.send(identity.dtmfDigits(start: start))
         let signal = CallerIDSignal.line(CallerIDSignal.render(generator), snrDB: nil)
         let results = CallerIDSignal.receive(signal, with: CallerIDReceiver())
         #expect(results.count == 1)
@@ -130,8 +130,8 @@ struct CallerIDTests {
     func weakNoisyLine(method: CallerIDMethod) {
         let raw: [Int16]
         if method == .dtmf {
-            let generator = DTMFCallerIDGenerator()
-            generator.start(Self.identity)
+            let generator = DTMFGenerator(onMs: 70, offMs: 70)
+            generator.send(Self.identity.dtmfDigits())
             raw = CallerIDSignal.render(generator)
         } else {
             let generator = FSKCallerIDGenerator(method: method)
@@ -188,20 +188,20 @@ struct CallerIDTests {
 
 @Suite("Caller ID on the media loop's path")
 struct CallerIDAllocationTests {
-    @Test("receiving and generating caller ID allocate nothing per block")
+    @Test("receiving and sending FSK caller ID allocate nothing per block")
     func noAllocationPerBlock() {
         let generator = FSKCallerIDGenerator(method: .fskV23)
-        let dtmfGenerator = DTMFCallerIDGenerator()
+        let dtmfGenerator = DTMFGenerator(onMs: 70, offMs: 70)
         let receiver = CallerIDReceiver()
         generator.start(CallerIDTests.identity)
         let fsk = CallerIDSignal.line(CallerIDSignal.render(generator), snrDB: nil)
-        dtmfGenerator.start(CallerIDTests.identity)
+        dtmfGenerator.send(CallerIDTests.identity.dtmfDigits())
         let signal = fsk + CallerIDSignal.line(CallerIDSignal.render(dtmfGenerator), snrDB: nil)
         var out = [Int16](repeating: 0, count: 8)
         signal.withUnsafeBufferPointer { buffer in
             out.withUnsafeMutableBufferPointer { block in
                 generator.start(CallerIDTests.identity)
-                dtmfGenerator.start(CallerIDTests.identity)
+                dtmfGenerator.send(CallerIDTests.identity.dtmfDigits())
                 // Warm-up: lazy globals and spandsp's first-use tables.
                 receiver.process(UnsafeBufferPointer(rebasing: buffer[0..<8]), sampleTime: 0)
                 malloc_counter_start()

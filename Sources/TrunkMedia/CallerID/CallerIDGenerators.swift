@@ -5,6 +5,8 @@ import Darwin
 #endif
 import CSpanDSP
 
+/// DTMF caller ID needs no generator of its own: `DTMFGenerator.send(callerID.dtmfDigits())`.
+
 /// Sends FSK caller ID with spandsp's ADSI transmitter (CLASS on Bell 202 tones, ETSI CLIP on
 /// V.23 tones): channel seizure, mark signal, the message and its checksum.
 /// Allocates in `init` only; `fill` runs on the media loop.
@@ -50,52 +52,6 @@ public final class FSKCallerIDGenerator: SampleSource {
         for index in 0..<written {
             out[index] = Int16(clamping: (Int32(out[index]) * gain) >> 15)
         }
-        if written < out.count { active = false }
-        return written
-    }
-}
-
-/// Sends DTMF caller ID before the first ring, with spandsp's `dtmf_tx` (ADSI's CLIP_DTMF mode
-/// cannot set the level or the digit timing, which exchanges and our tests need).
-public final class DTMFCallerIDGenerator: SampleSource {
-    private var tx: OpaquePointer?
-    private var active = false
-    private let digits: UnsafeMutablePointer<CChar>
-
-    /// - Parameters:
-    ///   - levelDBm0: level of the low-group tone; the high group is sent 2 dB higher (twist).
-    ///   - toneMs, pauseMs: digit timing; ETSI asks for 50–70 ms of each.
-    public init(levelDBm0: Int32 = -9, toneMs: Int32 = 70, pauseMs: Int32 = 70) {
-        digits = .allocate(capacity: 128)
-        tx = dtmf_tx_init(nil)
-        precondition(tx != nil, "dtmf_tx_init failed to allocate")
-        dtmf_tx_set_level(tx, levelDBm0, 2)
-        dtmf_tx_set_timing(tx, toneMs, pauseMs)
-    }
-
-    deinit {
-        dtmf_tx_free(tx)
-        digits.deallocate()
-    }
-
-    /// Queues the DTMF string for `callerID` (`A<number>C` unless another start is given).
-    public func start(_ callerID: CallerID, start: DTMFCallerIDStart = .a) {
-        self.start(digits: callerID.dtmfDigits(start: start))
-    }
-
-    /// Queues any DTMF string (dialling uses the same sender).
-    public func start(digits text: String) {
-        let string = Array(text.utf8.prefix(127))
-        for (index, byte) in string.enumerated() { digits[index] = CChar(bitPattern: byte) }
-        digits[string.count] = 0
-        active = dtmf_tx_put(tx, digits, Int32(string.count)) == 0
-    }
-
-    public var isActive: Bool { active }
-
-    public func fill(_ out: UnsafeMutableBufferPointer<Int16>) -> Int {
-        guard active, let base = out.baseAddress, !out.isEmpty else { return 0 }
-        let written = Int(dtmf_tx(tx, base, Int32(out.count)))
         if written < out.count { active = false }
         return written
     }
