@@ -91,6 +91,10 @@ let package = Package(
             path: "Benchmarks/trunkbench-echo",
             linkerSettings: [.linkedLibrary("dl")]),
         .executableTarget(
+            name: "trunkbench-callerid",
+            dependencies: ["TrunkCore", "TrunkMedia", "G168Harness", "CSpanDSP"],
+            path: "Benchmarks/trunkbench-callerid"),
+        .executableTarget(
             name: "trunkbench-pri",
             dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"],
             path: "Benchmarks/trunkbench-pri"),
