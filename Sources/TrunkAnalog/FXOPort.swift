@@ -93,6 +93,11 @@ public struct FXOPort: AnalogPortMachine {
         (0..<burstsPerCycle).map { offMs(burst: $0) }.max()! + configuration.ringToleranceMs + 500
     }
 
+    /// A burst whose end is not reported by then is not a ring (a stuck ringer, a line fault).
+    private func burstGoneMs(burst: Int) -> Int {
+        onMs(burst: burst) + configuration.ringToleranceMs + configuration.ringTrailerMs + ringGoneMs
+    }
+
     // MARK: - Channel events
 
     public mutating func channelEvent(_ event: ChannelEvent, now: AnalogInstant, into actions: inout [AnalogAction]) {
@@ -107,7 +112,7 @@ public struct FXOPort: AnalogPortMachine {
             }
             earlyCallerID = nil
             state = .ringing(ringing)
-            actions.append(.stopTimer(.ringTimeout))
+            actions.append(.startTimer(.ringTimeout, deadline: now + burstGoneMs(burst: 0)))
         case (.ringBegin, .ringing(var ringing)):
             if let ended = ringing.lastBurstEnded {
                 let off = Int(now - ended) + configuration.ringTrailerMs
@@ -118,7 +123,7 @@ public struct FXOPort: AnalogPortMachine {
             }
             ringing.burstBegan = now
             state = .ringing(ringing)
-            actions.append(.stopTimer(.ringTimeout))
+            actions.append(.startTimer(.ringTimeout, deadline: now + burstGoneMs(burst: ringing.bursts)))
         case (.ringBegin, .ignoringRing):
             actions.append(.startTimer(.ringTimeout, deadline: now + ringGoneMs))
         case (.ringOffHook, .ringing(var ringing)):
