@@ -28,6 +28,7 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
     private var actions: [AnalogAction] = []
     private var wasListening = true
     private var indications: [(indication: AnalogIndication, at: AnalogInstant)] = []
+    private var indicationsTaken = 0
     /// Device operations that failed, for the owner to log with the port's name.
     public private(set) var deviceErrors: [TrunkError] = []
 
@@ -61,9 +62,11 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
             machine.channelEvent(event, now: now, into: &actions)
             perform(now: now)
         }
-        for timer in AnalogTimer.allCases {
-            guard let deadline = deadlines[timer.rawValue], deadline <= now else { continue }
-            deadlines[timer.rawValue] = nil
+        // By index throughout: `allCases` would build an array every tick, and iterating an
+        // array allocates a coroutine frame per element in a debug build.
+        for index in 0..<deadlines.count {
+            guard let deadline = deadlines[index], deadline <= now, let timer = AnalogTimer(rawValue: index) else { continue }
+            deadlines[index] = nil
             machine.timerExpired(timer, now: now, into: &actions)
             perform(now: now)
         }
@@ -80,7 +83,10 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
                 perform(now: now)
             }
         }
-        for detector in detectors {
+        // By index: iterating the array itself allocates a coroutine frame per element in a
+        // debug build, and this runs for every block.
+        for index in 0..<detectors.count {
+            let detector = detectors[index]
             detector.process(samples, sampleTime: blockStart)
             while let detection = detector.nextDetection() {
                 let ago = Int((sampleTime &- detection.sampleTime) / 8)
@@ -125,16 +131,27 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
 
     /// The oldest indication for the call model not yet taken, with the time it was made.
     public func nextIndication() -> (indication: AnalogIndication, at: AnalogInstant)? {
-        indications.isEmpty ? nil : indications.removeFirst()
+        guard indicationsTaken < indications.count else { return nil }
+        let next = indications[indicationsTaken]
+        indicationsTaken += 1
+        // Emptied without giving up its storage, so indications never allocate once warm.
+        if indicationsTaken == indications.count {
+            indications.removeAll(keepingCapacity: true)
+            indicationsTaken = 0
+        }
+        return next
     }
 
     /// The deadline of a running timer (for `trunkctl` and tests).
     public func deadline(of timer: AnalogTimer) -> AnalogInstant? { deadlines[timer.rawValue] }
 
     private func perform(now: AnalogInstant) {
-        for action in actions {
-            switch action {
-            case .hook(let operation): attempt { () throws(TrunkError) in try device.hook(operation) }
+        for index in 0..<actions.count {
+            switch actions[index] {
+            case .hook(let operation):
+                attempt { () throws(TrunkError) in try device.hook(operation) }
+                // On hook ends the call (or is a dial pulse, before analysis starts).
+                if operation == .onHook { callProgress?.stop() }
             case .setPolarity(let reversed): attempt { () throws(TrunkError) in try device.setPolarity(reversed: reversed) }
             case .setRingCadence(let cadence): attempt { () throws(TrunkError) in try device.setRingCadence(cadence) }
             case .playTone(let progressTone): tone = toneSource(progressTone)

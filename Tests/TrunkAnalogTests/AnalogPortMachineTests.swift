@@ -1,3 +1,4 @@
+import CMallocCounter
 import Testing
 import TrunkAnalog
 import TrunkCore
@@ -193,5 +194,47 @@ struct AnalogPortKindTests {
         let simulator = try LineSimulator()
         for channel in 63...66 { try AnalogPortKind.fxs.validate(simulator.openChannel(channel).parameters(), port: "fxs\(channel)") }
         for channel in 67...70 { try AnalogPortKind.fxo.validate(simulator.openChannel(channel).parameters(), port: "fxo\(channel)") }
+    }
+}
+
+@Suite("Analog port driver on the media loop's path")
+struct AnalogPortDriverAllocationTests {
+    @Test("an FXO port's audio path while it dials and analyses call progress allocates nothing per block")
+    func noAllocationPerBlock() throws {
+        var fxoConfiguration = FXOConfiguration()
+        fxoConfiguration.dialToneWait = .fixed(ms: 0)
+        let lab = try AnalogLab(port: 4, fxoConfiguration: fxoConfiguration,
+                                fxoDetectors: [CallProgressToneDetector(zone: .cn), ModemToneDetector()],
+                                callProgress: CallProgressAnalysisConfiguration())
+        let speech = CallProgressTests.speech(seconds: 3, level: -20, seed: 2)
+        var out = [Int16](repeating: 0, count: 8)
+        // Twice the same call: the first pays for what Swift's runtime sets up on first use
+        // (type metadata of each action and indication); the second is counted.
+        for round in 0..<2 {
+            // Dial: the FXO sends DTMF and then runs call progress analysis, which hears a voice.
+            lab.fxoRequest { port, now, actions in port.hangUp(now: now, into: &actions) }
+            lab.run(ms: 50)
+            lab.fxoRequest { port, now, actions in port.dial("12345", now: now, into: &actions) }
+            lab.run(ms: 50)
+            var now = lab.now
+            speech.withUnsafeBufferPointer { received in
+                out.withUnsafeMutableBufferPointer { send in
+                    if round == 1 { malloc_counter_start() }
+                    for start in stride(from: 0, to: received.count - 7, by: 8) {
+                        now = now + 1
+                        lab.fxo.process(received: UnsafeBufferPointer(rebasing: received[start..<(start + 8)]), now: now)
+                        _ = lab.fxo.transmit(into: send, now: now)
+                    }
+                    if round == 1 {
+                        let allocations = malloc_counter_stop()
+                        #expect(allocations == 0, "\(allocations) allocations in \(received.count / 8) blocks")
+                    }
+                }
+            }
+            while let item = lab.fxo.nextIndication() { lab.fxoIndications.append(item) }
+        }
+        #expect(lab.fxoIndications.filter { if case .callProgress(let event) = $0.indication { event.outcome == .voice } else { false } }.count == 2)
+        // The DTMF went out during the counted blocks and call progress analysis took over.
+        #expect(lab.fxo.machine.stateName == "awaiting_answer")
     }
 }
