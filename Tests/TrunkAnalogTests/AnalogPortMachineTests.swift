@@ -118,6 +118,19 @@ struct AnalogPortMachineTests {
         #expect(port.stateName == "idle")
     }
 
+    @Test("a ring burst whose end never comes does not hold the port: it times out without an offer")
+    func stuckRinger() {
+        var port = FXOPort()
+        var actions: [AnalogAction] = []
+        port.channelEvent(ChannelEvent(.ringBegin), now: Self.at(0), into: &actions)
+        // 1000 ms burst + 200 ms tolerance + 50 ms trailer + the 4000 + 200 + 500 ms pause allowance.
+        #expect(actions == [.startTimer(.ringTimeout, deadline: Self.at(5950))])
+        actions = []
+        port.timerExpired(.ringTimeout, now: Self.at(5950), into: &actions)
+        #expect(port.stateName == "idle")
+        #expect(!actions.contains { if case .indicate = $0 { true } else { false } })
+    }
+
     @Test("FXS: dial tone on off-hook, DTMF digits collected until the inter-digit timeout")
     func fxsDigitCollection() {
         var port = FXSPort()
