@@ -18,7 +18,8 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
     private let dtmfSender: DTMFGenerator
     private var sending: (any SampleSource)?
     private var tone: (any SampleSource)?
-    private let toneSource: (ProgressTone) -> (any SampleSource)?
+    /// One generator per tone of the zone, made in `init`; playing a tone restarts its own.
+    private let toneGenerators: [ToneGenerator?]
     private let detectors: [any AudioDetector]
     /// Call progress analysis of outbound calls, from dialling until an outcome is final.
     private var callProgress: CallProgressAnalyzer?
@@ -33,19 +34,19 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
     public private(set) var deviceErrors: [TrunkError] = []
 
     /// - Parameters:
-    ///   - toneSource: makes the source of a call-progress tone (the tone plan's generator).
+    ///   - tones: the tone plan the port plays (dial, ringback, busy, congestion to a phone).
     ///   - detectors: run on every received block (DTMF on FXS ports, call-progress tones on FXO).
     ///   - dtmfLevelDBm0: level of the low-group tone of DTMF sent for dialling and caller ID;
     ///     the high group goes 2 dB lower, as China's exchanges send it.
     public init(machine: Machine, device: any ChannelDevice, detectors: [any AudioDetector] = [],
-                toneSource: @escaping (ProgressTone) -> (any SampleSource)? = { _ in nil },
+                tones: ToneZone? = nil,
                 callerIDLevelDBm0: Float = -13.5, dtmfLevelDBm0: Int32 = -9,
                 callProgress: CallProgressAnalysisConfiguration? = nil) {
         self.callProgress = callProgress.map { CallProgressAnalyzer(configuration: $0) }
         self.machine = machine
         self.device = device
         self.detectors = detectors
-        self.toneSource = toneSource
+        toneGenerators = Self.toneSlots.map { tone in tones?.definition(of: tone).map { ToneGenerator($0) } }
         deadlines = Array(repeating: nil, count: AnalogTimer.allCases.count)
         callerIDReceiver = CallerIDReceiver()
         fskBell202 = FSKCallerIDGenerator(method: .fskBell202, levelDBm0: callerIDLevelDBm0)
@@ -154,7 +155,10 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
                 if operation == .onHook { callProgress?.stop() }
             case .setPolarity(let reversed): attempt { () throws(TrunkError) in try device.setPolarity(reversed: reversed) }
             case .setRingCadence(let cadence): attempt { () throws(TrunkError) in try device.setRingCadence(cadence) }
-            case .playTone(let progressTone): tone = toneSource(progressTone)
+            case .playTone(let progressTone):
+                let generator = toneGenerators[Self.slot(progressTone)]
+                generator?.restart()
+                tone = generator
             case .stopTone: tone = nil
             case let .sendCallerID(id, method, start):
                 switch method {
@@ -189,6 +193,26 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
         let listening = machine.listensForCallerID
         if wasListening && !listening { callerIDReceiver.reset() }
         wasListening = listening
+    }
+
+    /// Tones by slot (used in `init` only); `slot` finds one without building an array.
+    private static var toneSlots: [ProgressTone] {
+        [.dial, .busy, .ringback, .congestion, .callWaiting, .recordTone, .specialInformation, .faxCalling, .answerTone, .answerToneWithReversals]
+    }
+
+    private static func slot(_ tone: ProgressTone) -> Int {
+        switch tone {
+        case .dial: 0
+        case .busy: 1
+        case .ringback: 2
+        case .congestion: 3
+        case .callWaiting: 4
+        case .recordTone: 5
+        case .specialInformation: 6
+        case .faxCalling: 7
+        case .answerTone: 8
+        case .answerToneWithReversals: 9
+        }
     }
 
     private func attempt(_ operation: () throws(TrunkError) -> Void) {

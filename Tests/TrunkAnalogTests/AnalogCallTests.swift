@@ -107,13 +107,13 @@ struct AnalogCallTests {
     static func connectedCall(port: Int, fxsConfiguration: FXSConfiguration = FXSConfiguration(),
                               fxoConfiguration: FXOConfiguration = FXOConfiguration(),
                               fxoDetectors: [any AudioDetector] = [],
-                              toneSource: @escaping (ProgressTone) -> (any SampleSource)? = { _ in nil }) throws -> AnalogLab {
+                              tones: ToneZone? = nil) throws -> AnalogLab {
         var fxsConfiguration = fxsConfiguration
         fxsConfiguration.callerID = .dtmf(.a)
         var fxoConfiguration = fxoConfiguration
         fxoConfiguration.autoAnswer = true
         let lab = try AnalogLab(port: port, fxsConfiguration: fxsConfiguration, fxoConfiguration: fxoConfiguration,
-                                fxoDetectors: fxoDetectors, toneSource: toneSource)
+                                fxoDetectors: fxoDetectors, tones: tones)
         lab.fxsRequest { port, now, actions in port.ring(callerID: caller, now: now, into: &actions) }
         lab.run(ms: 6000) { $0.fxsSaw { $0 == .answered } != nil }
         lab.run(ms: 100)

@@ -53,7 +53,7 @@ struct CallProgressLineTests {
                                 // One confirmed cycle: a dialler wants ringback within a cycle, not two.
                                 fxoDetectors: [CallProgressToneDetector(zone: .cn, configuration: CallProgressConfiguration(confirmedCycles: 1)),
                                                ModemToneDetector()],
-                                toneSource: ToneSupervisionTests.tones(), callProgress: CallProgressAnalysisConfiguration())
+                                tones: ToneSupervisionTests.tones(), callProgress: CallProgressAnalysisConfiguration())
         lab.fxoRequest { port, now, actions in port.dial("12", now: now, into: &actions) }
         lab.run(ms: 10_000) { $0.fxsSaw { if case .digitsCollected = $0 { true } else { false } } != nil }
         #expect(lab.fxsSaw { $0 == .digitsCollected("12") } != nil)

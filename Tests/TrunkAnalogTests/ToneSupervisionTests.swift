@@ -12,17 +12,17 @@ import TrunkMedia
 /// generator, the FXO side hears them through the simulated line with media-dsp's detectors.
 @Suite("Busy-tone disconnect, dial tone and DTMF on the simulated line")
 struct ToneSupervisionTests {
-    /// China's tones from the tone plan, at `level` dBm0 instead of the plan's level.
-    static func tones(level: Int? = nil) -> (ProgressTone) -> (any SampleSource)? {
-        { tone in
-            guard var definition = ToneZone.cn.definition(of: tone) else { return nil }
-            if let level {
-                for index in definition.segments.indices where !definition.segments[index].isSilence {
-                    definition.segments[index].levelDBm0 = level
+    /// China's tone plan, its tones at `level` dBm0 instead of the plan's levels.
+    static func tones(level: Int? = nil) -> ToneZone {
+        var zone = ToneZone.cn
+        if let level {
+            for tone in zone.tones.indices {
+                for segment in zone.tones[tone].segments.indices where !zone.tones[tone].segments[segment].isSilence {
+                    zone.tones[tone].segments[segment].levelDBm0 = level
                 }
             }
-            return ToneGenerator(definition)
         }
+        return zone
     }
 
     static func busyDetector(confirmedCycles: Int = 2) -> CallProgressToneDetector {
@@ -38,7 +38,7 @@ struct ToneSupervisionTests {
         var fxoConfiguration = FXOConfiguration()
         fxoConfiguration.toneDisconnectCycles = 3
         let lab = try AnalogCallTests.connectedCall(port: 1, fxsConfiguration: fxsConfiguration, fxoConfiguration: fxoConfiguration,
-                                                    fxoDetectors: [Self.busyDetector()], toneSource: Self.tones(level: level))
+                                                    fxoDetectors: [Self.busyDetector()], tones: Self.tones(level: level))
         #expect(lab.fxo.machine.stateName == "connected")
         // White noise 20 dB under the quietest tone.
         lab.fxoNoiseRMS = SignalLevel.rms(dBm0: -50)
@@ -57,7 +57,7 @@ struct ToneSupervisionTests {
         var fxoConfiguration = FXOConfiguration()
         fxoConfiguration.toneDisconnectCycles = 2
         let lab = try AnalogCallTests.connectedCall(port: 2, fxoConfiguration: fxoConfiguration,
-                                                    fxoDetectors: [Self.busyDetector()], toneSource: Self.tones())
+                                                    fxoDetectors: [Self.busyDetector()], tones: Self.tones())
         let startedAt = lab.now
         lab.fxsRequest { port, now, actions in port.playTone(.congestion, now: now, into: &actions) }
         lab.run(ms: 5000) { $0.fxoSaw { if case .disconnected = $0 { true } else { false } } != nil }
@@ -73,7 +73,7 @@ struct ToneSupervisionTests {
         var fxsConfiguration = FXSConfiguration()
         fxsConfiguration.interDigitTimeoutMs = 1500
         let lab = try AnalogLab(port: 3, fxsConfiguration: fxsConfiguration, fxoConfiguration: fxoConfiguration,
-                                fxsDetectors: [DTMFReceiver()], fxoDetectors: [Self.busyDetector()], toneSource: Self.tones())
+                                fxsDetectors: [DTMFReceiver()], fxoDetectors: [Self.busyDetector()], tones: Self.tones())
         let seizedAt = lab.now
         lab.fxoRequest { port, now, actions in port.dial("4008123456", now: now, into: &actions) }
         lab.run(ms: 8000) { $0.fxsSaw { if case .digitsCollected = $0 { true } else { false } } != nil }
