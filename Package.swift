@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "trunkctl",
             dependencies: [
-                "TrunkGateway", "TrunkTrace",
+                "TrunkGateway", "TrunkTrace", "TrunkMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -95,6 +95,10 @@ let package = Package(
             dependencies: ["TrunkCore", "TrunkMedia", "G168Harness", "CSpanDSP"],
             path: "Benchmarks/trunkbench-callerid"),
         .executableTarget(
+            name: "trunkbench-dsp",
+            dependencies: ["TrunkCore", "TrunkMedia", "G168Harness"],
+            path: "Benchmarks/trunkbench-dsp"),
+        .executableTarget(
             name: "trunkbench-pri",
             dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"],
             path: "Benchmarks/trunkbench-pri"),
@@ -109,7 +113,7 @@ let package = Package(
         .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"]),
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
         .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace"]),
-        .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway", "TrunkMedia", "G168Harness"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -48,7 +48,8 @@ public struct MediaDetection: Sendable, Equatable {
     }
 
     public var kind: Kind
-    /// Sample index (channel clock) at which the digit or tone began.
+    /// Sample index (channel clock) at which the digit or tone began (for `toneEnded`: at
+    /// which the tone's last burst ended).
     public var sampleTime: UInt64
 
     public init(_ kind: Kind, sampleTime: UInt64) {

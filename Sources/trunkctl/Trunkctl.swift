@@ -19,7 +19,7 @@ struct Trunkctl: ParsableCommand {
               trunkctl sim cut 1 && trunkctl status; trunkctl sim restore 1
               trunkctl sim impair 2 --ber 1e-5 --dchan-only
             """,
-        subcommands: [Status.self, Span.self, Pri.self, Calls.self, Sim.self, Config.self, Test.self])
+        subcommands: [Status.self, Span.self, Pri.self, Calls.self, Sim.self, Config.self, Test.self, Dsp.self])
 }
 
 /// Where to find trunkd and how to print.

@@ -45,9 +45,17 @@ import TrunkMedia
 
     @Test(arguments: [(0.035, 0.0), (-0.035, 0.0), (0.0, 0.035), (0.0, -0.035), (0.035, 0.035), (-0.035, -0.035)])
     func frequencyOffsetOfThreePointFivePercentRejected(errors: (Double, Double)) {
+        var refusedByOurCheck = 0
         for level in [-10.0, -20.0, -30.0] {
             let signal = DSPTestSignals.dtmf(Self.all, lowDBm0: level, highDBm0: level, rowError: errors.0, columnError: errors.1)
-            #expect(DSPTestSignals.digits(Self.received(signal)) == "", "offsets \(errors) at \(level) dBm0")
+            let receiver = DTMFReceiver()
+            #expect(DSPTestSignals.digits(DSPTestSignals.detect(receiver, DSPTestSignals.aLaw(signal))) == "", "offsets \(errors) at \(level) dBm0")
+            refusedByOurCheck += receiver.rejectedForFrequency
+        }
+        // spandsp alone refuses high-group tones 3.5 % off, but takes low-group ones (its bins
+        // are as wide in Hz at 697 Hz as at 1633 Hz): there the frequency check refuses them.
+        if errors.1 == 0 {
+            #expect(refusedByOurCheck > 0)
         }
     }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import G168Harness
 import Testing
 import TrunkMedia
@@ -20,13 +21,25 @@ import TrunkMedia
         }
     }
 
+    /// The 30 minutes, generated once (in parallel) and shared by the DTMF, call-progress and
+    /// modem corpus tests: generating them costs more than detecting on them.
+    static let corpus: [[Int16]] = {
+        // Each iteration writes only its own slot.
+        struct Slots: @unchecked Sendable { let buffer: UnsafeMutableBufferPointer<[Int16]> }
+        let slots = Slots(buffer: .allocate(capacity: 30))
+        slots.buffer.initialize(repeating: [])
+        defer { slots.buffer.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 30) { slots.buffer[$0] = minute($0) }
+        return Array(slots.buffer)
+    }()
+
     @Test func noFalseDigitsInThirtyMinutes() async {
         // Minutes in parallel: each has its own receiver, as each channel does.
         let results = await withTaskGroup(of: (Int, [MediaDetection], Int).self) { group in
             for index in 0..<30 {
                 group.addTask {
                     let receiver = DTMFReceiver()
-                    let found = DSPTestSignals.detect(receiver, Self.minute(index))
+                    let found = DSPTestSignals.detect(receiver, Self.corpus[index])
                     return (index, found, receiver.rejectedForFrequency)
                 }
             }

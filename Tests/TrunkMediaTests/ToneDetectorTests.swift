@@ -77,21 +77,27 @@ import TrunkMedia
     }
 
     /// Speech and music must never look like busy or congestion (analog lines hang up on it),
-    /// nor like any other cadenced tone, at the default two confirmed cycles. (Sustained chords
-    /// with a note near 450 Hz still pass for dial tone: see the dial-tone purity note.)
+    /// nor like any other tone of the plan; checked at the most sensitive setting, one cycle.
     @Test func noBusyOrCongestionOnSpeechAndMusic() async {
-        let falseTones = await withTaskGroup(of: [String].self) { group in
+        let (falseTones, refused) = await withTaskGroup(of: ([String], Int).self) { group in
             for index in 0..<30 {
                 group.addTask {
-                    let detector = CallProgressToneDetector(zone: .cn)
-                    return Self.tones(DSPTestSignals.detect(detector, DTMFTalkOffTests.minute(index))).map { "minute \(index): \($0)" }
+                    let detector = CallProgressToneDetector(zone: .cn, configuration: .init(confirmedCycles: 1))
+                    let found = Self.tones(DSPTestSignals.detect(detector, DTMFTalkOffTests.corpus[index])).map { "minute \(index): \($0)" }
+                    return (found, detector.rejectedAsImpure)
                 }
             }
             var all: [String] = []
-            for await result in group { all += result }
-            return all
+            var refused = 0
+            for await result in group {
+                all += result.0
+                refused += result.1
+            }
+            return (all, refused)
         }
-        let cadenced = falseTones.filter { !$0.hasSuffix("dial") }
-        #expect(cadenced.isEmpty, "\(cadenced)")
+        #expect(falseTones.isEmpty, "\(falseTones)")
+        // spandsp alone matches cadences in this corpus: the purity check is what refuses them.
+        #expect(refused > 0)
+        print("call-progress corpus: \(refused) cadence matches refused by the purity check")
     }
 }

@@ -64,7 +64,16 @@ public final class CallProgressToneDetector: AudioDetector {
     private var boundaryTime: UInt64 = 0
     private var currentTone: Int32 = -1
     private var lastToneSegmentEnd: UInt64 = 0
-    private var currentSegmentIsTone = false
+    private var purity: TonePurity
+    /// Per spandsp tone id, which pattern elements are tone (true) or pause.
+    private let patternTones: [[Bool]]
+    /// Cadences spandsp matched that the purity check refused.
+    public private(set) var rejectedAsImpure = 0
+    /// Smallest share of a burst's energy at the plan's frequencies (a tone through A-law
+    /// with line noise: above 0.9; chords and speech: well under 0.6).
+    static let minimumPurity: Float = 0.7
+    /// Pauses must be at least this much quieter than the bursts (power ratio, 10 dB).
+    static let pauseToToneRatio: Float = 0.1
 
     public init(zone: ToneZone = .cn, configuration: CallProgressConfiguration = CallProgressConfiguration()) {
         self.zone = zone
@@ -75,6 +84,8 @@ public final class CallProgressToneDetector: AudioDetector {
         self.descriptor = descriptor
         var ids: [ProgressTone] = []
         var lengths: [Int] = []
+        var flags: [[Bool]] = []
+        var frequencies: Set<Int> = []
         for definition in zone.tones where configuration.tones?.contains(definition.tone) ?? true {
             let pattern = Self.pattern(for: definition, configuration: configuration)
             guard !pattern.isEmpty else { continue }
@@ -85,9 +96,13 @@ public final class CallProgressToneDetector: AudioDetector {
             }
             ids.append(definition.tone)
             lengths.append(pattern.count)
+            flags.append(pattern.map { $0.f1 != 0 })
+            for element in pattern { frequencies.formUnion([element.f1, element.f2].filter { $0 > 0 }) }
         }
         toneIds = ids
         patternLengths = lengths
+        patternTones = flags
+        purity = TonePurity(frequencies: frequencies.sorted())
         segmentStarts = .allocate(capacity: Self.segmentHistory)
         segmentStarts.initialize(repeating: 0, count: Self.segmentHistory)
         recordedSegments = .allocate(capacity: Self.segmentHistory)
@@ -105,6 +120,7 @@ public final class CallProgressToneDetector: AudioDetector {
         segmentStarts.deallocate()
         recordedSegments.deallocate()
         queue.deallocate()
+        purity.deallocate()
     }
 
     private func attachCallbacks() {
@@ -151,6 +167,8 @@ public final class CallProgressToneDetector: AudioDetector {
         while offset < samples.count {
             let piece = min(samples.count - offset, Self.blockLength - fed % Self.blockLength)
             boundaryTime = sampleTime + UInt64(offset + piece)
+            // Purity first, so a block's figures are in when spandsp's callbacks for it run.
+            purity.process(UnsafeBufferPointer(start: base + offset, count: piece))
             _ = super_tone_rx(state, base + offset, Int32(piece))
             fed += piece
             offset += piece
@@ -180,6 +198,30 @@ public final class CallProgressToneDetector: AudioDetector {
         segmentsSeen = 0
         recordedCount = 0
         currentTone = -1
+        purity.reset()
+        rejectedAsImpure = 0
+    }
+
+    /// Whether the segments spandsp matched to tone `id` look like a real tone: bursts made
+    /// of the plan's frequencies, pauses quiet next to them.
+    private func isClean(_ id: Int) -> Bool {
+        let flags = patternTones[id]
+        var quietestBurst = Float.greatestFiniteMagnitude
+        var loudestPause: Float = 0
+        var index = 0
+        while index < flags.count {
+            let isTone = flags[index]
+            let back = flags.count - 1 - index
+            index += 1
+            guard let stats = back == 0 ? purity.current : purity.finishedSegment(back: back) else { return false }
+            if isTone {
+                guard stats.purity >= Self.minimumPurity else { return false }
+                quietestBurst = min(quietestBurst, stats.power)
+            } else {
+                loudestPause = max(loudestPause, stats.power)
+            }
+        }
+        return loudestPause <= quietestBurst * Self.pauseToToneRatio
     }
 
     // MARK: spandsp callbacks
@@ -194,16 +236,24 @@ public final class CallProgressToneDetector: AudioDetector {
             recordedCount += 1
         }
         if tone { lastToneSegmentEnd = end }
+        purity.segmentEnded()
         segmentsSeen += 1
         segmentStarts[segmentsSeen % Self.segmentHistory] = end
     }
 
+    /// `currentTone` is the tone reported as present (−1: none): a cadence spandsp matched but
+    /// the purity check refused is never reported, nor is its end.
     private func toneChanged(_ code: Int32) {
         if currentTone >= 0 && Int(currentTone) < toneIds.count {
             queue.push(MediaDetection(.toneEnded(toneIds[Int(currentTone)]), sampleTime: lastToneSegmentEnd))
         }
-        currentTone = code
+        currentTone = -1
         guard code >= 0 && Int(code) < toneIds.count else { return }
+        guard isClean(Int(code)) else {
+            rejectedAsImpure += 1
+            return
+        }
+        currentTone = code
         // The pattern's segments are the last `length` ones, the current one included.
         let length = patternLengths[Int(code)]
         let first = max(segmentsSeen - length + 1, 0)

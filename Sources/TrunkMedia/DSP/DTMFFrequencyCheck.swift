@@ -18,6 +18,7 @@ import Darwin
 /// ±62 Hz, more than 3.5 % of 1633 Hz.
 struct DTMFFrequencyCheck {
     static let frequencies: [Float] = [697, 770, 852, 941, 1209, 1336, 1477, 1633]
+    static let toneCount = 8
     static let window = 64
     static let history = 32
 
@@ -30,6 +31,8 @@ struct DTMFFrequencyCheck {
     /// Finished windows: `history` × 8 complex values, ring-indexed by window.
     private let ringRe: UnsafeMutablePointer<Float>
     private let ringIm: UnsafeMutablePointer<Float>
+    /// `frequencies`, copied where the per-digit path reads it without touching an array.
+    private let nominal: UnsafeMutablePointer<Float>
     private var position = 0
     private var windows = 0
 
@@ -41,7 +44,9 @@ struct DTMFFrequencyCheck {
         accIm = .allocate(capacity: n)
         ringRe = .allocate(capacity: n * Self.history)
         ringIm = .allocate(capacity: n * Self.history)
+        nominal = .allocate(capacity: n)
         for (k, f) in Self.frequencies.enumerated() {
+            nominal[k] = f
             for m in 0..<Self.window {
                 let hann = 0.5 - 0.5 * cosf(2 * Float.pi * (Float(m) + 0.5) / Float(Self.window))
                 let angle = 2 * Float.pi * f * Float(m) / 8000
@@ -59,6 +64,7 @@ struct DTMFFrequencyCheck {
         accIm.deallocate()
         ringRe.deallocate()
         ringIm.deallocate()
+        nominal.deallocate()
     }
 
     mutating func reset() {
@@ -72,7 +78,7 @@ struct DTMFFrequencyCheck {
     }
 
     mutating func process(_ samples: UnsafeBufferPointer<Int16>) {
-        let n = Self.frequencies.count
+        let n = Self.toneCount
         for sample in samples {
             let x = Float(sample)
             for k in 0..<n {
@@ -98,11 +104,13 @@ struct DTMFFrequencyCheck {
     /// over the recent windows where that tone is strongest (within 3 dB of its peak), over at
     /// most `lookback` windows; nil if no two consecutive windows carry it.
     func offset(frequencyIndex index: Int, lookback: Int) -> Float? {
-        let n = Self.frequencies.count
+        let n = Self.toneCount
         let span = min(lookback, windows, Self.history)
         guard span >= 2 else { return nil }
         var peak: Float = 0
-        for back in 1...span {
+        var back = 1
+        while back <= span {
+            defer { back += 1 }
             let slot = ((windows - back) % Self.history) * n + index
             peak = max(peak, ringRe[slot] * ringRe[slot] + ringIm[slot] * ringIm[slot])
         }
@@ -112,7 +120,9 @@ struct DTMFFrequencyCheck {
         var sumRe: Float = 0
         var sumIm: Float = 0
         var pairs = 0
-        for back in 1..<span {
+        back = 1
+        while back < span {
+            defer { back += 1 }
             let newer = ((windows - back) % Self.history) * n + index
             let older = ((windows - back - 1) % Self.history) * n + index
             let pNew = ringRe[newer] * ringRe[newer] + ringIm[newer] * ringIm[newer]
@@ -123,7 +133,7 @@ struct DTMFFrequencyCheck {
             pairs += 1
         }
         guard pairs > 0 else { return nil }
-        let f0 = Self.frequencies[index]
+        let f0 = nominal[index]
         // Remove the nominal advance 2π·f0·64/8000, then wrap to (−π, π].
         var advance = atan2f(sumIm, sumRe) - 2 * Float.pi * f0 * Float(Self.window) / 8000
         advance = remainderf(advance, 2 * Float.pi)

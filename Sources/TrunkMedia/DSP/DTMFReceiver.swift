@@ -50,11 +50,13 @@ public final class DTMFReceiver: AudioDetector {
     private var boundaryTime: UInt64 = 0
     private var currentDigit: UInt8 = 0
     private var digitDecidedAt: UInt64 = 0
+    private let checksFrequency: Bool
     /// Digits spandsp reported that the frequency check refused.
     public private(set) var rejectedForFrequency = 0
 
     public init(configuration: DTMFReceiverConfiguration = DTMFReceiverConfiguration()) {
         self.configuration = configuration
+        checksFrequency = configuration.maximumFrequencyError != nil
         guard let state = dtmf_rx_init(nil, nil, nil) else {
             preconditionFailure("spandsp dtmf_rx_init could not allocate its state")
         }
@@ -90,7 +92,9 @@ public final class DTMFReceiver: AudioDetector {
             let piece = min(samples.count - offset, Self.blockLength - fed % Self.blockLength)
             boundaryTime = sampleTime + UInt64(offset + piece)
             // The check sees exactly what spandsp has seen when a decision falls.
-            frequencyCheck.process(UnsafeBufferPointer(start: base + offset, count: piece))
+            if checksFrequency {
+                frequencyCheck.process(UnsafeBufferPointer(start: base + offset, count: piece))
+            }
             _ = dtmf_rx(state, base + offset, Int32(piece))
             fed += piece
             offset += piece
@@ -145,12 +149,27 @@ public final class DTMFReceiver: AudioDetector {
         return abs(rowOffset) <= limit && abs(columnOffset) <= limit
     }
 
-    /// The keypad row by row: row i, column j is digit 4i + j.
-    static let keypad: [UInt8] = Array("123A456B789C*0#D".utf8)
-
     /// Indices into `DTMFFrequencyCheck.frequencies` of a digit's row and column tones.
+    /// A switch rather than a table lookup: this runs when a digit ends, on the media thread.
     static func tonePair(_ digit: UInt8) -> (Int, Int)? {
-        guard let position = keypad.firstIndex(of: digit) else { return nil }
-        return (position / 4, 4 + position % 4)
+        switch digit {
+        case UInt8(ascii: "1"): (0, 4)
+        case UInt8(ascii: "2"): (0, 5)
+        case UInt8(ascii: "3"): (0, 6)
+        case UInt8(ascii: "A"): (0, 7)
+        case UInt8(ascii: "4"): (1, 4)
+        case UInt8(ascii: "5"): (1, 5)
+        case UInt8(ascii: "6"): (1, 6)
+        case UInt8(ascii: "B"): (1, 7)
+        case UInt8(ascii: "7"): (2, 4)
+        case UInt8(ascii: "8"): (2, 5)
+        case UInt8(ascii: "9"): (2, 6)
+        case UInt8(ascii: "C"): (2, 7)
+        case UInt8(ascii: "*"): (3, 4)
+        case UInt8(ascii: "0"): (3, 5)
+        case UInt8(ascii: "#"): (3, 6)
+        case UInt8(ascii: "D"): (3, 7)
+        default: nil
+        }
     }
 }
