@@ -109,7 +109,7 @@ let package = Package(
             dependencies: ["TrunkHardware", "CDAHDI", "CSpanDSP", "CAlsa", "CPcap"]
         ),
         .testTarget(name: "TrunkMediaTests", dependencies: ["TrunkCore", "TrunkMedia", "G168Harness", "CMallocCounter", "CEchoKernel", "CSpanDSP"]),
-        .testTarget(name: "TrunkAnalogTests", dependencies: ["TrunkCore", "TrunkAnalog", "TrunkMedia", "TrunkHardware", "G168Harness", "CMallocCounter"]),
+        .testTarget(name: "TrunkAnalogTests", dependencies: ["TrunkCore", "TrunkAnalog", "TrunkMedia", "TrunkHardware", "G168Harness", "CMallocCounter", "CSpanDSP"]),
         .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"]),
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
         .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace"]),
