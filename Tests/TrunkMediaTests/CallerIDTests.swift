@@ -200,20 +200,30 @@ struct CallerIDAllocationTests {
         var out = [Int16](repeating: 0, count: 8)
         signal.withUnsafeBufferPointer { buffer in
             out.withUnsafeMutableBufferPointer { block in
-                generator.start(CallerIDTests.identity)
-                dtmfGenerator.send(CallerIDTests.identity.dtmfDigits())
-                // Warm-up: lazy globals and spandsp's first-use tables.
-                receiver.process(UnsafeBufferPointer(rebasing: buffer[0..<8]), sampleTime: 0)
-                malloc_counter_start()
-                var time: UInt64 = 8
-                for start in stride(from: 8, to: buffer.count - 7, by: 8) {
-                    receiver.process(UnsafeBufferPointer(rebasing: buffer[start..<(start + 8)]), sampleTime: time)
-                    time += 8
-                    _ = generator.fill(block)
-                    _ = dtmfGenerator.fill(block)
+                // Two passes over the whole signal: the first pays for what is set up on first
+                // use in the process (Swift's generic metadata, spandsp's tables), so the count
+                // does not depend on which other tests ran first; the second is counted.
+                for pass in 0..<2 {
+                    if pass == 1 {
+                        _ = receiver.nextResult()
+                        _ = receiver.nextResult()
+                        receiver.reset()
+                    }
+                    generator.start(CallerIDTests.identity)
+                    dtmfGenerator.send(CallerIDTests.identity.dtmfDigits())
+                    if pass == 1 { malloc_counter_start() }
+                    var time: UInt64 = 0
+                    for start in stride(from: 0, to: buffer.count - 7, by: 8) {
+                        receiver.process(UnsafeBufferPointer(rebasing: buffer[start..<(start + 8)]), sampleTime: time)
+                        time += 8
+                        _ = generator.fill(block)
+                        _ = dtmfGenerator.fill(block)
+                    }
+                    if pass == 1 {
+                        let allocations = malloc_counter_stop()
+                        #expect(allocations == 0, "\(allocations) allocations in \(buffer.count / 8) blocks")
+                    }
                 }
-                let allocations = malloc_counter_stop()
-                #expect(allocations == 0, "\(allocations) allocations in \(buffer.count / 8) blocks")
             }
         }
         // And what was received in that window was the caller ID, both times.
