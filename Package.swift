@@ -44,6 +44,9 @@ let package = Package(
         // The media loop thread's CPU pinning (glibc declares it only under _GNU_SOURCE).
         .target(name: "CRealTime", path: "CModules/CRealTime"),
         .target(name: "TrunkMedia", dependencies: ["TrunkCore", "TrunkHardware", "CEchoKernel", "CRealTime", "CSpanDSP"]),
+        // Analog line signalling (FXS/FXO supervision, caller ID timing, call progress) as pure
+        // state machines, and the driver that binds them to a channel device.
+        .target(name: "TrunkAnalog", dependencies: ["TrunkCore", "TrunkMedia", "TrunkHardware"]),
         .target(name: "TrunkISDN"),
         .target(name: "TrunkTrace", dependencies: ["TrunkCore", "CPcap"]),
         // The CTI socket's protocol layer: framing, sessions, permissions, verbs, events. The
@@ -109,6 +112,10 @@ let package = Package(
             dependencies: ["TrunkMedia", "TrunkHardware", "TrunkCore", "G168Harness", "CMallocCounter"],
             path: "Benchmarks/trunkbench-media"),
         .executableTarget(
+            name: "trunkbench-callerid",
+            dependencies: ["TrunkCore", "TrunkMedia", "G168Harness", "CSpanDSP"],
+            path: "Benchmarks/trunkbench-callerid"),
+        .executableTarget(
             name: "trunkbench-dsp",
             dependencies: ["TrunkCore", "TrunkMedia", "G168Harness"],
             path: "Benchmarks/trunkbench-dsp"),
@@ -131,7 +138,8 @@ let package = Package(
             name: "TrunkHardwareTests",
             dependencies: ["TrunkHardware", "CDAHDI", "CSpanDSP", "CAlsa", "CPcap"]
         ),
-        .testTarget(name: "TrunkMediaTests", dependencies: ["TrunkCore", "TrunkHardware", "TrunkMedia", "G168Harness", "CMallocCounter", "CEchoKernel"]),
+        .testTarget(name: "TrunkMediaTests", dependencies: ["TrunkCore", "TrunkHardware", "TrunkMedia", "G168Harness", "CMallocCounter", "CEchoKernel", "CSpanDSP"]),
+        .testTarget(name: "TrunkAnalogTests", dependencies: ["TrunkCore", "TrunkAnalog", "TrunkMedia", "TrunkHardware", "G168Harness", "CMallocCounter", "CSpanDSP"]),
         .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"]),
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
         .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkCTI",

@@ -23,4 +23,8 @@
 #include <spandsp/fsk.h>
 #include <spandsp/adsi.h>
 #include <spandsp/modem_connect_tones.h>
+
+// preset_fsk_specs is an array of unknown size, which Swift does not import: this hands out one
+// entry (FSK_BELL202, FSK_V23CH1, ...) for fsk_rx_init and for the nominal transmit level.
+static inline const fsk_spec_t *cspandsp_fsk_spec(int index) { return &preset_fsk_specs[index]; }
 #endif
