@@ -164,7 +164,14 @@ extension Trunkd {
             }
         }
         services += taps.map { $0 as any Service }
-        let calls = try pri.map { try CallService(pri: $0, store: try CDRStore(path: folder.callRecordsPath), logger: logger) }
+        let numbering = ChannelNumbering(statuses: (simulator?.spanStatuses() ?? []) + ((try? dahdi?.discover().map(\.status)) ?? []))
+        let media = simulator.map { CallMediaEngine.lab(simulator: $0) }
+        let calls = try pri.map { pri in
+            try CallService(pri: pri, store: try CDRStore(path: folder.callRecordsPath), media: media,
+                            configuration: try configuration.callManagerConfiguration(),
+                            groupsFromFile: { (trunks) throws(TrunkError) in try configuration.callTrunkGroups(trunks: trunks, numbering: numbering) },
+                            logger: logger)
+        }
         let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration.alarms, logger: logger)
         let live = try LiveConfiguration(running: configuration, simulator: simulator, dahdi: dahdi, pri: pri, alarms: alarms, logger: logger)
         let node = GatewayNode(simulator: simulator, dahdi: dahdi, clock: clock, pri: pri, calls: calls, lineTaps: taps, alarms: alarms,
@@ -172,6 +179,9 @@ extension Trunkd {
         services.append(AlarmService(node: node, monitor: alarms, storagePath: folder.path, logger: logger))
         if let port = metricsPort ?? configuration.metrics.port {
             services.append(MetricsServer(port: port, logger: logger) { node.metricsText() })
+        }
+        if let calls, let cti = configuration.ctiConfiguration(folder: folder) {
+            services.append(CTIService(configuration: cti, calls: calls, pri: pri, promptFolder: folder.promptsPath, node: { node }, logger: logger))
         }
         services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0, peer: $1) })
         logger.info("configured from \(configuration.file)", metadata: ["spans": "\(configuration.spans.count)", "ports": "\(configuration.ports.count)"])

@@ -98,6 +98,23 @@ struct CallManagerTests {
         #expect(CallClaim.matches(pattern: "_95.", number: "95500") && !CallClaim.matches(pattern: "_95.", number: "95"))
     }
 
+    @Test("configured routes apply after claims: a matching reject route refuses with its cause, others fall through")
+    func routes() throws {
+        var configuration = CallManager.Configuration()
+        configuration.flow = nil
+        configuration.routes = [CallManager.InboundRoute(dnis: "_400X.", action: .reject(.userBusy))]
+        let lab = try Lab(configuration: configuration)
+        lab.manager.claim(CallClaim(owner: "vip", dnis: ["4008"]))
+        try lab.carrier.place(called: "40012345", calling: "1")
+        try lab.carrier.place(called: "4008", calling: "2")
+        try lab.carrier.place(called: "95500", calling: "3")
+        lab.tick(300)
+        let ended = Dictionary(uniqueKeysWithValues: lab.notifications.ended.map { ($0.caller ?? "", $0) })
+        #expect(ended["1"]?.cause == 17 && ended["1"]?.failure == .rejected)
+        #expect(ended["3"]?.cause == 21, "no route, no flow: rejected with 21")
+        #expect(lab.manager.live.map(\.caller) == ["2"], "the claim wins over the route")
+    }
+
     @Test("a claimed call nobody answers is cleared with cause 19 after the offer timeout")
     func offerTimeout() throws {
         var configuration = CallManager.Configuration()

@@ -32,7 +32,35 @@ public final class CallManager: Sendable {
         /// Ended calls kept for `trunkctl calls` (the full history is in the CDR store).
         public var endedKept = 200
         public var flow: BuiltInFlow.Configuration? = BuiltInFlow.Configuration()
+        /// Static routing of calls no CTI client claimed, first match wins; after them the built-in flow.
+        public var routes: [InboundRoute] = []
         public init() {}
+    }
+
+    /// A configured rule for inbound calls (`[[route]]`).
+    public struct InboundRoute: Sendable, Equatable {
+        public enum Action: Sendable, Equatable {
+            case flow
+            case reject(Q850Cause)
+        }
+        public var dnis: String?
+        public var span: Int?
+        public var channel: ChannelAddress?
+        public var action: Action
+
+        public init(dnis: String? = nil, span: Int? = nil, channel: ChannelAddress? = nil, action: Action) {
+            self.dnis = dnis
+            self.span = span
+            self.channel = channel
+            self.action = action
+        }
+
+        func matches(_ record: CallRecord) -> Bool {
+            if let span, record.address.span != span { return false }
+            if let channel, record.address != channel { return false }
+            if let dnis { return CallClaim.matches(pattern: dnis, number: record.callee ?? "") }
+            return true
+        }
     }
 
     fileprivate struct LiveCall {
@@ -402,11 +430,15 @@ public final class CallManager: Sendable {
         let best = state.claims
             .compactMap { claim in claim.specificity(address: call.record.address, callee: call.record.callee).map { (claim, $0) } }
             .max { $0.1 < $1.1 }
+        let route = configuration.routes.first { $0.matches(call.record) }
         if let (claim, _) = best {
             state.calls[id]!.record.handler = "cti:\(claim.owner)"
             state.calls[id]!.deadlineNs = now + UInt64(configuration.offerTimeoutMs) * 1_000_000
             effects.add { trunk.alert(reference) }
             move(&state, reference, to: .alerting, event: .alerting, now: now, &effects)
+        } else if case .reject(let cause) = route?.action {
+            logger.info("inbound call rejected by route", metadata: ["call": "\(id)", "cause": "\(cause.rawValue)"])
+            clearLocally(&state, id, cause: cause, failure: .rejected, &effects)
         } else if let flowConfiguration = configuration.flow, state.media != nil {
             state.calls[id]!.record.handler = "flow"
             state.calls[id]!.flow = BuiltInFlow(configuration: flowConfiguration)

@@ -21,7 +21,8 @@ public final class CallService: Sendable {
 
     public init(pri: PRILab, store: CDRStore?, media: CallMediaEngine? = nil,
                 configuration: CallManager.Configuration = CallManager.Configuration(),
-                groups: [TrunkGroup]? = nil, logger: Logger) throws(TrunkError) {
+                groups: [TrunkGroup]? = nil, groupsFromFile: ((_ trunks: [Int: [Int]]) throws(TrunkError) -> [TrunkGroup]?)? = nil,
+                logger: Logger) throws(TrunkError) {
         let manager = CallManager(configuration: configuration, clock: { UInt64(max(0, pri.now.nanoseconds)) }, logger: logger)
         var trunks: [Int: PRITrunk] = [:]
         var carriers: [Int: LabCarrier] = [:]
@@ -34,7 +35,8 @@ public final class CallService: Sendable {
                 trunks[span] = trunk
             }
         }
-        for group in groups ?? Self.defaultGroups(trunks: Array(trunks.values)) { try manager.define(group) }
+        let fromFile = try groupsFromFile?(trunks.mapValues(\.channels))
+        for group in groups ?? fromFile ?? Self.defaultGroups(trunks: Array(trunks.values)) { try manager.define(group) }
         self.manager = manager
         self.trunks = trunks
         self.carriers = carriers
