@@ -114,8 +114,10 @@ struct Trunkd: AsyncParsableCommand {
             services.append(MetricsServer(port: port, logger: logger) { node.metricsText() })
         }
         try CTIService.installLabPrompts(folder: folder.promptsPath)
-        services.append(CTIService(configuration: try CTIService.labConfiguration(folder: folder, port: ctiPort), calls: calls, pri: pri,
-                                   promptFolder: folder.promptsPath, node: { node }, logger: logger))
+        let cti = CTIService(configuration: try CTIService.labConfiguration(folder: folder, port: ctiPort), calls: calls, pri: pri,
+                             promptFolder: folder.promptsPath, node: { node }, logger: logger)
+        cti.forwardAlarms(from: alarms)
+        services.append(cti)
         services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0, peer: $1) })
 
         let group = ServiceGroup(configuration: .init(
@@ -181,7 +183,9 @@ extension Trunkd {
             services.append(MetricsServer(port: port, logger: logger) { node.metricsText() })
         }
         if let calls, let cti = configuration.ctiConfiguration(folder: folder) {
-            services.append(CTIService(configuration: cti, calls: calls, pri: pri, promptFolder: folder.promptsPath, node: { node }, logger: logger))
+            let service = CTIService(configuration: cti, calls: calls, pri: pri, promptFolder: folder.promptsPath, node: { node }, logger: logger)
+            service.forwardAlarms(from: alarms)
+            services.append(service)
         }
         services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0, peer: $1) })
         logger.info("configured from \(configuration.file)", metadata: ["spans": "\(configuration.spans.count)", "ports": "\(configuration.ports.count)"])
