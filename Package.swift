@@ -14,12 +14,15 @@ let package = Package(
         .executable(name: "trunkd", targets: ["trunkd"]),
         .executable(name: "trunkctl", targets: ["trunkctl"]),
         .executable(name: "trunksim", targets: ["trunksim"]),
+        .executable(name: "trunkrec", targets: ["trunkrec"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
     ],
     targets: [
         // C at the edge: the DAHDI ABI compiled against the real <dahdi/user.h>, and system libraries.
@@ -44,9 +47,17 @@ let package = Package(
         .target(name: "TrunkISDN"),
         .target(name: "TrunkTrace", dependencies: ["TrunkCore", "CPcap"]),
         .target(
+            name: "TrunkRecording",
+            dependencies: [
+                "TrunkCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "TrunkGateway",
             dependencies: [
-                "TrunkCore", "TrunkHardware", "TrunkISDN", "TrunkTrace",
+                "TrunkCore", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkRecording",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -79,6 +90,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .executableTarget(
+            name: "trunkrec",
+            dependencies: [
+                "TrunkGateway", "TrunkRecording",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
 
         // G.168 test scenarios (signals, echo paths, ERLE), shared by the tests and the benchmark.
         .target(name: "G168Harness", dependencies: ["TrunkCore", "TrunkMedia", "CG168", "CEchoKernel"]),
@@ -101,7 +119,17 @@ let package = Package(
         .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"]),
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
         .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace"]),
-        .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway"]),
+        .executableTarget(
+            name: "trunkbench-rec",
+            dependencies: ["TrunkCore", "TrunkRecording", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/trunkbench-rec"),
+        // A writer the crash test kills with SIGKILL mid-recording (test-only, not a product).
+        .executableTarget(
+            name: "trunkrec-crash-writer",
+            dependencies: ["TrunkCore", "TrunkRecording"],
+            path: "Tests/Fixtures/trunkrec-crash-writer"),
+        .testTarget(name: "TrunkRecordingTests", dependencies: ["TrunkCore", "TrunkRecording"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway", "TrunkRecording"]),
     ],
     swiftLanguageModes: [.v6]
 )
