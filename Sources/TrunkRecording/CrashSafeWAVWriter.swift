@@ -116,7 +116,15 @@ public final class CrashSafeWAVWriter {
         guard buffered > 0 else { return }
         let pending = buffered
         buffered = 0
-        try io.writeAll(fd, UnsafeRawBufferPointer(rebasing: buffer[0..<pending]), path: partPath, written: &dataBytes)
+        // Samples go at explicit offsets after the header: the header is (re)written with pwrite.
+        var offset = 0
+        while offset < pending {
+            let n = io.calls.pwrite(fd, UnsafeRawBufferPointer(rebasing: buffer[offset..<pending]), Int64(wav.headerSize + dataBytes))
+            if n == -Int(EINTR) { continue }
+            if n <= 0 { throw RecordingIOError(operation: "write", path: partPath, errno: n == 0 ? ENOSPC : Int32(-n)) }
+            offset += n
+            dataBytes += n
+        }
     }
 
     /// Flushes, states the current size in the header and syncs: after this, a crash loses nothing
