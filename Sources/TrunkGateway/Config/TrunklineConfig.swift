@@ -1,6 +1,7 @@
 import Foundation
 import TrunkCore
 import TrunkHardware
+import TrunkRecording
 
 /// trunkd's configuration: which spans and ports it drives and through which backend.
 /// A file that declares no spans and no ports means the embedded default (the virtual lab).
@@ -48,6 +49,10 @@ public struct TrunklineConfig: Sendable {
     public var file: String
     public var spans: [Span] = []
     public var ports: [Port] = []
+    /// `[recording]`; nil: recordings go to the data folder with the defaults.
+    public var recording: RecordingConfiguration?
+    /// `[[user]]`: who may search, play and export recordings.
+    public var users: [RecordingUser] = []
 
     public var usesEmbeddedDefault: Bool { spans.isEmpty && ports.isEmpty }
 
@@ -71,18 +76,22 @@ public struct TrunklineConfig: Sendable {
         }
         var reader = ConfigReader(file: file)
         var config = TrunklineConfig(file: file)
+        var userPositions: [(RecordingUser, SourcePosition)] = []
         for table in document.tables {
             switch table.name {
             case "":
                 reader.noKeys(table, context: "the top of the file (put settings under a [table])")
             case "span": if let span = reader.span(table) { config.spans.append(span) }
             case "port": if let port = reader.port(table) { config.ports.append(port) }
+            case "recording": config.recording = reader.recording(table)
+            case "user": if let user = reader.user(table) { config.users.append(user); userPositions.append((user, table.position)) }
             default:
                 reader.errors.append(ConfigError(file: file, position: table.position,
-                                                 message: "unknown table [\(table.name)]; expected [[span]] or [[port]]"))
+                                                 message: "unknown table [\(table.name)]; expected [[span]], [[port]], [recording] or [[user]]"))
             }
         }
         reader.crossCheck(config)
+        reader.crossCheckUsers(userPositions)
         guard reader.errors.isEmpty else {
             throw ConfigErrors(errors: reader.errors.sorted { ($0.position.line, $0.position.column) < ($1.position.line, $1.position.column) })
         }
