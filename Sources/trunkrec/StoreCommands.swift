@@ -21,7 +21,7 @@ extension Trunkrec {
             if let id, let record = try store.index.record(id), !user.mayAccess(record) {
                 throw TrunkError(.permissionDenied, "\(user.name) may not see recording \(id)")
             }
-            guard all || user.isAdmin || id != nil else { throw TrunkError(.permissionDenied, "verify --all is for admins") }
+            guard !all || user.isAdmin else { throw TrunkError(.permissionDenied, "verify --all is for admins; verify one of your recordings by id") }
             let problems = try store.verify(ids: id.map { [$0] })
             let checked = id == nil ? try store.index.allRecords().count : 1
             if common.json {
