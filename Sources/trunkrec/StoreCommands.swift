@@ -31,7 +31,15 @@ extension Trunkrec {
                 print(problems.isEmpty ? "OK: \(checked) recording\(checked == 1 ? "" : "s") and the manifest chain verified"
                                        : "\(problems.count) problem\(problems.count == 1 ? "" : "s") found")
             }
-            if !problems.isEmpty { throw ExitCode(2) }
+            // The storage alarm is part of the store's health, as trunkctl status reports alarms.
+            var alarm: String?
+            switch store.storageLevel() {
+            case .ok: break
+            case .low(let free, let total): alarm = "storage low: \(free) of \(total) bytes free in \(store.root)"
+            case .full(let free, _): alarm = "storage full: \(free) bytes free in \(store.root), new recordings are refused"
+            }
+            if let alarm, !common.json { print("ALARM \(alarm)") }
+            if !problems.isEmpty || alarm != nil { throw ExitCode(2) }
         }
     }
 

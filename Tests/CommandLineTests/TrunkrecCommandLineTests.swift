@@ -97,6 +97,10 @@ struct TrunkrecCommandLineTests {
         for name in ["cli-0-trunk.wav", "cli-0-agent.wav", "cli-0.json"] {
             #expect(FileManager.default.fileExists(atPath: lab.folder + "/out/" + name), "\(name) exported")
         }
+        let flac = try lab.trunkrec(["export", "cli-0", "--to", lab.folder + "/flac", "--format", "flac", "--reason", "archive"], as: "li")
+        #expect(flac.status == 0 && FileManager.default.fileExists(atPath: lab.folder + "/flac/cli-0.flac"), "\(flac.stderr)")
+        let flacInfo = try run("/usr/bin/sox", ["--i", "-c", lab.folder + "/flac/cli-0.flac"], absolute: true)
+        #expect(flacInfo.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2", "stereo kept in the FLAC file")
         let audit = try lab.trunkrec(["audit"])
         #expect(audit.status == 0)
         #expect(audit.stdout.contains("li") && audit.stdout.contains("played") && audit.stdout.contains("complaint 4711"), "\(audit.stdout)")
