@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "trunkd", targets: ["trunkd"]),
         .executable(name: "trunkctl", targets: ["trunkctl"]),
         .executable(name: "trunksim", targets: ["trunksim"]),
+        .executable(name: "trunkrec", targets: ["trunkrec"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -21,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C at the edge: the DAHDI ABI compiled against the real <dahdi/user.h>, and system libraries.
@@ -62,9 +64,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TrunkRecording",
+            dependencies: [
+                "TrunkCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "TrunkGateway",
             dependencies: [
-                "TrunkCore", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkCTI",
+                "TrunkCore", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkCTI", "TrunkRecording",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -97,6 +107,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "trunkrec",
+            dependencies: [
+                "TrunkGateway", "TrunkRecording",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
@@ -145,7 +162,7 @@ let package = Package(
         .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkCTI",
                                                               .product(name: "Logging", package: "swift-log"),
                                                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
-        .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway", "TrunkMedia", "G168Harness"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway", "TrunkMedia", "G168Harness", "TrunkRecording"]),
         .testTarget(
             name: "TrunkCTITests",
             dependencies: [
@@ -156,6 +173,16 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        .executableTarget(
+            name: "trunkbench-rec",
+            dependencies: ["TrunkCore", "TrunkRecording", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/trunkbench-rec"),
+        // A writer the crash test kills with SIGKILL mid-recording (test-only, not a product).
+        .executableTarget(
+            name: "trunkrec-crash-writer",
+            dependencies: ["TrunkCore", "TrunkRecording"],
+            path: "Tests/Fixtures/trunkrec-crash-writer"),
+        .testTarget(name: "TrunkRecordingTests", dependencies: ["TrunkCore", "TrunkRecording"]),
     ],
     swiftLanguageModes: [.v6]
 )

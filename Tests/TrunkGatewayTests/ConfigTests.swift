@@ -35,6 +35,18 @@ struct ConfigTests {
         ("VOX thresholds crossed", "[[port]]\nname = \"t\"\nbackend = \"alsa\"\ndevice = \"hw:1\"\nvox_start_dbfs = -50\nvox_stop_dbfs = -40\n", "6:17", "vox_stop_dbfs (-40.0) must not be above"),
         ("mixed virtual and dahdi", "[[span]]\nspan = 1\nbackend = \"virtual\"\n[[span]]\nspan = 2\nbackend = \"dahdi\"\nchannels = \"1-31\"\n", "1:1", "span 1: virtual and dahdi spans cannot be mixed"),
         ("unclosed array", "[[span]]\nspan = 1\nbackend = \"dahdi\"\nchannels = [1, 2\n", "4:12", "this array is not closed"),
+        ("recording root not absolute", "[recording]\nroot = \"recs\"\n", "2:8", "root must be an absolute folder path"),
+        ("recording retention under 30 days", "[recording]\nroot = \"/r\"\nretention = \"7d\"\n", "3:13", "retention class \"7d\" keeps recordings 7 days; the minimum is 30"),
+        ("recording unknown format", "[recording]\nroot = \"/r\"\nformat = \"mp3\"\n", "3:10", "format must be one of \"pcm16\", \"alaw\", \"mulaw\""),
+        ("recording key inside root", "[recording]\nroot = \"/r\"\nkey_file = \"/r/k.key\"\n", "3:12", "key_file must lie outside the recordings root /r"),
+        ("recording checkpoint too long", "[recording]\nroot = \"/r\"\ncheckpoint_seconds = 10\n", "3:22", "checkpoint_seconds must be 0.1…5"),
+        ("recording spans not an array", "[recording]\nroot = \"/r\"\nfull_time_spans = 2\n", "3:19", "full_time_spans must be an array"),
+        ("recording unknown key", "[recording]\nroot = \"/r\"\nencrypt = true\n", "3:1", "unknown setting encrypt in [[recording]]"),
+        ("user unknown role", "[[user]]\nname = \"li\"\nrole = \"boss\"\n", "3:8", "role must be one of \"agent\", \"department\", \"qa\", \"admin\""),
+        ("agent without agent_id", "[[user]]\nname = \"li\"\nrole = \"agent\"\n", "1:1", "user li: an agent needs agent_id"),
+        ("qa without scope", "[[user]]\nname = \"wang\"\nrole = \"qa\"\n", "3:8", "user wang: a qa user needs tags or groups"),
+        ("user tags not strings", "[[user]]\nname = \"wang\"\nrole = \"qa\"\ntags = [1]\n", "4:9", "tags lists strings in double quotes"),
+        ("user defined twice", "[[user]]\nname = \"a\"\nrole = \"admin\"\n[[user]]\nname = \"a\"\nrole = \"admin\"\n", "4:1", "user a is defined twice"),
     ]
 
     @Test("broken configurations are refused with file, line, column and what is expected", arguments: 0..<broken.count)
@@ -83,6 +95,43 @@ struct ConfigTests {
         #expect(config.ports.first?.vox.startLevelDBFS == -38.5 && config.ports.first?.vox.hangMs == 3000)
         #expect(!config.usesEmbeddedDefault)
         #expect(try TrunklineConfig.parse(text: "# nothing yet\n", file: "t.toml").usesEmbeddedDefault)
+    }
+
+    @Test("[recording] and [[user]] read into the recording settings and users")
+    func recordingConfig() throws {
+        let text = """
+            [recording]
+            root = "/var/lib/trunkline/recordings"
+            format = "pcm16"
+            layout = "mono"
+            mode = "on-demand"
+            full_time_spans = [1, 2]
+            retention = "1y"
+            storage_alarm_free_percent = 15
+            storage_reserve_bytes = 1_000_000
+            key_file = "/etc/trunkline/recording.key"
+
+            [[user]]
+            name = "li.na"
+            role = "agent"
+            agent_id = "1001"
+
+            [[user]]
+            name = "wang"
+            role = "qa"
+            groups = ["billing"]
+            tags = ["vip"]
+            """
+        let config = try TrunklineConfig.parse(text: text, file: "t.toml")
+        let recording = try #require(config.recording)
+        #expect(recording.root == "/var/lib/trunkline/recordings" && recording.format.name == "pcm16/mono")
+        #expect(recording.mode == .onDemand && recording.fullTimeSpans == [1, 2] && recording.retentionDefault.days == 365)
+        #expect(recording.storageAlarmFreePercent == 15 && recording.storageReserveBytes == 1_000_000)
+        #expect(recording.keyFile == "/etc/trunkline/recording.key")
+        #expect(config.users.map(\.name) == ["li.na", "wang"])
+        #expect(config.users[0].role == .agent && config.users[0].agentId == "1001")
+        #expect(config.users[1].groups == ["billing"] && config.users[1].tags == ["vip"])
+        #expect(config.usesEmbeddedDefault, "recording settings alone do not replace the lab")
     }
 
     @Test("virtual spans are cabled in pairs with the roles their signalling says")

@@ -1,6 +1,7 @@
 import Foundation
 import TrunkCore
 import TrunkHardware
+import TrunkRecording
 
 /// trunkd's configuration: which spans and ports it drives and through which backend.
 /// A file that declares no spans and no ports means the embedded default (the virtual lab).
@@ -60,6 +61,10 @@ public struct TrunklineConfig: Sendable {
     public var cti = CTISettings()
     public var alarms = AlarmSettings()
     public var metrics = MetricsSettings()
+    /// `[recording]`; nil: recordings go to the data folder with the defaults.
+    public var recording: RecordingConfiguration?
+    /// `[[user]]`: who may search, play and export recordings.
+    public var users: [RecordingUser] = []
 
     public var usesEmbeddedDefault: Bool { spans.isEmpty && ports.isEmpty && !analogPorts.contains { $0.backend == .dahdi } }
 
@@ -84,6 +89,7 @@ public struct TrunklineConfig: Sendable {
         }
         var reader = ConfigReader(file: file)
         var config = TrunklineConfig(file: file)
+        var userPositions: [(RecordingUser, SourcePosition)] = []
         for table in document.tables {
             switch table.name {
             case "":
@@ -98,13 +104,16 @@ public struct TrunklineConfig: Sendable {
             case "cti.token": if let token = reader.ctiToken(table) { config.cti.tokens.append(token) }
             case "alarms": config.alarms = reader.alarmSettings(table)
             case "metrics": config.metrics = reader.metricsSettings(table)
+            case "recording": config.recording = reader.recording(table)
+            case "user": if let user = reader.user(table) { config.users.append(user); userPositions.append((user, table.position)) }
             default:
                 reader.errors.append(ConfigError(file: file, position: table.position,
-                                                 message: "unknown table [\(table.name)]; expected [[span]], [[port]], [[analog]], [tones], [[trunk_group]], [[route]], [cti], [[cti.token]], [alarms] or [metrics]"))
+                                                 message: "unknown table [\(table.name)]; expected [[span]], [[port]], [[analog]], [tones], [[trunk_group]], [[route]], [cti], [[cti.token]], [alarms], [metrics], [recording] or [[user]]"))
             }
         }
         reader.crossCheck(config)
         reader.crossCheckSections(config, hardware: hardware)
+        reader.crossCheckUsers(userPositions)
         guard reader.errors.isEmpty else {
             throw ConfigErrors(errors: reader.errors.sorted { ($0.position.line, $0.position.column) < ($1.position.line, $1.position.column) })
         }
