@@ -258,7 +258,15 @@ struct EchoCancellerCore {
             // on the foreground's residual rather than on Sin: once the
             // foreground cancels echo, echo peaks (which at 6 dB ERL often
             // exceed half the far-end peak) no longer look like near speech.
-            geigelThreshold = filters.foregroundLoaded && channel.near_power > 10 * channel.residual_power ? 0.5 : 1.0
+            // Once 20 dB are cancelled the residual echo's peaks sit far below an eighth of the
+            // far end's even at 6 dB ERL, so a tighter threshold lets near speech at the far
+            // end's level count as double talk on more than its peaks: the NLP then stops
+            // gating the agent's words during double talk.
+            if filters.foregroundLoaded && channel.near_power > 100 * channel.residual_power {
+                geigelThreshold = 0.125
+            } else {
+                geigelThreshold = filters.foregroundLoaded && channel.near_power > 10 * channel.residual_power ? 0.5 : 1.0
+            }
         }
         var chunk = ec_chunk(
             line: samples + first, head: foregroundHead, tail_echo: foregroundTail + offset,
