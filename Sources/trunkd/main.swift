@@ -103,8 +103,10 @@ struct Trunkd: AsyncParsableCommand {
             logger.info("embedded default: 2 E1 spans back to back, 4 FXS + 4 FXO ports paired", metadata: ["data": "\(folder.path)"])
         }
         let pri = try PRILab(simulator: simulator, logger: logger)
+        let recorder = try NodeRecorder.open(folder: folder, configuration: configuration?.recording, logger: logger)
+        defer { recorder.shutdown() }
         let calls = try CallService(pri: pri, store: try CDRStore(path: folder.callRecordsPath),
-                                    media: CallMediaEngine.lab(simulator: simulator), logger: logger)
+                                    media: CallMediaEngine.lab(simulator: simulator, recorder: recorder), logger: logger)
         let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration?.alarms ?? AlarmSettings(), logger: logger)
         let live = try LiveConfiguration(running: configuration ?? .nothingDeclared(file: configPath ?? "(embedded default)"),
                                          simulator: simulator, pri: pri, alarms: alarms, logger: logger)
@@ -167,7 +169,9 @@ extension Trunkd {
         }
         services += taps.map { $0 as any Service }
         let numbering = ChannelNumbering(statuses: (simulator?.spanStatuses() ?? []) + ((try? dahdi?.discover().map(\.status)) ?? []))
-        let media = simulator.map { CallMediaEngine.lab(simulator: $0) }
+        let recorder = try NodeRecorder.open(folder: folder, configuration: configuration.recording, logger: logger)
+        defer { recorder.shutdown() }
+        let media = simulator.map { CallMediaEngine.lab(simulator: $0, recorder: recorder) }
         let calls = try pri.map { pri in
             try CallService(pri: pri, store: try CDRStore(path: folder.callRecordsPath), media: media,
                             configuration: try configuration.callManagerConfiguration(),

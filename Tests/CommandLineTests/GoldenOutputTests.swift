@@ -98,15 +98,15 @@ struct GoldenOutputTests {
             placed = try ctl(["pri", "call", "1", "95505", "--from", "13800138000", "--channel", "5"])
         }
         var chan = try ctl(["chan", "show", "2/5"])
-        while !chan.stdout.contains("alerting") && Date() < deadline {
+        while !chan.stdout.contains("connected") && Date() < deadline {
             usleep(50_000)
             chan = try ctl(["chan", "show", "2/5"])
         }
         #expect(chan.status == 0 && chan.stdout == """
             Channel 2/5 (DAHDI channel 36): E1 B-channel
-              law alaw, block 160 samples, not open
+              law alaw, block 64 samples, open
               hook off-hook, polarity normal, span alarms OK
-              PRI: alerting, call in#1, 13800138000 → 95505 (Q.931 state 7)
+              PRI: connected, call in#1, 13800138000 → 95505 (Q.931 state 10)
 
             """)
         #expect(Self.shape(try ctl(["chan", "show", "2/5", "--json"]).stdout) == [

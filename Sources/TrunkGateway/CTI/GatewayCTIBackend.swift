@@ -50,6 +50,8 @@ public final class GatewayCTIBackend: CTIBackend {
         var typeahead: [String: String] = [:]
         /// Calls whose playback a digit interrupts.
         var bargeIn: Set<String> = []
+        /// Recordings CTI started, by call: their id and the operation that ends with recording.finished.
+        var recordingOps: [String: (recordingID: String, opID: String)] = [:]
     }
 
     private var manager: CallManager { calls.manager }
@@ -105,6 +107,10 @@ public final class GatewayCTIBackend: CTIBackend {
                 ]))
             }
             if let collect { finishCollect(call.callID, collect, reason: "hangup") }
+            if let op = state.withLockedValue({ $0.recordingOps.removeValue(forKey: call.callID) }) {
+                hub.publish(CTIEvent(.recordingFinished, callID: call.callID, opID: op.opID,
+                                     fields: [("recording_id", .string(op.recordingID)), ("reason", "hangup")]))
+            }
             state.withLockedValue { state in
                 state.typeahead[call.callID] = nil
                 state.bargeIn.remove(call.callID)
@@ -114,6 +120,9 @@ public final class GatewayCTIBackend: CTIBackend {
                 ("cause", .int(call.cause ?? 16)), ("cause_txt", .string(call.causeText)),
                 ("side", .string(call.clearedBy?.rawValue)), ("tech_cause", .string(call.failure?.rawValue)),
             ]))
+        case .recordingFinished(let call):
+            guard let op = state.withLockedValue({ $0.recordingOps.removeValue(forKey: call.callID) }) else { return }
+            hub.publish(CTIEvent(.recordingFinished, callID: call.callID, opID: op.opID, fields: [("recording_id", .string(op.recordingID))]))
         case .channelChanged:
             break
         }
@@ -285,8 +294,27 @@ public final class GatewayCTIBackend: CTIBackend {
             if clash { throw CTIBackendError(.conflict, "call \(call.callID) is already collecting digits") }
             // Digits keyed ahead (during a prompt) count first, as callers expect of an IVR.
             for digit in typed { collected(call.callID, digit: digit) }
-        case .recordStart, .recordStop, .recordPause, .recordResume:
-            throw CTIBackendError(.unavailable, "the recording store is not running on this node")
+        case .recordStart(let r):
+            let call = try call(r.target)
+            let engine = try media()
+            let id = try Self.wrap { () throws(TrunkError) -> String in
+                try engine.startRecording(callID: call.callID, maxMs: r.maximumMilliseconds, recordingID: r.recordingID)
+            }
+            state.withLockedValue { $0.recordingOps[call.callID] = (id, r.opID) }
+            hub.publish(CTIEvent(.recordingStarted, callID: call.callID, opID: r.opID, fields: [("recording_id", .string(id))]))
+        case .recordStop(let target):
+            let call = try call(target)
+            guard state.withLockedValue({ $0.recordingOps[call.callID] }) != nil else {
+                throw CTIBackendError(.invalidState, "call \(call.callID) is not being recorded")
+            }
+            try media().stopRecording(callID: call.callID)
+        case .recordPause(let target), .recordResume(let target):
+            let call = try call(target)
+            let paused: Bool = if case .recordPause = request { true } else { false }
+            let engine = try media()
+            try Self.wrap { () throws(TrunkError) in try engine.pauseRecording(callID: call.callID, paused: paused) }
+            let id = state.withLockedValue { $0.recordingOps[call.callID]?.recordingID }
+            hub.publish(CTIEvent(paused ? .recordingPaused : .recordingResumed, callID: call.callID, fields: [("recording_id", .string(id))]))
         case .bridgeCreate(let id, let members):
             let members = try members.map { (t) throws(CTIBackendError) in try call(t).callID }
             try createBridge(id, members)

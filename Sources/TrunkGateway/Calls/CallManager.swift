@@ -12,6 +12,8 @@ public enum CallNotification: Sendable {
     case stateChanged(CallRecord, from: ChannelState)
     case dtmf(CallRecord, digit: Character, durationMs: Int)
     case ended(CallRecord)
+    /// A recording of the call ended (its limit, a stop, or the call's end).
+    case recordingFinished(CallRecord)
     case channelChanged(ChannelAddress, ChannelState, callID: String?)
 }
 
@@ -276,6 +278,7 @@ public final class CallManager: Sendable {
             case let .recordingStarted(callID, recordingID):
                 state.calls[callID]?.record.recordings.append(recordingID)
             case .recordingFinished(let callID):
+                if let record = state.calls[callID]?.record { effects.notify(state, .recordingFinished(record)) }
                 flowInput(&state, callID, now: now, &effects) { $0.recordingFinished() }
             }
         }

@@ -2,6 +2,8 @@ import NIOConcurrencyHelpers
 import TrunkCore
 import TrunkHardware
 import TrunkMedia
+import TrunkRecording
+import Foundation
 
 /// The call model's media: puts a call's channel into the real-time media loop when the call
 /// is up, attaches a DTMF receiver, plays prompts, tones and DTMF, and turns what the loop
@@ -19,6 +21,18 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
     private let sendLock = NIOLock()
     private let state = NIOLockedValueBox(State())
     private weak var manager: CallManager?
+    /// Where calls are recorded (nil: this node keeps no recordings).
+    private let recorder: Recorder?
+    /// Copies a recording's stereo blocks from the loop's tap into the recorder's ring.
+    private let drainBuffer = NIOLockedValueBox<[Int16]>([])
+
+    private struct ActiveRecording {
+        var recordingID: String
+        var channel: Int32
+        var mediaTap: MediaTap
+        var tap: RecordingTap
+        var framesLeft: Int
+    }
 
     private struct Attached {
         var callID: String?
@@ -34,16 +48,19 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         /// Carrier-side channels, opened while the carrier's subscriber needs audio.
         var carrier: [ChannelAddress: Int32] = [:]
         var playbackOwner: [UInt32: (callID: String, opID: String?)] = [:]
+        var recordings: [String: ActiveRecording] = [:]
+        var nextTapID: UInt32 = 1
         var operationObservers: [@Sendable (MediaOperationEvent) -> Void] = []
         var nextPlaybackID: UInt32 = 1
         var openFailures = 0
     }
 
     /// `numbering` maps a span/position to the backend's (DAHDI-style) channel number.
-    public init(loop: MediaLoop, backend: any TelephonyBackend, numbering: ChannelNumbering) {
+    public init(loop: MediaLoop, backend: any TelephonyBackend, numbering: ChannelNumbering, recorder: Recorder? = nil) {
         self.loop = loop
         self.backend = backend
         self.numbering = numbering
+        self.recorder = recorder
     }
 
     public func connect(to manager: CallManager) {
@@ -75,6 +92,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
     }
 
     public func detach(callID: String) {
+        finishRecording(callID, notify: false)
         guard let channel = state.withLockedValue({ $0.byCall.removeValue(forKey: callID) }) else { return }
         send(.remove(channel: channel))
     }
@@ -157,12 +175,92 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
     }
 
     public func record(callID: String, maxMs: Int) {
-        // The recording store arrives with the recording issue; until a recorder is attached
-        // a recording step ends at once, so flows go on.
-        manager?.mediaEvent(.recordingFinished(callID: callID))
+        do {
+            _ = try startRecording(callID: callID, maxMs: maxMs, recordingID: nil)
+        } catch {
+            // The flow goes on without the recording (the store refused it, e.g. disk full: alarmed there).
+            manager?.mediaEvent(.recordingFinished(callID: callID))
+        }
     }
 
-    public func stopRecording(callID: String) {}
+    /// Records both sides of a call (left trunk, right agent) into the recording store for at
+    /// most `maxMs`; returns the recording id. The recorder's index gets the call's metadata.
+    @discardableResult
+    public func startRecording(callID: String, maxMs: Int, recordingID: String?) throws(TrunkError) -> String {
+        guard let recorder else { throw TrunkError(.unavailable, "this node keeps no recordings") }
+        guard let channel = state.withLockedValue({ $0.byCall[callID] }) else {
+            throw TrunkError(.invalidArgument, "call \(callID) has no media (it is not up)")
+        }
+        guard state.withLockedValue({ $0.recordings[callID] == nil }) else { throw TrunkError(.busy, "call \(callID) is already recording") }
+        let call = manager?.call(callID)
+        let id = recordingID ?? CallIdentifier.make()
+        let request = RecordingRequest(recordingId: id, callId: callID, span: call?.address.span, channel: call?.address.channel,
+                                       direction: call?.direction.rawValue ?? "inbound", caller: call?.caller, callee: call?.callee,
+                                       startedAt: Date(), answeredAt: call?.time(of: .answered).map { call!.started.addingTimeInterval($0 / 1000) })
+        let tap: RecordingTap
+        do {
+            tap = try recorder.start(request)
+        } catch let error as TrunkError {
+            throw error
+        } catch {
+            throw TrunkError(.deviceError, "recording \(id): \(error)")
+        }
+        let tapID = state.withLockedValue { state -> UInt32 in
+            defer { state.nextTapID &+= 1 }
+            return state.nextTapID
+        }
+        // Two seconds of blocks: the drain runs every tick, so this only covers a stalled control thread.
+        let mediaTap = MediaTap(id: tapID, point: .afterEchoCanceller, blockFrames: loop.blockSamples,
+                                capacityBlocks: max(4, 2_000 * 8 / loop.blockSamples))
+        state.withLockedValue { state in
+            state.recordings[callID] = ActiveRecording(recordingID: id, channel: channel, mediaTap: mediaTap, tap: tap,
+                                                       framesLeft: maxMs * 8)
+        }
+        send(.attachTap(channel: channel, tap: mediaTap))
+        manager?.mediaEvent(.recordingStarted(callID: callID, recordingID: id))
+        return id
+    }
+
+    public func stopRecording(callID: String) {
+        finishRecording(callID, notify: true)
+    }
+
+    public func pauseRecording(callID: String, paused: Bool) throws(TrunkError) {
+        guard let recorder, let id = state.withLockedValue({ $0.recordings[callID]?.recordingID }) else {
+            throw TrunkError(.notFound, "call \(callID) is not recording")
+        }
+        do {
+            if paused { try recorder.pause(id) } else { try recorder.resume(id) }
+        } catch {
+            throw TrunkError(.deviceError, "recording \(id): \(error)")
+        }
+    }
+
+    private func finishRecording(_ callID: String, notify: Bool) {
+        guard let recording = state.withLockedValue({ $0.recordings.removeValue(forKey: callID) }) else { return }
+        send(.detachTap(channel: recording.channel))
+        drain(recording)
+        let call = manager?.call(callID)
+        try? recorder?.stop(recording.recordingID, RecordingEnd(endedAt: Date(), hangupCause: call?.cause))
+        if notify { manager?.mediaEvent(.recordingFinished(callID: callID)) }
+    }
+
+    /// Moves what the loop tapped into the recorder's ring; returns the frames moved.
+    @discardableResult
+    private func drain(_ recording: ActiveRecording) -> Int {
+        let frames = recording.mediaTap.ring.blockFrames
+        return drainBuffer.withLockedValue { buffer in
+            if buffer.count < frames * 2 { buffer = [Int16](repeating: 0, count: frames * 2) }
+            var moved = 0
+            buffer.withUnsafeMutableBufferPointer { out in
+                while recording.mediaTap.ring.pop(into: out) != nil {
+                    recording.tap.append(interleaved: UnsafeBufferPointer(rebasing: out[0..<frames * 2]))
+                    moved += frames
+                }
+            }
+            return moved
+        }
+    }
 
     /// The sample source that plays `audio`, built here, off the loop.
     static func source(for audio: CallAudio) throws(TrunkError) -> any SampleSource {
@@ -247,6 +345,16 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         }
         loop.releaseRetired()
         if let manager { for event in delivered { manager.mediaEvent(event) } }
+        var due: [String] = []
+        for (callID, recording) in state.withLockedValue({ $0.recordings }) {
+            let moved = drain(recording)
+            let left = state.withLockedValue { state -> Int in
+                state.recordings[callID]?.framesLeft -= moved
+                return state.recordings[callID]?.framesLeft ?? 1
+            }
+            if left <= 0 { due.append(callID) }
+        }
+        for callID in due { finishRecording(callID, notify: true) }
         if !operations.isEmpty {
             let observers = state.withLockedValue { $0.operationObservers }
             for event in operations { for observer in observers { observer(event) } }
@@ -266,10 +374,10 @@ public enum MediaOperationEvent: Sendable, Equatable {
 extension CallMediaEngine {
     /// A media loop on `simulator`'s tick with an engine over it; channel positions map to
     /// the simulator's channel numbers (a span's base channel plus the position).
-    public static func lab(simulator: LineSimulator, blockSize: MediaBlockSize = .ms8) -> CallMediaEngine {
+    public static func lab(simulator: LineSimulator, blockSize: MediaBlockSize = .ms8, recorder: Recorder? = nil) -> CallMediaEngine {
         let loop = MediaLoop(configuration: MediaLoopConfiguration(blockSize: blockSize, maximumChannels: 256, maximumConferences: 64))
         loop.attach(to: simulator)
         let numbering = ChannelNumbering(statuses: simulator.spanStatuses())
-        return CallMediaEngine(loop: loop, backend: simulator, numbering: numbering)
+        return CallMediaEngine(loop: loop, backend: simulator, numbering: numbering, recorder: recorder)
     }
 }
