@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "TrunkGateway",
             dependencies: [
-                "TrunkCore", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkCTI",
+                "TrunkCore", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkAnalog", "TrunkCTI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
