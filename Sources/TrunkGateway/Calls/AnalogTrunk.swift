@@ -162,8 +162,10 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
                 port.seizures += 1
                 let call = Call(reference: reference(port), outbound: false)
                 port.call = call
+                // A line says nothing about presentation when it gives a number (as a SETUP without
+                // a presentation indicator); only an absence code says why there is none.
                 let presentation: String? = switch (callerID?.number, callerID?.numberAbsence) {
-                case (.some, _): "allowed"
+                case (.some, _): nil
                 case (nil, .withheld?): "restricted"
                 default: "unavailable"
                 }
