@@ -103,8 +103,11 @@ struct Trunkd: AsyncParsableCommand {
             logger.info("embedded default: 2 E1 spans back to back, 4 FXS + 4 FXO ports paired", metadata: ["data": "\(folder.path)"])
         }
         let pri = try PRILab(simulator: simulator, logger: logger)
+        // The analog pairs carry calls too: the gateway's FXO lines (span 4) on the call model, the
+        // lab exchange on the FXS ports (span 3) ringing them (`trunkctl sim call --span 3`).
         let calls = try CallService(pri: pri, store: try CDRStore(path: folder.callRecordsPath),
-                                    media: CallMediaEngine.lab(simulator: simulator), logger: logger)
+                                    media: CallMediaEngine.lab(simulator: simulator),
+                                    analog: AnalogLabSetup(simulator: simulator), logger: logger)
         let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration?.alarms ?? AlarmSettings(), logger: logger)
         let live = try LiveConfiguration(running: configuration ?? .nothingDeclared(file: configPath ?? "(embedded default)"),
                                          simulator: simulator, pri: pri, alarms: alarms, logger: logger)
