@@ -143,3 +143,24 @@ struct AnalogFlowLabTests {
         #expect(lab.media.activeCalls == 0)
     }
 }
+
+@Suite("Disconnect supervision on a connected analog call")
+struct AnalogSupervisionLabTests {
+    @Test("the exchange's busy tone, heard by the media loop's detector while it owns the line, clears the call within three cycles")
+    func busyToneWhileTheLoopOwnsTheLine() throws {
+        let lab = try AnalogFlowLabTests.Lab()
+        let placed = try lab.exchange.place(called: "95500", calling: "13800138000", port: 3, callerID: .dtmf, holdMs: 2_000, release: .busyTone)
+        lab.simulator.tick(count: 15_000)
+        let record = try #require(lab.calls.manager.recentlyEnded.first)
+        #expect(record.clearedBy == .remote && record.cause == 16)
+        let exchangeCall = try #require(lab.exchange.ended.first { $0.reference == placed.reference })
+        // The exchange played busy from 2 s after the answer; three 700 ms cycles make 2.1 s.
+        let answered = try #require(record.time(of: .answered))
+        let hangup = try #require(record.time(of: .hangup))
+        let afterBusy = hangup - answered - 2_000
+        #expect(afterBusy >= 2_000 && afterBusy < 2_600, "cleared \(afterBusy) ms after busy tone began")
+        #expect(exchangeCall.clearedBy == "carrier")
+        #expect(lab.trunk.portStates()[3] == "idle")
+        #expect(lab.media.activeCalls == 0)
+    }
+}

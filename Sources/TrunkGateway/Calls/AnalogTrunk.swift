@@ -39,6 +39,8 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
         let driver: AnalogPortDriver<FXOPort>
         /// The media loop has the device: no audio here, events come through `deviceEvent`.
         var lent = false
+        /// When the device was lent: the loop's sample clock of the channel counts from here.
+        var lentAt = AnalogInstant.zero
         var call: Call?
         var seizures: UInt64 = 0
         var block = [Int16](repeating: 0, count: AnalogTrunk.blockSamples)
@@ -286,6 +288,7 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
         lock.withLock {
             guard address.span == span, let port = ports[address.channel], !port.lent else { return nil }
             port.lent = true
+            port.lentAt = now()
             // The loop's own detectors listen for the disconnect tones while it owns the audio.
             let detector = CallProgressToneDetector(zone: .cn, configuration: CallProgressConfiguration(tones: [.busy, .congestion]))
             return LentChannel(device: port.device, detectors: [detector])
@@ -303,13 +306,14 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
         for indication in indications { manager.handle(indication) }
     }
 
-    public func detected(_ detection: MediaDetection.Kind, on address: ChannelAddress) {
+    public func detected(_ detection: MediaDetection.Kind, sampleTime: UInt64, on address: ChannelAddress) {
         let at = now()
         let indications = lock.withLock { () -> [TrunkIndication] in
             guard let port = ports[address.channel] else { return [] }
-            // The engine reports a detection on the tick after it was made: its start is near
-            // enough for counting whole 700 ms or 1400 ms cadence cycles.
-            port.driver.deliver(detection, startedAt: at, now: at)
+            // The tone's cycles count from its first burst, not from its confirmation: the
+            // loop's sample clock started when the device was lent (8 samples a millisecond).
+            let startedAt = min(at, port.lentAt + Int(sampleTime / 8))
+            port.driver.deliver(detection, startedAt: startedAt, now: at)
             translate(port, now: at)
             return takePending()
         }

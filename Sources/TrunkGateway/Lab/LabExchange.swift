@@ -36,6 +36,7 @@ public final class LabExchange: @unchecked Sendable {
         let device: any ChannelDevice
         var driver: AnalogPortDriver<FXSPort>
         var signal: CallerIDSignal
+        var release: FXSConfiguration.ReleaseSignal
         var call: LabCarrier.Call?
         /// The exchange opened the loop (its subscriber hung up).
         var clearing = false
@@ -44,11 +45,13 @@ public final class LabExchange: @unchecked Sendable {
         var hangupAt: Int64?
         var block = [Int16](repeating: 0, count: 8)
 
-        init(position: Int, device: any ChannelDevice, driver: AnalogPortDriver<FXSPort>, signal: CallerIDSignal) {
+        init(position: Int, device: any ChannelDevice, driver: AnalogPortDriver<FXSPort>, signal: CallerIDSignal,
+             release: FXSConfiguration.ReleaseSignal) {
             self.position = position
             self.device = device
             self.driver = driver
             self.signal = signal
+            self.release = release
         }
     }
 
@@ -63,17 +66,20 @@ public final class LabExchange: @unchecked Sendable {
             try device.setLinear(true)
             try device.setBlockSize(8)
             try device.setBufferPolicy(.immediate, buffers: 32)
-            ports[position] = Port(position: position, device: device, driver: Self.driver(device, signal: .fsk, tones: tones), signal: .fsk)
+            ports[position] = Port(position: position, device: device, driver: Self.driver(device, signal: .fsk, release: .kewlOpen, tones: tones),
+                                   signal: .fsk, release: .kewlOpen)
         }
     }
 
     /// A port driver for `device` that sends caller ID as `signal`; the exchange answers with a
-    /// polarity reversal and releases by opening the loop, as China's exchanges do for trunks.
-    private static func driver(_ device: any ChannelDevice, signal: CallerIDSignal, tones: TrunkMedia.ToneZone) -> AnalogPortDriver<FXSPort> {
+    /// polarity reversal and releases as `release` says (opening the loop, as China's exchanges
+    /// do for trunks, or busy tone, as many PBXs do).
+    private static func driver(_ device: any ChannelDevice, signal: CallerIDSignal, release: FXSConfiguration.ReleaseSignal,
+                               tones: TrunkMedia.ToneZone) -> AnalogPortDriver<FXSPort> {
         var configuration = FXSConfiguration()
         configuration.callerID = signal == .fsk ? .fsk(.fskV23, delayMs: 500) : .dtmf(.a)
         configuration.reversePolarityOnAnswer = true
-        configuration.releaseSignal = .kewlOpen
+        configuration.releaseSignal = release
         // The gateway dials en bloc: two seconds without a digit ends the number.
         configuration.interDigitTimeoutMs = 2_000
         return AnalogPortDriver(machine: FXSPort(configuration: configuration), device: device, detectors: [DTMFReceiver()], tones: tones)
@@ -87,10 +93,11 @@ public final class LabExchange: @unchecked Sendable {
 
     /// Rings the gateway's line on `port` (nil: the first idle one) with caller ID `calling` sent
     /// as `signal`; `dtmf` is keyed 1 s after the answer, and the caller hangs up `holdMs` after
-    /// the answer (nil: waits for the gateway to hang up).
+    /// the answer (nil: waits for the gateway to hang up), signalling it as `release` says.
     @discardableResult
     public func place(called: String, calling: String?, port position: Int? = nil, callerID signal: CallerIDSignal = .fsk,
-                      dtmf: String = "", holdMs: Int? = nil) throws(TrunkError) -> LabCarrier.Call {
+                      dtmf: String = "", holdMs: Int? = nil,
+                      release: FXSConfiguration.ReleaseSignal = .kewlOpen) throws(TrunkError) -> LabCarrier.Call {
         let at = now()
         let result = lock.withLock { () -> Result<LabCarrier.Call, TrunkError> in
             let idle = ports.values.filter { $0.call == nil && $0.driver.machine.stateName == "idle" }.sorted { $0.position < $1.position }
@@ -107,10 +114,12 @@ public final class LabExchange: @unchecked Sendable {
                 guard let first = idle.first else { return .failure(TrunkError(.busy, "span \(span): every FXS port is busy")) }
                 port = first
             }
-            if port.signal != signal {
-                // Caller ID signalling is a port setting on a line card; the lab changes it per call.
-                port.driver = Self.driver(port.device, signal: signal, tones: tones)
+            if port.signal != signal || port.release != release {
+                // Caller ID and release signalling are port settings on a line card; the lab
+                // changes them per call, on an idle port.
+                port.driver = Self.driver(port.device, signal: signal, release: release, tones: tones)
                 port.signal = signal
+                port.release = release
             }
             let callerID = calling.map { CallerID(number: $0) }
             port.driver.request(now: at) { machine, now, actions in machine.ring(callerID: callerID, now: now, into: &actions) }

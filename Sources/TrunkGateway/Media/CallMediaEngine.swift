@@ -229,7 +229,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
     public func pump() {
         var delivered: [CallMediaEvent] = []
         var operations: [MediaOperationEvent] = []
-        var toLenders: [(lender: any ChannelLender, address: ChannelAddress, kind: MediaEvent.Kind)] = []
+        var toLenders: [(lender: any ChannelLender, address: ChannelAddress, kind: MediaEvent.Kind, sampleTime: UInt64)] = []
         while let event = loop.nextEvent() {
             state.withLockedValue { state in
                 guard let attached = state.channels[event.channel] else { return }
@@ -239,9 +239,9 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
                         delivered.append(.dtmf(callID: call, digit: Character(Unicode.Scalar(digit)), durationMs: durationMs))
                     }
                 case .detection(let detection):
-                    if let lender = attached.lender { toLenders.append((lender, attached.address, .detection(detection))) }
+                    if let lender = attached.lender { toLenders.append((lender, attached.address, .detection(detection), event.sampleTime)) }
                 case .device(let deviceEvent):
-                    if let lender = attached.lender { toLenders.append((lender, attached.address, .device(deviceEvent))) }
+                    if let lender = attached.lender { toLenders.append((lender, attached.address, .device(deviceEvent), event.sampleTime)) }
                 case .firstMedia:
                     if let call = attached.callID { delivered.append(.firstMedia(callID: call)) }
                 case .playbackFinished(let id, let stopped):
@@ -254,7 +254,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
                     }
                 case .channelRemoved:
                     if let attached = state.channels.removeValue(forKey: event.channel) {
-                        if let lender = attached.lender { toLenders.append((lender, attached.address, .channelRemoved)) }
+                        if let lender = attached.lender { toLenders.append((lender, attached.address, .channelRemoved, event.sampleTime)) }
                         for id in attached.playbacks {
                             if let owner = state.playbackOwner.removeValue(forKey: id), let opID = owner.opID {
                                 operations.append(.playbackFinished(callID: owner.callID, opID: opID, stopped: true))
@@ -271,7 +271,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         // so a hang-up detected by supervision is not overtaken by a flow step.
         for item in toLenders {
             switch item.kind {
-            case .detection(let detection): item.lender.detected(detection, on: item.address)
+            case .detection(let detection): item.lender.detected(detection, sampleTime: item.sampleTime, on: item.address)
             case .device(let deviceEvent): item.lender.deviceEvent(deviceEvent, on: item.address)
             case .channelRemoved: item.lender.returned(item.address)
             default: break

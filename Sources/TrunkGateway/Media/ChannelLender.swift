@@ -18,8 +18,10 @@ public protocol ChannelLender: AnyObject, Sendable {
     func lend(_ address: ChannelAddress) -> LentChannel?
     /// An event the device reported while the loop owned it.
     func deviceEvent(_ event: ChannelEvent, on address: ChannelAddress)
-    /// A tone one of the lender's detectors recognised while the loop owned the device.
-    func detected(_ detection: MediaDetection.Kind, on address: ChannelAddress)
+    /// A tone one of the lender's detectors recognised while the loop owned the device;
+    /// `sampleTime` is when it began on the loop's received-sample clock of the channel, which
+    /// starts at 0 when the device is lent.
+    func detected(_ detection: MediaDetection.Kind, sampleTime: UInt64, on address: ChannelAddress)
     /// The loop has let go of the device: the lender owns its I/O again.
     func returned(_ address: ChannelAddress)
 }
