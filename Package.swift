@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "TrunkGateway",
             dependencies: [
-                "TrunkCore", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkCTI", "TrunkRecording",
+                "TrunkCore", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkAnalog", "TrunkCTI", "TrunkRecording",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -63,6 +63,12 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
             machine.channelEvent(event, now: now, into: &actions)
             perform(now: now)
         }
+        expireTimers(now: now)
+    }
+
+    /// Fires due timers without touching the device: for an owner that has lent the device to
+    /// the media loop, which then fetches its events and hands them in with `deliver`.
+    public func expireTimers(now: AnalogInstant) {
         // By index throughout: `allCases` would build an array every tick, and iterating an
         // array allocates a coroutine frame per element in a debug build.
         for index in 0..<deadlines.count {
@@ -71,6 +77,19 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
             machine.timerExpired(timer, now: now, into: &actions)
             perform(now: now)
         }
+    }
+
+    /// A device event fetched by someone else (the media loop, while it owns the device).
+    public func deliver(_ event: ChannelEvent, now: AnalogInstant) {
+        machine.channelEvent(event, now: now, into: &actions)
+        perform(now: now)
+    }
+
+    /// A detection made by a detector outside the driver (the media loop's, while it owns the
+    /// audio), fed to the machine as the driver's own detectors' would be.
+    public func deliver(_ detection: MediaDetection.Kind, startedAt: AnalogInstant, now: AnalogInstant) {
+        machine.detected(detection, startedAt: startedAt, now: now, into: &actions)
+        perform(now: now)
     }
 
     /// One block of received audio (linear), from the media loop.

@@ -30,18 +30,23 @@ public enum ControlMethod: String, Sendable, Codable, CaseIterable {
     case spanLoopback = "span.loopback"
 }
 
-/// A call from the lab's carrier into the gateway, as a subscriber would make it.
+/// A call from the lab's carrier (an E1 span) or exchange (an FXS span) into the gateway, as a
+/// subscriber would make it.
 public struct SimCallParams: Codable, Sendable, Equatable {
     public var span: Int
     public var called: String
     public var calling: String?
+    /// The B-channel, or on an FXS span the port.
     public var channel: Int?
+    /// FXS spans: how caller ID is sent, "fsk" (between the rings) or "dtmf" (before them).
+    public var callerID: String?
     /// Keyed in-band one second after the answer.
     public var dtmf: String?
     /// The caller hangs up this long after the answer (nil: waits for the gateway).
     public var holdMs: Int?
-    public init(span: Int, called: String, calling: String?, channel: Int?, dtmf: String?, holdMs: Int?) {
+    public init(span: Int, called: String, calling: String?, channel: Int?, dtmf: String?, holdMs: Int?, callerID: String? = nil) {
         self.span = span
+        self.callerID = callerID
         self.called = called
         self.calling = calling
         self.channel = channel

@@ -8,25 +8,38 @@ import TrunkGateway
 extension Trunkctl.Sim {
     struct Call: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The lab's carrier calls the gateway, as a subscriber would.",
+            abstract: "The lab's carrier (E1) or exchange (analog line) calls the gateway, as a subscriber would.",
             discussion: """
+                On an E1 span the carrier sends a SETUP; on an FXS span (span 3 in the embedded
+                default) the exchange rings one of the gateway's analog lines with China's
+                cadence and sends caller ID in FSK between the rings or in DTMF before them.
+
                 Examples:
                   trunkctl sim call 95500 --from 13800138000 --dtmf 123#
                   trunkctl sim call 95500 --from 13800138000 --hold 30
+                  trunkctl sim call 95500 --from 13800138000 --span 3 --port 2 --cid dtmf --dtmf 123#
                 """)
         @OptionGroup var options: CommonOptions
         @Argument(help: "Called number (DNIS).") var number: String
         @Option(help: "Calling number (ANI).") var from: String?
-        @Option(help: "Carrier span that places the call.") var span = 1
+        @Option(help: "Span that places the call: the carrier's E1 span, or the exchange's FXS span.") var span = 1
         @Option(help: "B-channel to use (default: the carrier picks).") var channel: Int?
+        @Option(help: "FXS span: the port (line) to ring (default: the first idle one).") var port: Int?
+        @Option(help: "FXS span: caller ID signalling, fsk or dtmf.") var cid: String?
         @Option(help: "DTMF the caller keys one second after the answer.") var dtmf: String?
         @Option(help: "Seconds after the answer at which the caller hangs up (default: wait for the gateway).") var hold: Double?
 
+        func validate() throws {
+            if let cid, !["fsk", "dtmf"].contains(cid) { throw ValidationError("--cid must be fsk or dtmf, not '\(cid)'") }
+            if port != nil && channel != nil { throw ValidationError("give --port (an FXS span's line) or --channel (an E1 B-channel), not both") }
+        }
+
         func run() throws {
-            let params = SimCallParams(span: span, called: number, calling: from, channel: channel, dtmf: dtmf,
-                                       holdMs: hold.map { Int($0 * 1000) })
+            let params = SimCallParams(span: span, called: number, calling: from, channel: port ?? channel, dtmf: dtmf,
+                                       holdMs: hold.map { Int($0 * 1000) }, callerID: cid)
             let call = try options.client.call(.simCall, params, as: LabCarrier.Call.self)
-            options.emit(call) { "carrier call \(call.reference) on \(span)/\(call.channel.map(String.init) ?? "?"): \(from ?? "-") → \(number)\n" }
+            let who = port != nil || cid != nil ? "exchange" : "carrier"
+            options.emit(call) { "\(who) call \(call.reference) on \(span)/\(call.channel.map(String.init) ?? "?"): \(from ?? "-") → \(number)\n" }
         }
     }
 

@@ -105,8 +105,11 @@ struct Trunkd: AsyncParsableCommand {
         let pri = try PRILab(simulator: simulator, logger: logger)
         let recorder = try NodeRecorder.open(folder: folder, configuration: configuration?.recording, logger: logger)
         defer { recorder.shutdown() }
+        // The analog pairs carry calls too: the gateway's FXO lines (span 4) on the call model, the
+        // lab exchange on the FXS ports (span 3) ringing them (`trunkctl sim call --span 3`).
         let calls = try CallService(pri: pri, store: try CDRStore(path: folder.callRecordsPath),
-                                    media: CallMediaEngine.lab(simulator: simulator, recorder: recorder), logger: logger)
+                                    media: CallMediaEngine.lab(simulator: simulator, recorder: recorder),
+                                    analog: AnalogLabSetup(simulator: simulator), logger: logger)
         let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration?.alarms ?? AlarmSettings(), logger: logger)
         let live = try LiveConfiguration(running: configuration ?? .nothingDeclared(file: configPath ?? "(embedded default)"),
                                          simulator: simulator, pri: pri, alarms: alarms, logger: logger)

@@ -2,15 +2,20 @@ import Dispatch
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import TrunkAnalog
 import TrunkCore
 import TrunkISDN
 
 /// The call side of a node, put together: the call manager, a trunk adapter per PRI span the
-/// node owns, the lab's carrier on spans that play the network, and the call records.
+/// node owns, the lab's carrier on spans that play the network, an analog trunk per FXO span
+/// and the lab's exchange on FXS spans wired to them, and the call records.
 public final class CallService: Sendable {
     public let manager: CallManager
     public let trunks: [Int: PRITrunk]
     public let carriers: [Int: LabCarrier]
+    /// FXO spans (the call centre's analog lines) and the lab exchange's FXS spans.
+    public let analogTrunks: [Int: AnalogTrunk]
+    public let exchanges: [Int: LabExchange]
     public let store: CDRStore?
     /// Plays, collects and records for calls; nil on a node without a media loop.
     public let media: CallMediaEngine?
@@ -22,7 +27,7 @@ public final class CallService: Sendable {
     public init(pri: PRILab, store: CDRStore?, media: CallMediaEngine? = nil,
                 configuration: CallManager.Configuration = CallManager.Configuration(),
                 groups: [TrunkGroup]? = nil, groupsFromFile: ((_ trunks: [Int: [Int]]) throws(TrunkError) -> [TrunkGroup]?)? = nil,
-                logger: Logger) throws(TrunkError) {
+                analog: AnalogLabSetup? = nil, logger: Logger) throws(TrunkError) {
         let manager = CallManager(configuration: configuration, clock: { UInt64(max(0, pri.now.nanoseconds)) }, logger: logger)
         var trunks: [Int: PRITrunk] = [:]
         var carriers: [Int: LabCarrier] = [:]
@@ -35,8 +40,20 @@ public final class CallService: Sendable {
                 trunks[span] = trunk
             }
         }
-        let fromFile = try groupsFromFile?(trunks.mapValues(\.channels))
-        for group in groups ?? fromFile ?? Self.defaultGroups(trunks: Array(trunks.values)) { try manager.define(group) }
+        let analogNow: @Sendable () -> AnalogInstant = { AnalogInstant(milliseconds: pri.now.nanoseconds / 1_000_000) }
+        let (analogTrunks, exchanges) = try analog?.build(manager: manager, now: analogNow) ?? ([:], [:])
+        for trunk in analogTrunks.values {
+            manager.register(trunk)
+            media?.borrowChannels(span: trunk.span, from: trunk)
+        }
+        var callChannels = trunks.mapValues(\.channels)
+        for (span, trunk) in analogTrunks { callChannels[span] = trunk.channels }
+        let fromFile = try groupsFromFile?(callChannels)
+        for group in groups ?? fromFile ?? Self.defaultGroups(trunks: Array(trunks.values), analog: Array(analogTrunks.values)) {
+            try manager.define(group)
+        }
+        self.analogTrunks = analogTrunks
+        self.exchanges = exchanges
         self.manager = manager
         self.trunks = trunks
         self.carriers = carriers
@@ -73,25 +90,32 @@ public final class CallService: Sendable {
         }
         let trunkList = Array(trunks.values)
         let carrierList = Array(carriers.values)
+        let analogList = analogTrunks.values.sorted { $0.span < $1.span }
+        let exchangeList = exchanges.values.sorted { $0.span < $1.span }
         let heartbeatEvery: Int64 = 5_000_000_000
         let lastHeartbeat = NIOLockedValueBoxInt64(pri.now.nanoseconds)
         let traffic = self.traffic
         pri.onTick { [writes] in
             for trunk in trunkList { trunk.service() }
+            for trunk in analogList { trunk.service() }
             media?.pump()
             manager.service()
             traffic.withLockedValue { $0 }?.service()
             for carrier in carrierList { carrier.service() }
+            for exchange in exchangeList { exchange.service() }
             if let store, lastHeartbeat.advance(to: pri.now.nanoseconds, every: heartbeatEvery) {
                 writes.async { try? store.heartbeat() }
             }
         }
     }
 
-    /// The embedded default's trunk group: every B-channel of the node's PRI spans, hunted upwards.
-    static func defaultGroups(trunks: [PRITrunk]) -> [TrunkGroup] {
+    /// The embedded default's trunk groups: every B-channel of the node's PRI spans ("pri") and
+    /// every analog line ("analog"), each hunted upwards.
+    static func defaultGroups(trunks: [PRITrunk], analog: [AnalogTrunk] = []) -> [TrunkGroup] {
         let members = trunks.flatMap { trunk in trunk.channels.map { ChannelAddress(span: trunk.span, channel: $0) } }
-        return members.isEmpty ? [] : [TrunkGroup(name: "pri", members: members, hunt: .ascending)]
+        let lines = analog.sorted { $0.span < $1.span }.flatMap { trunk in trunk.channels.map { ChannelAddress(span: trunk.span, channel: $0) } }
+        return (members.isEmpty ? [] : [TrunkGroup(name: "pri", members: members, hunt: .ascending)])
+            + (lines.isEmpty ? [] : [TrunkGroup(name: "analog", members: lines, hunt: .ascending)])
     }
 
     /// Starts offered traffic from the carrier on `span` (one run at a time).

@@ -2,7 +2,8 @@ import Foundation
 import NIOCore
 import TrunkCore
 
-/// trunkctl's `sim call` and `sim traffic`: the lab's carrier calling the gateway.
+/// trunkctl's `sim call` and `sim traffic`: the lab's carrier (or, on an FXS span, its exchange)
+/// calling the gateway.
 extension GatewayNode {
     func handleSimCalls(_ method: ControlMethod, id: Int?, data: Data) throws -> ByteBuffer {
         guard let calls else { throw TrunkError(.unavailable, "no call service runs on this node") }
@@ -11,8 +12,25 @@ extension GatewayNode {
             let params = try decodeParams(SimCallParams.self, from: data)
             try Self.checkDigits(params.called, what: "called number")
             if let dtmf = params.dtmf { try Self.checkDigits(dtmf, what: "DTMF", allowed: "0123456789*#ABCD") }
+            let signal = try params.callerID.map { (text) throws(TrunkError) -> LabExchange.CallerIDSignal in
+                guard let signal = LabExchange.CallerIDSignal(rawValue: text) else {
+                    throw TrunkError(.invalidArgument, "caller ID signalling must be fsk or dtmf, not '\(text)'")
+                }
+                return signal
+            }
+            if let exchange = calls.exchanges[params.span] {
+                let call = try exchange.place(called: params.called, calling: params.calling, port: params.channel, callerID: signal ?? .fsk,
+                                              dtmf: params.dtmf ?? "", holdMs: params.holdMs)
+                logger.notice("lab exchange call", metadata: ["span": "\(params.span)", "port": "\(call.channel ?? 0)", "called": "\(params.called)"])
+                return encode(id: id, call)
+            }
             guard let carrier = calls.carriers[params.span] else {
-                throw TrunkError(.notFound, "span \(params.span) does not play the carrier here")
+                let carriers = calls.carriers.keys.sorted().map(String.init).joined(separator: ", ")
+                let exchanges = calls.exchanges.keys.sorted().map(String.init).joined(separator: ", ")
+                throw TrunkError(.notFound, "span \(params.span) does not play the carrier or the exchange here (carrier spans: \(carriers.isEmpty ? "none" : carriers); exchange FXS spans: \(exchanges.isEmpty ? "none" : exchanges))")
+            }
+            guard params.callerID == nil else {
+                throw TrunkError(.invalidArgument, "span \(params.span) is an E1 span: the caller ID goes in the SETUP, --cid is for an FXS span")
             }
             let call = try carrier.place(called: params.called, calling: params.calling, channel: params.channel,
                                          dtmf: params.dtmf ?? "", holdMs: params.holdMs)

@@ -40,6 +40,8 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         var channel: Int32
         var playbacks: Set<UInt32> = []
         var dtmfSender: DTMFGenerator?
+        /// The device belongs to a trunk (see `ChannelLender`), which gets it back on removal.
+        var lender: (any ChannelLender)?
     }
 
     private struct State {
@@ -53,6 +55,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         var operationObservers: [@Sendable (MediaOperationEvent) -> Void] = []
         var nextPlaybackID: UInt32 = 1
         var openFailures = 0
+        var lenders: [Int: any ChannelLender] = [:]
     }
 
     /// `numbering` maps a span/position to the backend's (DAHDI-style) channel number.
@@ -75,17 +78,29 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
 
     // MARK: CallMediaControl
 
+    /// Channels of `span` are the lender's devices: `attach` borrows them instead of opening.
+    public func borrowChannels(span: Int, from lender: any ChannelLender) {
+        state.withLockedValue { $0.lenders[span] = lender }
+    }
+
     public func attach(callID: String, address: ChannelAddress, trunk: TrunkKind) {
         guard let number = numbering.number(of: address) else { return }
+        let lender = state.withLockedValue { $0.lenders[address.span] }
         do {
-            let device = try backend.openChannel(number)
+            var lent: LentChannel?
+            if let lender {
+                lent = lender.lend(address)
+                guard lent != nil else { throw TrunkError(.busy, "channel \(number): its trunk could not lend the device") }
+            }
+            let device = try lent?.device ?? backend.openChannel(number)
             let channel = try MediaChannel(device: device, blockSize: loop.configuration.blockSize)
             state.withLockedValue { state in
                 state.byCall[callID] = channel.number
-                state.channels[channel.number] = Attached(callID: callID, address: address, channel: channel.number)
+                state.channels[channel.number] = Attached(callID: callID, address: address, channel: channel.number, lender: lender)
             }
             send(.add(channel))
             send(.attachDetector(channel: channel.number, detector: DTMFReceiver()))
+            for detector in lent?.detectors ?? [] { send(.attachDetector(channel: channel.number, detector: detector)) }
         } catch {
             state.withLockedValue { $0.openFailures += 1 }
         }
@@ -312,6 +327,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
     public func pump() {
         var delivered: [CallMediaEvent] = []
         var operations: [MediaOperationEvent] = []
+        var toLenders: [(lender: any ChannelLender, address: ChannelAddress, kind: MediaEvent.Kind, sampleTime: UInt64)] = []
         while let event = loop.nextEvent() {
             state.withLockedValue { state in
                 guard let attached = state.channels[event.channel] else { return }
@@ -320,6 +336,10 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
                     if let call = attached.callID {
                         delivered.append(.dtmf(callID: call, digit: Character(Unicode.Scalar(digit)), durationMs: durationMs))
                     }
+                case .detection(let detection):
+                    if let lender = attached.lender { toLenders.append((lender, attached.address, .detection(detection), event.sampleTime)) }
+                case .device(let deviceEvent):
+                    if let lender = attached.lender { toLenders.append((lender, attached.address, .device(deviceEvent), event.sampleTime)) }
                 case .firstMedia:
                     if let call = attached.callID { delivered.append(.firstMedia(callID: call)) }
                 case .playbackFinished(let id, let stopped):
@@ -332,6 +352,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
                     }
                 case .channelRemoved:
                     if let attached = state.channels.removeValue(forKey: event.channel) {
+                        if let lender = attached.lender { toLenders.append((lender, attached.address, .channelRemoved, event.sampleTime)) }
                         for id in attached.playbacks {
                             if let owner = state.playbackOwner.removeValue(forKey: id), let opID = owner.opID {
                                 operations.append(.playbackFinished(callID: owner.callID, opID: opID, stopped: true))
@@ -344,6 +365,16 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
             }
         }
         loop.releaseRetired()
+        // Lenders hear of their channels before the call model acts on this round's events,
+        // so a hang-up detected by supervision is not overtaken by a flow step.
+        for item in toLenders {
+            switch item.kind {
+            case .detection(let detection): item.lender.detected(detection, sampleTime: item.sampleTime, on: item.address)
+            case .device(let deviceEvent): item.lender.deviceEvent(deviceEvent, on: item.address)
+            case .channelRemoved: item.lender.returned(item.address)
+            default: break
+            }
+        }
         if let manager { for event in delivered { manager.mediaEvent(event) } }
         var due: [String] = []
         for (callID, recording) in state.withLockedValue({ $0.recordings }) {
