@@ -37,6 +37,11 @@ struct CallsCommandLineTests {
         for kind in ["seized", "number_complete", "answered", "first_media", "dtmf", "hangup"] { #expect(kinds.contains(kind), "\(kind)") }
         let times = events.compactMap { $0["atMs"] as? Double }
         #expect(times == times.sorted())
+        // The flow recorded the caller: the record names the recording, and trunkrec finds it by caller.
+        let recordings = call["recordings"] as? [String] ?? []
+        #expect(recordings.count == 1)
+        let found = try run("trunkrec", ["search", "--data", data, "--caller", "13800138000", "--json"])
+        #expect(found.status == 0 && recordings.allSatisfy { found.stdout.contains($0) }, "\(found.stdout) \(found.stderr)")
         let csv = try run("trunkctl", ["--data", data, "calls", "--from", "-1h", "--csv"])
         #expect(csv.status == 0 && csv.stdout.hasPrefix("call_id,direction,trunk,span,channel,") && csv.stdout.contains(",123,"))
         let stats = try run("trunkctl", ["--data", data, "calls", "stats", "--from", "-1h"])

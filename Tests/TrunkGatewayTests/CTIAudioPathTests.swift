@@ -129,6 +129,13 @@ struct CTIAudioPathTests {
         lab.run(ms: 600)
         #expect(hears(lab.parties[0], 1_700) && hears(lab.parties[1], 1_700))
 
+        // Hold and retrieve are stamped on the call and shown on its channel.
+        try await lab.perform(.hold(.call(caller)))
+        #expect(lab.calls.manager.call(caller)?.state == .held)
+        try await lab.perform(.unhold(.call(caller)))
+        let retrieved = try #require(lab.calls.manager.call(caller))
+        #expect(retrieved.state == .up && retrieved.time(of: .held) != nil && retrieved.time(of: .retrieved) != nil)
+
         // Hang-up through CTI clears the caller; the carrier sees cause 16.
         try await lab.perform(.hangup(.call(caller), cause: 16))
         lab.simulator.tick(count: 300)

@@ -373,6 +373,7 @@ public final class GatewayCTIBackend: CTIBackend {
             let call = try call(target)
             try media().disconnect(call.callID)
             state.withLockedValue { _ = $0.held.insert(call.callID) }
+            manager.note(call.callID, .held)
             hub.publish(CTIEvent(.channelHeld, callID: call.callID))
         case .unhold(let target):
             let call = try call(target)
@@ -383,6 +384,7 @@ public final class GatewayCTIBackend: CTIBackend {
                 destroyBridge(bridge, announce: false)
                 try createBridge(bridge, members, announce: false)
             }
+            manager.note(call.callID, .retrieved)
             hub.publish(CTIEvent(.channelUnheld, callID: call.callID))
         case .transfer(let t):
             try transfer(t)
@@ -563,6 +565,7 @@ public final class GatewayCTIBackend: CTIBackend {
             let consultation = try call(other)
             destroyBridge(bridgeID)
             try createBridge(bridgeID, [partner, consultation.callID])
+            manager.note(partner, .transferred, detail: consultation.callID)
             try Self.wrap { () throws(TrunkError) in try manager.hangup(target.callID) }
             hub.publish(CTIEvent(.channelTransferred, callID: partner, opID: t.opID, fields: [("to_call_id", .string(consultation.callID)), ("mode", "attended")]))
         case .number(let number):
@@ -576,6 +579,7 @@ public final class GatewayCTIBackend: CTIBackend {
             manager.addObserver { [weak self] notification in
                 guard let self, case .stateChanged(let call, _) = notification, call.callID == outbound.callID, call.state == .up else { return }
                 try? self.createBridge(bridgeID, [partner, outbound.callID])
+                self.manager.note(partner, .transferred, detail: outbound.callID)
                 self.hub.publish(CTIEvent(.channelTransferred, callID: partner, opID: opID, fields: [("to_call_id", .string(outbound.callID)), ("mode", "blind")]))
             }
         }

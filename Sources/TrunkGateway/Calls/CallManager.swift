@@ -381,6 +381,28 @@ public final class CallManager: Sendable {
         return record
     }
 
+    /// Hold, retrieve and transfer as an upper layer carried them out: stamped on the call (and
+    /// its channel shown held while it is), so call records have every step.
+    public func note(_ callID: String, _ kind: CallEvent.Kind, detail: String? = nil) {
+        let now = clock()
+        var effects = Effects()
+        state.withLockedValue { state in
+            guard let call = state.calls[callID] else { return }
+            stamp(&state, callID, kind, detail: detail, now: now)
+            let newState: ChannelState? = switch kind {
+            case .held: .held
+            case .retrieved: .up
+            default: nil
+            }
+            if let newState, call.record.state != newState {
+                state.calls[callID]!.record.state = newState
+                setChannel(&state, call.record.address, newState, call: callID, &effects)
+                effects.notify(state, .stateChanged(state.calls[callID]!.record, from: call.record.state))
+            }
+        }
+        effects.run()
+    }
+
     /// Maintenance blocking as the call model sees it (the trunk blocks its own signalling).
     public func setBlocked(_ address: ChannelAddress, _ isBlocked: Bool) {
         var effects = Effects()
