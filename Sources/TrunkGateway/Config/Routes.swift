@@ -30,19 +30,9 @@ public struct RouteConfig: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey { case dnis, span, channel, action, line, column }
 
     /// Whether a called number matches `dnis` (Asterisk's extension pattern letters).
+    /// The call manager's number patterns (`CallClaim.matches`): one matcher for claims and routes.
     public static func matches(pattern: String, number: String) -> Bool {
-        var digits = number.makeIterator()
-        for symbol in pattern {
-            if symbol == "." { return digits.next() != nil }
-            guard let digit = digits.next() else { return false }
-            switch symbol {
-            case "X": guard digit.isASCII && digit.isNumber else { return false }
-            case "N": guard ("2"..."9").contains(digit) else { return false }
-            case "Z": guard ("1"..."9").contains(digit) else { return false }
-            default: guard digit == symbol else { return false }
-            }
-        }
-        return digits.next() == nil
+        CallClaim.matches(pattern: pattern, number: number)
     }
 }
 
