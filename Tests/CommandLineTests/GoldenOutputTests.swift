@@ -72,8 +72,8 @@ struct GoldenOutputTests {
             SPAN  TYPE    ROLE     ALARMS        CHANNELS     OPEN  FRAMING   DESCRIPTION
                1  E1      network  OK            31 (30B+D)      1  CCS/CRC4  Virtual E1 PRI network side (carrier), cabled to span 2
                2  E1      user     OK            31 (30B+D)      1  CCS/CRC4  Virtual E1 PRI user side (trunk), cabled to span 1
-               3  analog  -        OK            4 FXS           0  -         Virtual analog card, 4 FXS ports, cabled to span 4
-               4  analog  -        OK            4 FXO           0  -         Virtual analog card, 4 FXO ports, cabled to span 3
+               3  analog  -        OK            4 FXS           4  -         Virtual analog card, 4 FXS ports, cabled to span 4
+               4  analog  -        OK            4 FXO           4  -         Virtual analog card, 4 FXO ports, cabled to span 3
 
             Analog ports: 8 (4 FXS, 4 FXO)
 
