@@ -93,7 +93,9 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
                 guard lent != nil else { throw TrunkError(.busy, "channel \(number): its trunk could not lend the device") }
             }
             let device = try lent?.device ?? backend.openChannel(number)
-            let channel = try MediaChannel(device: device, blockSize: loop.configuration.blockSize)
+            // Analog lines echo at their 2-wire hybrid; digital PRI channels carry none to cancel.
+            let canceller = trunk == .pri ? nil : EchoCanceller(configuration: EchoCancellerConfiguration(tailTaps: 1024))
+            let channel = try MediaChannel(device: device, blockSize: loop.configuration.blockSize, echoCanceller: canceller)
             state.withLockedValue { state in
                 state.byCall[callID] = channel.number
                 state.channels[channel.number] = Attached(callID: callID, address: address, channel: channel.number, lender: lender)
