@@ -150,6 +150,13 @@ public final class Recorder: Sendable {
     public var isStorageFull: Bool { state.withLock { $0.storageFull } }
     public var activeRecordings: [String] { state.withLock { Array($0.sessions.keys) } }
 
+    /// Frames the media side handed over that no writer has taken yet, over every recording:
+    /// the queue depth supervision watches before it turns into dropped frames.
+    public var queuedFrames: Int { state.withLock { $0.sessions.values.reduce(0) { $0 + $1.tap.queuedFrames } } }
+
+    /// Frames dropped so far by the recordings in progress (their rings were full).
+    public var droppedFrames: Int { state.withLock { $0.sessions.values.reduce(0) { $0 + $1.tap.droppedFrames } } }
+
     /// Starts a recording: index row first, then the `.part` file. Refused with `.unavailable`
     /// (and an alarm) when the store is full.
     public func start(_ request: RecordingRequest) throws -> RecordingTap {

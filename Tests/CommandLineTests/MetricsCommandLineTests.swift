@@ -104,6 +104,18 @@ struct MetricsCommandLineTests {
         #expect(after[#"trunkline_media_tick_lateness_bound_microseconds{quantile="0.99"}"#] != nil)
         #expect(after["trunkline_sync_source"] == 2)
 
+        // An analog call through the flow: its echo canceller's ERLE and the recorder's queue are series too.
+        #expect(try run("trunkctl", ["--data", data, "sim", "call", "95500", "--from", "13800138000", "--span", "3", "--port", "1"]).status == 0)
+        var analog: [String: Double] = [:]
+        let analogDeadline = Date().addingTimeInterval(15)
+        while !analog.keys.contains(where: { $0.hasPrefix("trunkline_echo_erle_db{") }) && Date() < analogDeadline {
+            usleep(200_000)
+            analog = Self.parseExposition(String(try #require(Self.waitForEndpoint(port: port)).split(separator: "\r\n\r\n", maxSplits: 1)[1]))
+        }
+        #expect(analog.keys.contains { $0.hasPrefix("trunkline_echo_erle_db{") && $0.contains(#"span="4""#) }, "\(analog.keys.sorted())")
+        #expect(analog["trunkline_recording_queue_frames"] != nil && analog["trunkline_recordings_active"] != nil)
+        #expect(analog["trunkline_recording_dropped_frames"] == 0)
+
         #expect(try run("trunkctl", ["--data", data, "sim", "cut", "1"]).status == 0)
         usleep(300_000)
         let cut = Self.parseExposition(String(try #require(Self.waitForEndpoint(port: port)).split(separator: "\r\n\r\n", maxSplits: 1)[1]))

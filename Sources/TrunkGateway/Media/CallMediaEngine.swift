@@ -51,6 +51,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         var carrier: [ChannelAddress: Int32] = [:]
         var playbackOwner: [UInt32: (callID: String, opID: String?)] = [:]
         var recordings: [String: ActiveRecording] = [:]
+        var counters: [String: MediaChannelCounters] = [:]
         var nextTapID: UInt32 = 1
         var operationObservers: [@Sendable (MediaOperationEvent) -> Void] = []
         var nextPlaybackID: UInt32 = 1
@@ -97,6 +98,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
             let canceller = trunk == .pri ? nil : EchoCanceller(configuration: EchoCancellerConfiguration(tailTaps: 1024))
             let channel = try MediaChannel(device: device, blockSize: loop.configuration.blockSize, echoCanceller: canceller)
             state.withLockedValue { state in
+                state.counters[callID] = channel.counters
                 state.byCall[callID] = channel.number
                 state.channels[channel.number] = Attached(callID: callID, address: address, channel: channel.number, lender: lender)
             }
@@ -110,6 +112,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
 
     public func detach(callID: String) {
         finishRecording(callID, notify: false)
+        state.withLockedValue { _ = $0.counters.removeValue(forKey: callID) }
         guard let channel = state.withLockedValue({ $0.byCall.removeValue(forKey: callID) }) else { return }
         send(.remove(channel: channel))
     }
@@ -392,6 +395,21 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
             let observers = state.withLockedValue { $0.operationObservers }
             for event in operations { for observer in observers { observer(event) } }
         }
+    }
+
+    /// ERLE of every call in the loop whose channel has an echo canceller (metrics).
+    public var echoERLE: [(callID: String, decibels: Double)] {
+        state.withLockedValue { state in
+            state.counters.compactMap { callID, counters in
+                let value = counters.echoERLECentibels.load(ordering: .relaxed)
+                return value == Int32.min ? nil : (callID, Double(value) / 100)
+            }
+        }
+    }
+
+    /// The recorder's queue depth and drops, and the recordings in progress (metrics).
+    public var recordingQueue: (active: Int, queuedFrames: Int, droppedFrames: Int)? {
+        recorder.map { ($0.activeRecordings.count, $0.queuedFrames, $0.droppedFrames) }
     }
 
     /// Calls and channels the engine holds (for status and tests).

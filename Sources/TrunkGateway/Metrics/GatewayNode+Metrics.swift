@@ -43,6 +43,22 @@ extension GatewayNode {
         out.family("trunkline_calls_recently_ended", .gauge, help: "Ended calls kept for `trunkctl calls` (the newest 200).")
         out.sample("trunkline_calls_recently_ended", [:], calls?.manager.recentlyEnded.count ?? 0)
 
+        if let media = calls?.media {
+            out.family("trunkline_echo_erle_db", .gauge, help: "Echo return loss enhancement of each active call's echo canceller (analog lines).")
+            for (callID, erle) in media.echoERLE.sorted(by: { $0.callID < $1.callID }) {
+                let address = calls?.manager.call(callID)?.address
+                out.sample("trunkline_echo_erle_db", ["call": callID, "span": "\(address?.span ?? 0)", "channel": "\(address?.channel ?? 0)"], erle)
+            }
+            if let queue = media.recordingQueue {
+                out.family("trunkline_recordings_active", .gauge, help: "Recordings being written.")
+                out.sample("trunkline_recordings_active", [:], queue.active)
+                out.family("trunkline_recording_queue_frames", .gauge, help: "Audio frames handed to the recorder and not yet written (queue depth).")
+                out.sample("trunkline_recording_queue_frames", [:], queue.queuedFrames)
+                out.family("trunkline_recording_dropped_frames", .gauge, help: "Frames dropped by the recordings in progress because the writer fell behind.")
+                out.sample("trunkline_recording_dropped_frames", [:], queue.droppedFrames)
+            }
+        }
+
         if let alarms {
             out.family("trunkline_alarms_active", .gauge, help: "Alarms raised and not yet cleared, by severity.")
             let active = alarms.activeAlarms

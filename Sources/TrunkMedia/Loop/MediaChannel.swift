@@ -13,6 +13,9 @@ public final class MediaChannelCounters: Sendable {
     public let transmitDrops = Atomic<UInt64>(0)
     /// Reads and writes that failed otherwise.
     public let ioErrors = Atomic<UInt64>(0)
+    /// The echo canceller's ERLE in hundredths of a dB after the latest block; `Int32.min`
+    /// while the channel has no canceller. Published so supervision reads it off the loop.
+    public let echoERLECentibels = Atomic<Int32>(Int32.min)
 
     init() {}
 }

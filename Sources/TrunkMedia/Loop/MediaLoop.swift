@@ -155,7 +155,9 @@ public final class MediaLoop: @unchecked Sendable {
             canceller.process(reference: UnsafeBufferPointer(start: channel.txLinear, count: count),
                               nearEnd: UnsafeBufferPointer(start: channel.rxDecoded, count: count),
                               output: UnsafeMutableBufferPointer(start: channel.rxClean, count: count))
-            if !channel.echoCancellerDisabledReported && canceller.stats.disabledByTone {
+            let stats = canceller.stats
+            channel.counters.echoERLECentibels.store(Int32(max(-1e6, min(1e6, stats.erleDecibels * 100))), ordering: .relaxed)
+            if !channel.echoCancellerDisabledReported && stats.disabledByTone {
                 channel.echoCancellerDisabledReported = true
                 emit(channel, .echoCancellerDisabledByTone)
             }
