@@ -50,6 +50,8 @@ public final class GatewayCTIBackend: CTIBackend {
         var typeahead: [String: String] = [:]
         /// Calls whose playback a digit interrupts.
         var bargeIn: Set<String> = []
+        /// Blind transfers waiting for their new call's answer: new call → (partner, bridge, op).
+        var blindTransfers: [String: (partner: String, bridgeID: String, opID: String)] = [:]
         /// Recordings CTI started, by call: their id and the operation that ends with recording.finished.
         var recordingOps: [String: (recordingID: String, opID: String)] = [:]
     }
@@ -90,6 +92,12 @@ public final class GatewayCTIBackend: CTIBackend {
                 hub.publish(CTIEvent(.channelProgress, callID: call.callID, channel: channel, span: call.address.span,
                                      fields: [("progress", .string(call.state.rawValue))]))
             }
+            if call.state == .up, let transfer = state.withLockedValue({ $0.blindTransfers.removeValue(forKey: call.callID) }) {
+                try? createBridge(transfer.bridgeID, [transfer.partner, call.callID])
+                manager.note(transfer.partner, .transferred, detail: call.callID)
+                hub.publish(CTIEvent(.channelTransferred, callID: transfer.partner, opID: transfer.opID,
+                                     fields: [("to_call_id", .string(call.callID)), ("mode", "blind")]))
+            }
             if call.state == .up {
                 let op = state.withLockedValue { $0.originateOps.removeValue(forKey: call.callID) }
                 hub.publish(CTIEvent(.channelAnswered, callID: call.callID, channel: channel, span: call.address.span, opID: op,
@@ -101,6 +109,10 @@ public final class GatewayCTIBackend: CTIBackend {
             collected(call.callID, digit: digit)
         case .ended(let call):
             let (op, collect) = state.withLockedValue { ($0.originateOps.removeValue(forKey: call.callID), $0.collects.removeValue(forKey: call.callID)) }
+            if let transfer = state.withLockedValue({ $0.blindTransfers.removeValue(forKey: call.callID) }) {
+                hub.publish(CTIEvent(.opFailed, callID: transfer.partner, opID: transfer.opID,
+                                     fields: [("reason", "transfer_target_not_answered"), ("cause", .int(call.cause ?? 0))]))
+            }
             if let op {
                 hub.publish(CTIEvent(.opFailed, callID: call.callID, opID: op, fields: [
                     ("reason", .string(call.failure?.rawValue ?? "cleared")), ("cause", .int(call.cause ?? 0)),
@@ -435,24 +447,19 @@ public final class GatewayCTIBackend: CTIBackend {
             var out: [CallAudio] = []
             for name in names {
                 if name.hasPrefix("dtmf:") { out.append(.dtmf(String(name.dropFirst(5)))); continue }
-                guard let steps = toneSteps[name] else {
-                    throw CTIBackendError(.notFound, "no tone \(name) (tones: \(toneSteps.keys.sorted().joined(separator: ", ")), or dtmf:DIGITS)")
+                guard let tone = toneNames[name], let audio = CallAudio.zoneTone(tone) else {
+                    throw CTIBackendError(.notFound, "no tone \(name) (tones: \(toneNames.keys.sorted().joined(separator: ", ")), or dtmf:DIGITS)")
                 }
-                out.append(.tones(steps))
+                out.append(audio)
             }
             return out
         }
     }
 
-    /// One cycle of each China tone (REFERENCE.md), played once.
-    static let toneSteps: [String: [CallAudio.ToneStep]] = [
-        "dial": [.init(frequencies: [450], durationMs: 1_000)],
-        "busy": [.init(frequencies: [450], durationMs: 350), .init(frequencies: [], durationMs: 350)],
-        "congestion": [.init(frequencies: [450], durationMs: 700), .init(frequencies: [], durationMs: 700)],
-        "ringback": [.init(frequencies: [450], durationMs: 1_000), .init(frequencies: [], durationMs: 4_000)],
-        "call_waiting": [.init(frequencies: [450], durationMs: 400)],
-        "record": [.init(frequencies: [950], durationMs: 400)],
-        "beep": [.init(frequencies: [1_000], durationMs: 200)],
+    /// The tone names the protocol documents, from the node's tone plan (played once each).
+    static let toneNames: [String: ProgressTone] = [
+        "dial": .dial, "busy": .busy, "ringback": .ringback, "congestion": .congestion,
+        "call_waiting": .callWaiting, "record": .recordTone, "sit": .specialInformation,
     ]
 
     // MARK: bridges and supervision
@@ -574,14 +581,8 @@ public final class GatewayCTIBackend: CTIBackend {
             let outbound = try Self.wrap { () throws(TrunkError) in try manager.originate(group: group, number: number, callerID: target.caller) }
             destroyBridge(bridgeID)
             try Self.wrap { () throws(TrunkError) in try manager.hangup(target.callID) }
-            // Bridge the partner to the new call once it answers.
-            let opID = t.opID
-            manager.addObserver { [weak self] notification in
-                guard let self, case .stateChanged(let call, _) = notification, call.callID == outbound.callID, call.state == .up else { return }
-                try? self.createBridge(bridgeID, [partner, outbound.callID])
-                self.manager.note(partner, .transferred, detail: outbound.callID)
-                self.hub.publish(CTIEvent(.channelTransferred, callID: partner, opID: opID, fields: [("to_call_id", .string(outbound.callID)), ("mode", "blind")]))
-            }
+            // The partner is bridged to the new call once it answers (see `publish`).
+            state.withLockedValue { $0.blindTransfers[outbound.callID] = (partner, bridgeID, t.opID) }
         }
     }
 }

@@ -52,6 +52,6 @@ public enum CallAudio: Sendable, Equatable, Codable {
         ToneStep(frequencies: [1800], durationMs: 330), ToneStep(frequencies: [], durationMs: 200),
     ])
 
-    /// The beep before recording starts (China's record tone is 950 Hz).
-    public static let recordBeep = CallAudio.tones([ToneStep(frequencies: [950], durationMs: 400)])
+    /// The beep before recording starts: the tone plan's record tone (China: 950 Hz, 400 ms).
+    public static let recordBeep = zoneTone(.recordTone, withSilences: false)!
 }

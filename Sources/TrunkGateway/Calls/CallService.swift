@@ -93,7 +93,7 @@ public final class CallService: Sendable {
         let analogList = analogTrunks.values.sorted { $0.span < $1.span }
         let exchangeList = exchanges.values.sorted { $0.span < $1.span }
         let heartbeatEvery: Int64 = 5_000_000_000
-        let lastHeartbeat = NIOLockedValueBoxInt64(pri.now.nanoseconds)
+        let lastHeartbeat = IntervalGate(pri.now.nanoseconds)
         let traffic = self.traffic
         pri.onTick { [writes] in
             for trunk in trunkList { trunk.service() }

@@ -1,7 +1,7 @@
 import NIOConcurrencyHelpers
 
 /// A deadline that fires once per interval of an advancing clock, without a timer thread.
-final class NIOLockedValueBoxInt64: Sendable {
+final class IntervalGate: Sendable {
     private let last: NIOLockedValueBox<Int64>
 
     init(_ start: Int64) { last = NIOLockedValueBox(start) }
