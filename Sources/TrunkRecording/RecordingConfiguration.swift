@@ -3,7 +3,8 @@ import TrunkCore
 /// The `[recording]` settings: where recordings go, how they are written, kept and guarded.
 public struct RecordingConfiguration: Sendable, Equatable {
     public enum Mode: String, Sendable, CaseIterable {
-        /// Every call on `fullTimeSpans` is recorded from seizure to hangup (全程录音).
+        /// Every call on `fullTimeSpans`, `fullTimeChannels` or `fullTimeTrunkGroups` is recorded
+        /// from answer to hangup (全程录音).
         case fullTime = "full-time"
         /// Only when asked through CTI.
         case onDemand = "on-demand"
@@ -17,8 +18,12 @@ public struct RecordingConfiguration: Sendable, Equatable {
     public var root: String
     public var format: RecordingFormat = .standard
     public var mode: Mode = .fullTime
-    /// Spans recorded full-time (empty with mode full-time: every span).
+    /// Spans recorded full-time. With all three lists empty and mode full-time: every call.
     public var fullTimeSpans: [Int] = []
+    /// Channels recorded full-time, by their DAHDI-style number (span 2's first is 32 in the lab).
+    public var fullTimeChannels: [Int] = []
+    /// Trunk groups whose channels are recorded full-time.
+    public var fullTimeTrunkGroups: [String] = []
     public var tap: TapPoint = .postEC
     public var retentionDefault: RetentionClass = try! RetentionClass("90d")
     /// The storage alarm is raised when free space falls below either threshold.

@@ -9,7 +9,9 @@ import TrunkRecording
 ///     format = "alaw"              # alaw (default), pcm16, mulaw
 ///     layout = "stereo"            # stereo (left trunk, right agent) or mono
 ///     mode = "full-time"           # full-time or on-demand
-///     full_time_spans = [2]        # spans recorded full-time (empty: all)
+///     full_time_spans = [2]        # spans recorded full-time (these three empty: every call)
+///     full_time_channels = [33]    # channels recorded full-time (DAHDI-style numbers)
+///     full_time_trunk_groups = ["pri"]
 ///     tap = "post-ec"
 ///     retention = "90d"            # 30d, 90d, 180d, 1y, permanent, <n>d, <n>y (≥ 30 days)
 ///     storage_alarm_free_percent = 10
@@ -25,7 +27,7 @@ import TrunkRecording
 ///     groups = ["billing"]         # department/qa: recordings of these skills/queues
 extension ConfigReader {
     mutating func recording(_ table: ConfigTable) -> RecordingConfiguration? {
-        checkKeys(table, allowed: ["root", "format", "layout", "mode", "full_time_spans", "tap", "retention",
+        checkKeys(table, allowed: ["root", "format", "layout", "mode", "full_time_spans", "full_time_channels", "full_time_trunk_groups", "tap", "retention",
                                    "storage_alarm_free_percent", "storage_alarm_free_bytes", "storage_reserve_bytes",
                                    "key_file", "checkpoint_seconds", "writer_threads"])
         let errorsBefore = errors.count
@@ -51,6 +53,8 @@ extension ConfigReader {
                 fail(spans.position, "full_time_spans must be an array of span numbers like [1, 2], not \(spans.typeName)")
             }
         }
+        configuration.fullTimeChannels = integerList(table, "full_time_channels", in: 1...4096)
+        configuration.fullTimeTrunkGroups = stringList(table, "full_time_trunk_groups")
         if let retention = string(table, "retention", default: "90d") {
             do { configuration.retentionDefault = try RetentionClass(retention) } catch {
                 fail(value(table, "retention")!.position, error.message)

@@ -22,7 +22,9 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
     private let state = NIOLockedValueBox(State())
     private weak var manager: CallManager?
     /// Where calls are recorded (nil: this node keeps no recordings).
-    private let recorder: Recorder?
+    public let recorder: Recorder?
+    /// Calls recorded whole from answer to hangup (nil: recording only when asked).
+    public let fullTime: FullTimeRecordingPolicy?
     /// Copies a recording's stereo blocks from the loop's tap into the recorder's ring.
     private let drainBuffer = NIOLockedValueBox<[Int16]>([])
 
@@ -31,7 +33,13 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         var channel: Int32
         var mediaTap: MediaTap
         var tap: RecordingTap
+        /// Int.max for a full-time recording: it ends with the call.
         var framesLeft: Int
+        var fullTime = false
+        /// An on-demand request (the built-in flow's record step, CTI record.start) answered by
+        /// the full-time recording already running: frames until it reports finished. The
+        /// file goes on; only the request ends.
+        var joinedFramesLeft: Int?
     }
 
     private struct Attached {
@@ -57,6 +65,8 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         var nextPlaybackID: UInt32 = 1
         var openFailures = 0
         var lenders: [Int: any ChannelLender] = [:]
+        /// Calls full-time recording should have covered but could not (the store refused).
+        var unrecordedCalls = 0
     }
 
     /// `numbering` maps a span/position to the backend's (DAHDI-style) channel number.
@@ -65,6 +75,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         self.backend = backend
         self.numbering = numbering
         self.recorder = recorder
+        fullTime = recorder.flatMap { FullTimeRecordingPolicy($0.store.configuration) }
     }
 
     public func connect(to manager: CallManager) {
@@ -105,6 +116,9 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
             send(.add(channel))
             send(.attachDetector(channel: channel.number, detector: DTMFReceiver()))
             for detector in lent?.detectors ?? [] { send(.attachDetector(channel: channel.number, detector: detector)) }
+            if let fullTime, fullTime.covers(address, channelNumber: number, groups: manager?.trunkGroups ?? []) {
+                startFullTimeRecording(callID: callID)
+            }
         } catch {
             state.withLockedValue { $0.openFailures += 1 }
         }
@@ -205,8 +219,39 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
 
     /// Records both sides of a call (left trunk, right agent) into the recording store for at
     /// most `maxMs`; returns the recording id. The recorder's index gets the call's metadata.
+    ///
+    /// On a call recorded full-time no second file is made: the request joins the full-time
+    /// recording (its id is returned, whatever `recordingID` asked for, which is kept as a
+    /// `requested_id=` tag), reports `recordingFinished` after `maxMs` or `stopRecording`, and
+    /// the file goes on to the hangup. Pause and resume act on the full-time file.
     @discardableResult
     public func startRecording(callID: String, maxMs: Int, recordingID: String?) throws(TrunkError) -> String {
+        if let joined = try joinFullTimeRecording(callID: callID, maxMs: maxMs, requestedID: recordingID) { return joined }
+        return try beginRecording(callID: callID, maxMs: maxMs, recordingID: recordingID, fullTime: false)
+    }
+
+    /// A covered call just joined the loop: record it until it is detached. A refusal (the
+    /// store is full) leaves the call unrecorded; the recorder has raised the alarm.
+    private func startFullTimeRecording(callID: String) {
+        do {
+            _ = try beginRecording(callID: callID, maxMs: nil, recordingID: nil, fullTime: true)
+        } catch {
+            state.withLockedValue { $0.unrecordedCalls += 1 }
+        }
+    }
+
+    private func joinFullTimeRecording(callID: String, maxMs: Int, requestedID: String?) throws(TrunkError) -> String? {
+        let id = state.withLockedValue { state -> String? in
+            guard let active = state.recordings[callID], active.fullTime else { return nil }
+            state.recordings[callID]!.joinedFramesLeft = maxMs.multipliedReportingOverflow(by: 8).overflow ? Int.max : maxMs * 8
+            return active.recordingID
+        }
+        guard let id else { return nil }
+        if let requestedID, requestedID != id { try? recorder?.annotate(id, addTags: ["requested_id=\(requestedID)"]) }
+        return id
+    }
+
+    private func beginRecording(callID: String, maxMs: Int?, recordingID: String?, fullTime: Bool) throws(TrunkError) -> String {
         guard let recorder else { throw TrunkError(.unavailable, "this node keeps no recordings") }
         guard let channel = state.withLockedValue({ $0.byCall[callID] }) else {
             throw TrunkError(.invalidArgument, "call \(callID) has no media (it is not up)")
@@ -230,11 +275,13 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
             return state.nextTapID
         }
         // Two seconds of blocks: the drain runs every tick, so this only covers a stalled control thread.
-        let mediaTap = MediaTap(id: tapID, point: .afterEchoCanceller, blockFrames: loop.blockSamples,
+        let point: MediaTap.Point = recorder.store.configuration.tap == .preEC ? .beforeEchoCanceller : .afterEchoCanceller
+        let mediaTap = MediaTap(id: tapID, point: point, blockFrames: loop.blockSamples,
                                 capacityBlocks: max(4, 2_000 * 8 / loop.blockSamples))
+        let frames = maxMs.map { $0.multipliedReportingOverflow(by: 8).overflow ? Int.max : $0 * 8 } ?? Int.max
         state.withLockedValue { state in
             state.recordings[callID] = ActiveRecording(recordingID: id, channel: channel, mediaTap: mediaTap, tap: tap,
-                                                       framesLeft: maxMs * 8)
+                                                       framesLeft: frames, fullTime: fullTime)
         }
         send(.attachTap(channel: channel, tap: mediaTap))
         manager?.mediaEvent(.recordingStarted(callID: callID, recordingID: id))
@@ -242,7 +289,17 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
     }
 
     public func stopRecording(callID: String) {
-        finishRecording(callID, notify: true)
+        // A full-time recording is not stopped by a request: only the joined request ends.
+        let joined = state.withLockedValue { state -> Bool? in
+            guard let active = state.recordings[callID], active.fullTime else { return nil }
+            defer { state.recordings[callID]!.joinedFramesLeft = nil }
+            return active.joinedFramesLeft != nil
+        }
+        switch joined {
+        case nil: finishRecording(callID, notify: true)
+        case true?: manager?.mediaEvent(.recordingFinished(callID: callID))
+        case false?: break
+        }
     }
 
     public func pauseRecording(callID: String, paused: Bool) throws(TrunkError) {
@@ -261,7 +318,8 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         send(.detachTap(channel: recording.channel))
         drain(recording)
         let call = manager?.call(callID)
-        try? recorder?.stop(recording.recordingID, RecordingEnd(endedAt: Date(), hangupCause: call?.cause))
+        let answered = call.flatMap { call in call.time(of: .answered).map { call.started.addingTimeInterval($0 / 1000) } }
+        try? recorder?.stop(recording.recordingID, RecordingEnd(endedAt: Date(), hangupCause: call?.cause, answeredAt: answered))
         if notify { manager?.mediaEvent(.recordingFinished(callID: callID)) }
     }
 
@@ -382,15 +440,21 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         }
         if let manager { for event in delivered { manager.mediaEvent(event) } }
         var due: [String] = []
+        var joinedDone: [String] = []
         for (callID, recording) in state.withLockedValue({ $0.recordings }) {
             let moved = drain(recording)
-            let left = state.withLockedValue { state -> Int in
-                state.recordings[callID]?.framesLeft -= moved
-                return state.recordings[callID]?.framesLeft ?? 1
+            let (left, joinedLeft) = state.withLockedValue { state -> (Int, Int?) in
+                guard var active = state.recordings[callID] else { return (1, nil) }
+                if active.framesLeft != Int.max { active.framesLeft -= moved }
+                if let joined = active.joinedFramesLeft { active.joinedFramesLeft = joined - moved }
+                state.recordings[callID] = active
+                return (active.framesLeft, active.joinedFramesLeft)
             }
             if left <= 0 { due.append(callID) }
+            if let joinedLeft, joinedLeft <= 0 { joinedDone.append(callID) }
         }
         for callID in due { finishRecording(callID, notify: true) }
+        for callID in joinedDone { stopRecording(callID: callID) }
         if !operations.isEmpty {
             let observers = state.withLockedValue { $0.operationObservers }
             for event in operations { for observer in observers { observer(event) } }
@@ -414,6 +478,12 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
 
     /// Calls and channels the engine holds (for status and tests).
     public var activeCalls: Int { state.withLockedValue { $0.byCall.count } }
+    /// Calls full-time recording covered but could not record (the store refused them).
+    public var unrecordedCalls: Int { state.withLockedValue { $0.unrecordedCalls } }
+    /// The recording of a call in progress, and whether it is the full-time one.
+    public func recording(of callID: String) -> (id: String, fullTime: Bool)? {
+        state.withLockedValue { $0.recordings[callID].map { ($0.recordingID, $0.fullTime) } }
+    }
     public var failures: Int { state.withLockedValue { $0.openFailures } }
 }
 
