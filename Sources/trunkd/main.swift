@@ -107,9 +107,11 @@ struct Trunkd: AsyncParsableCommand {
         defer { recorder.shutdown() }
         // The analog pairs carry calls too: the gateway's FXO lines (span 4) on the call model, the
         // lab exchange on the FXS ports (span 3) ringing them (`trunkctl sim call --span 3`).
+        var callConfiguration = CallManager.Configuration()
+        if let flow = configuration?.flow { callConfiguration.flow = flow }
         let calls = try CallService(pri: pri, store: try CDRStore(path: folder.callRecordsPath),
                                     media: CallMediaEngine.lab(simulator: simulator, recorder: recorder),
-                                    analog: AnalogLabSetup(simulator: simulator), logger: logger)
+                                    configuration: callConfiguration, analog: AnalogLabSetup(simulator: simulator), logger: logger)
         let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration?.alarms ?? AlarmSettings(), logger: logger)
         let live = try LiveConfiguration(running: configuration ?? .nothingDeclared(file: configPath ?? "(embedded default)"),
                                          simulator: simulator, pri: pri, alarms: alarms, logger: logger)

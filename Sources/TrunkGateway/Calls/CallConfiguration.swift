@@ -9,6 +9,7 @@ extension TrunklineConfig {
     /// version does not switch a call out again, and a file must not claim it does.
     public func callManagerConfiguration() throws(TrunkError) -> CallManager.Configuration {
         var configuration = CallManager.Configuration()
+        if let flow { configuration.flow = flow }
         for route in routes {
             let action: CallManager.InboundRoute.Action
             switch route.action {

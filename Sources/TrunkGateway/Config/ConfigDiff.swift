@@ -45,6 +45,8 @@ public struct ConfigDiff: Codable, Sendable, Equatable {
         }
         if running.cti != new.cti { diff.add("cti", "listeners or tokens changed (the CTI server reads them at start)", .needsRestart) }
         if running.alarms != new.alarms { diff.add("alarms", "thresholds or history changed (the alarm monitor reads them at start)", .needsRestart) }
+        if running.recording != new.recording { diff.add("recording", "[recording] changed (the recorder reads it at start)", .needsRestart) }
+        if running.flow != new.flow { diff.add("flow", "[flow] timings changed (the call manager reads them at start)", .needsRestart) }
         if running.metrics != new.metrics { diff.add("metrics", "port \(running.metrics.port.map(String.init) ?? "off") → \(new.metrics.port.map(String.init) ?? "off")", .needsRestart) }
         if running.ports.map(\.name) != new.ports.map(\.name) || zip(running.ports, new.ports).contains(where: { $0.device != $1.device || $0.use != $1.use || $0.vox != $1.vox }) {
             diff.add("ports", "sound-card ports changed (opened at start)", .needsRestart)

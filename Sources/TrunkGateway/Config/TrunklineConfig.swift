@@ -65,6 +65,8 @@ public struct TrunklineConfig: Sendable {
     public var recording: RecordingConfiguration?
     /// `[[user]]`: who may search, play and export recordings.
     public var users: [RecordingUser] = []
+    /// `[flow]`: the built-in flow's timings; nil: its defaults.
+    public var flow: BuiltInFlow.Configuration?
 
     public var usesEmbeddedDefault: Bool { spans.isEmpty && ports.isEmpty && !analogPorts.contains { $0.backend == .dahdi } }
 
@@ -105,10 +107,11 @@ public struct TrunklineConfig: Sendable {
             case "alarms": config.alarms = reader.alarmSettings(table)
             case "metrics": config.metrics = reader.metricsSettings(table)
             case "recording": config.recording = reader.recording(table)
+            case "flow": config.flow = reader.flowSettings(table)
             case "user": if let user = reader.user(table) { config.users.append(user); userPositions.append((user, table.position)) }
             default:
                 reader.errors.append(ConfigError(file: file, position: table.position,
-                                                 message: "unknown table [\(table.name)]; expected [[span]], [[port]], [[analog]], [tones], [[trunk_group]], [[route]], [cti], [[cti.token]], [alarms], [metrics], [recording] or [[user]]"))
+                                                 message: "unknown table [\(table.name)]; expected [[span]], [[port]], [[analog]], [tones], [[trunk_group]], [[route]], [cti], [[cti.token]], [alarms], [metrics], [recording], [flow] or [[user]]"))
             }
         }
         reader.crossCheck(config)
