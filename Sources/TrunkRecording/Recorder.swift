@@ -24,6 +24,26 @@ public struct RecordingAlarm: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(kind.rawValue): \(message)" }
 }
 
+/// The recorder's condition as the alarm monitor polls it: the storage states while they last,
+/// and counters of incidents that happen and pass (dropped frames, write errors), so a poll
+/// that comes late still sees that one happened.
+public struct RecorderHealth: Sendable, Equatable {
+    /// Set while free space is below the alarm threshold.
+    public var storageLow: String?
+    /// Set while the store refuses new recordings.
+    public var storageFull: String?
+    /// Times the store became full since start (a full spell shorter than a poll still counts).
+    public var storageFullEpisodes = 0
+    /// Frames dropped since start, by every recording (finished ones included).
+    public var droppedFrames = 0
+    public var lastOverflow: String?
+    /// Writes that failed for a reason other than a full disk since start.
+    public var writeErrors = 0
+    public var lastWriteError: String?
+
+    public init() {}
+}
+
 /// What the call model knows when a recording starts.
 public struct RecordingRequest: Sendable {
     public var recordingId: String
@@ -106,6 +126,9 @@ public final class Recorder: Sendable {
         var finished: Set<String> = []
         var storageFull = false
         var storageLow = false
+        var health = RecorderHealth()
+        /// Dropped frames of recordings already finished (active ones are counted from their taps).
+        var droppedFinished = 0
         var alarms: [RecordingAlarm] = []
         var running = true
         var nextShard = 0
@@ -141,8 +164,26 @@ public final class Recorder: Sendable {
     }
 
     private func raise(_ alarm: RecordingAlarm) {
-        state.withLock { $0.alarms.append(alarm) }
+        state.withLock { state in
+            state.alarms.append(alarm)
+            switch alarm.kind {
+            case .overflow: state.health.lastOverflow = alarm.message
+            case .writeError:
+                state.health.writeErrors += 1
+                state.health.lastWriteError = alarm.message
+            case .storageLow, .storageFull: break
+            }
+        }
         onAlarm(alarm)
+    }
+
+    /// Storage states and incident counters, for the alarm monitor.
+    public var health: RecorderHealth {
+        state.withLock { state in
+            var health = state.health
+            health.droppedFrames = state.droppedFinished + state.sessions.values.reduce(0) { $0 + $1.tap.droppedFrames }
+            return health
+        }
     }
 
     /// Alarms raised so far (oldest first).
@@ -273,26 +314,33 @@ public final class Recorder: Sendable {
         case .full(let free, _):
             enterFull("\(free) bytes free in \(store.root), below the reserve of \(store.configuration.storageReserveBytes)")
         case .low(let free, let total):
+            let message = "recording store \(store.root): \(free) of \(total) bytes free, below the alarm threshold"
             let raiseLow = state.withLock { state -> Bool in
                 state.storageFull = false
+                state.health.storageFull = nil
+                state.health.storageLow = message
                 defer { state.storageLow = true }
                 return !state.storageLow
             }
             if raiseLow {
-                raise(RecordingAlarm(kind: .storageLow, recordingId: nil,
-                                     message: "recording store \(store.root): \(free) of \(total) bytes free, below the alarm threshold"))
+                raise(RecordingAlarm(kind: .storageLow, recordingId: nil, message: message))
             }
         case .ok:
             state.withLock { state in
                 state.storageLow = false
                 state.storageFull = false
+                state.health.storageLow = nil
+                state.health.storageFull = nil
             }
         }
     }
 
     /// The store is full: refuse new recordings and finalize the active ones with what they have.
     private func enterFull(_ why: String) {
+        let message = "recording store \(store.root) is full (\(why)): new recordings are refused, active ones finalized"
         let first = state.withLock { state -> Bool in
+            if !state.storageFull { state.health.storageFullEpisodes += 1 }
+            state.health.storageFull = message
             for session in state.sessions.values where session.end == nil {
                 session.end = RecordingEnd()
                 session.stopNote = "stopped early: the recording store is full"
@@ -301,8 +349,7 @@ public final class Recorder: Sendable {
             return !state.storageFull
         }
         if first {
-            raise(RecordingAlarm(kind: .storageFull, recordingId: nil,
-                                 message: "recording store \(store.root) is full (\(why)): new recordings are refused, active ones finalized"))
+            raise(RecordingAlarm(kind: .storageFull, recordingId: nil, message: message))
         }
     }
 
@@ -397,6 +444,7 @@ public final class Recorder: Sendable {
         state.withLock { state in
             state.sessions[record.id] = nil
             state.finished.insert(record.id)
+            state.droppedFinished += session.tap.droppedFrames
         }
         finishedCondition.lock()
         finishedCondition.broadcast()

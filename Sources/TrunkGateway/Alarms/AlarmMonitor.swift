@@ -3,6 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import TrunkCore
 import TrunkHardware
+import TrunkRecording
 
 /// What the monitor looks at on each pass: span alarms and counters, D-channel states and the
 /// timing source, as the node reports them.
@@ -14,12 +15,16 @@ public struct AlarmSnapshot: Sendable {
     public var syncSource: Int
     /// Disk use of the data folder's file system in percent, where measured.
     public var storageUsedPercent: Double?
+    /// The recorder's storage states and incident counters, on a node that records.
+    public var recorder: RecorderHealth?
 
-    public init(spans: [SpanStatus], dChannelUp: [Int: Bool], syncSource: Int, storageUsedPercent: Double? = nil) {
+    public init(spans: [SpanStatus], dChannelUp: [Int: Bool], syncSource: Int, storageUsedPercent: Double? = nil,
+                recorder: RecorderHealth? = nil) {
         self.spans = spans
         self.dChannelUp = dChannelUp
         self.syncSource = syncSource
         self.storageUsedPercent = storageUsedPercent
+        self.recorder = recorder
     }
 }
 
@@ -50,6 +55,7 @@ public final class AlarmMonitor: Sendable {
         var slipTimes: [Int: [Double]] = [:]
         var listeners: [@Sendable (AlarmEvent) -> Void] = []
         var streams: [UUID: AsyncStream<AlarmEvent>.Continuation] = [:]
+        var recording = RecordingAlarmState()
     }
 
     /// Span alarm bits that become records, with their severity.
@@ -129,6 +135,11 @@ public final class AlarmMonitor: Sendable {
             if let used = snapshot.storageUsedPercent, used >= Double(settings.storagePercent) {
                 present[Key(kind: "storage.full", span: nil)] = (.urgent,
                     "data folder's file system \(Int(used.rounded())) % full (threshold \(settings.storagePercent) %)")
+            }
+            if let health = snapshot.recorder {
+                for (kind, condition) in state.recording.conditions(health, monotonic: monotonic) {
+                    present[Key(kind: kind, span: nil)] = condition
+                }
             }
             if let previous = state.syncSource, previous != snapshot.syncSource {
                 let name = { (span: Int) in span == 0 ? "the internal clock" : "span \(span)" }

@@ -31,7 +31,7 @@ extension GatewayNode {
         }
         var dChannels: [Int: Bool] = [:]
         for (span, driver) in pri?.drivers ?? [:] { dChannels[span] = driver.isDataLinkUp }
-        return AlarmSnapshot(spans: spans, dChannelUp: dChannels, syncSource: syncSource)
+        return AlarmSnapshot(spans: spans, dChannelUp: dChannels, syncSource: syncSource, recorder: calls?.media?.recorder?.health)
     }
 
     func alarmMonitor() throws(TrunkError) -> AlarmMonitor {
