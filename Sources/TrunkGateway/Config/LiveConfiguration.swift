@@ -99,6 +99,8 @@ public final class LiveConfiguration: Sendable {
         merged.cti = old.cti
         merged.alarms = old.alarms
         merged.metrics = old.metrics
+        merged.recording = old.recording
+        merged.flow = old.flow
         merged.ports = old.ports
         return merged
     }
