@@ -125,4 +125,53 @@ struct FullTimeRecordingLabTests {
         let seconds = Double(try Self.frames(lab, record)) / 8000
         #expect(seconds > 2.5 && seconds < 3.6, "\(seconds) s")
     }
+
+    /// Power of the recording's two sides over `from..<to` seconds (mean square).
+    static func power(_ samples: [Int16], from: Double, to: Double) -> Double {
+        let slice = samples[min(samples.count, Int(from * 8000))..<min(samples.count, Int(to * 8000))]
+        return slice.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(1, slice.count))
+    }
+
+    @Test("tap = pre-ec records the analog line's echo of the record beep on the trunk side; post-ec (the default) records it cancelled")
+    func tapPoint() throws {
+        var ratios: [RecordingConfiguration.TapPoint: Double] = [:]
+        for point in [RecordingConfiguration.TapPoint.preEC, .postEC] {
+            let folder = NSTemporaryDirectory() + "fulltime-ec-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            var configuration = RecordingConfiguration(root: folder)
+            configuration.storageAlarmFreePercent = nil
+            configuration.storageReserveBytes = 0
+            configuration.tap = point
+            let recorder = Recorder(store: try RecordingStore(configuration: configuration))
+            defer { recorder.shutdown() }
+            let simulator = try LineSimulator()
+            let pri = try PRILab(simulator: simulator, logger: Logger(label: "test"))
+            let media = CallMediaEngine.lab(simulator: simulator, recorder: recorder)
+            let calls = try CallService(pri: pri, store: nil, media: media, analog: AnalogLabSetup(simulator: simulator), logger: Logger(label: "test"))
+            // The gateway's FXO lines hear their own signal back through the line's hybrid, 6 dB down.
+            var impairments = Impairments()
+            impairments.echoModel = 1
+            impairments.echoReturnLossDB = 6
+            try simulator.setImpairments(impairments, span: 4)
+            simulator.tick(count: 200)
+            try calls.exchanges[3]!.place(called: "95500", calling: "13800138000", port: 1, dtmf: "1234", holdMs: 4_000)
+            simulator.tick(count: 20_000)
+            let call = try #require(calls.manager.recentlyEnded.first)
+            #expect(call.trunk == .fxo && call.recordings.count == 1)
+            let id = try #require(call.recordings.first)
+            #expect(recorder.waitUntilFinished(id))
+            let audio = try RecordingAudio(wav: try recorder.store.wavBytes(try #require(try recorder.store.index.record(id))))
+            // The record beep after the caller's digits: the agent side plays it, the line echoes it,
+            // and by then the canceller has heard the prompt. (The caller is silent by then.)
+            let agentSide = audio.channels[1]
+            let beep = try #require((8000..<agentSide.count).first { abs(Int(agentSide[$0])) > 1000 }, "the beep")
+            let from = Double(beep) / 8000 + 0.05, to = Double(beep) / 8000 + 0.35
+            let trunk = Self.power(audio.channels[0], from: from, to: to), agent = Self.power(agentSide, from: from, to: to)
+            #expect(agent > 100_000, "the beep is on the agent side")
+            ratios[point] = trunk / agent
+        }
+        let pre = try #require(ratios[.preEC]), post = try #require(ratios[.postEC])
+        #expect(pre > 0.05, "pre-EC the trunk side holds the echo: \(pre)")
+        #expect(post < pre / 10, "post-EC the echo is at least 10 dB lower: pre \(pre), post \(post)")
+    }
 }
