@@ -201,10 +201,10 @@ struct RecordingAcceptanceTests {
         first.process.waitUntilExit()
         #expect(ticks >= lastPlaced + 10_000)
 
-        // The restart repairs every .part before it takes calls.
+        // The restart repairs every .part before it takes calls (100 files synced: allow for a slow disk).
         let second = try Daemon("trunkd", ["--data", data, "--config", config])
         defer { second.stop() }
-        try waitUntilAnswering(["--data", data])
+        try waitUntilAnswering(["--data", data], timeout: 120)
         #expect(partFiles() == 0)
         let rows = try Self.trunkrecRows(data)
         #expect(rows.count == 100 && rows.allSatisfy { $0["state"] as? String == "repaired" })
