@@ -129,6 +129,8 @@ public final class Recorder: Sendable {
         var health = RecorderHealth()
         /// Dropped frames of recordings already finished (active ones are counted from their taps).
         var droppedFinished = 0
+        /// Monotonic nanoseconds until which a store a write found full stays full.
+        var fullUntil: UInt64 = 0
         var alarms: [RecordingAlarm] = []
         var running = true
         var nextShard = 0
@@ -227,7 +229,7 @@ public final class Recorder: Sendable {
             record.state = "missing"
             record.note = "could not be started: \(error)"
             try? store.index.update(record)
-            if error.isDiskFull { enterFull("creating \(record.path): \(error)") }
+            if error.isDiskFull { enterFull("creating \(record.path): \(error)", byWrite: true) }
             throw error.trunkError
         }
         let tap = RecordingTap(recordingId: request.recordingId, capacityFrames: max(800, Int(configuration.queueSeconds * 8000)))
@@ -310,7 +312,9 @@ public final class Recorder: Sendable {
 
     /// Compares free space with the thresholds; raises or clears the alarms.
     public func checkStorage() throws {
-        switch store.storageLevel() {
+        let level = store.storageLevel()
+        if case .full = level {} else if state.withLock({ Self.monotonicNanos() < $0.fullUntil }) { return }
+        switch level {
         case .full(let free, _):
             enterFull("\(free) bytes free in \(store.root), below the reserve of \(store.configuration.storageReserveBytes)")
         case .low(let free, let total):
@@ -335,10 +339,16 @@ public final class Recorder: Sendable {
         }
     }
 
+    /// After a write failed with ENOSPC or EDQUOT the store stays full this long even when
+    /// statvfs shows room: a quota is invisible to statvfs, and retrying at once would accept
+    /// and refuse recordings (and raise and clear the alarm) in turn.
+    public static let writeFullHoldSeconds: UInt64 = 30
+
     /// The store is full: refuse new recordings and finalize the active ones with what they have.
-    private func enterFull(_ why: String) {
+    private func enterFull(_ why: String, byWrite: Bool = false) {
         let message = "recording store \(store.root) is full (\(why)): new recordings are refused, active ones finalized"
         let first = state.withLock { state -> Bool in
+            if byWrite { state.fullUntil = Self.monotonicNanos() + Self.writeFullHoldSeconds * 1_000_000_000 }
             if !state.storageFull { state.health.storageFullEpisodes += 1 }
             state.health.storageFull = message
             for session in state.sessions.values where session.end == nil {
@@ -406,7 +416,7 @@ public final class Recorder: Sendable {
         }
         if let failure = error {
             if failure.isDiskFull {
-                enterFull("\(failure)")
+                enterFull("\(failure)", byWrite: true)
                 notes.append("cut short: the disk filled up (\(failure))")
             } else {
                 raise(RecordingAlarm(kind: .writeError, recordingId: record.id, message: "recording \(record.id): \(failure); finalized with the audio written before it"))

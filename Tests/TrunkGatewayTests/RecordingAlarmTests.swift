@@ -17,6 +17,8 @@ struct RecordingAlarmTests {
     final class Disk: Sendable {
         let free = NIOLockedValueBox<Int64>(10 << 30)
         let failWrites = NIOLockedValueBox(false)
+        /// The errno audio writes fail with while `failWrites` is set.
+        let failErrno = NIOLockedValueBox<Int32>(EIO)
         let slowWritesMicroseconds = NIOLockedValueBox<UInt32>(0)
 
         func calls() -> FileCalls {
@@ -30,7 +32,7 @@ struct RecordingAlarmTests {
                 let delay = slowWritesMicroseconds.withLockedValue { $0 }
                 if delay > 0 { usleep(delay) }
                 // Only audio goes at offsets past a header: the index and manifest do not use pwrite.
-                return failWrites.withLockedValue { $0 } && offset > 0 ? -Int(EIO) : live.pwrite(fd, bytes, offset)
+                return failWrites.withLockedValue { $0 } && offset > 0 ? -Int(failErrno.withLockedValue { $0 }) : live.pwrite(fd, bytes, offset)
             }
             return calls
         }
@@ -168,5 +170,29 @@ struct RecordingAlarmTests {
         try Self.observe(lab, at: 175)
         #expect(try Self.record(lab, "recording.write_error")?.clearedAt == 1_175)
         #expect(try Self.record(lab, "recording.overflow")?.clearedAt == 1_175)
+    }
+
+    @Test("a write that fails with EDQUOT (a quota statvfs cannot see) keeps the store full for a while instead of flapping")
+    func quotaFullHolds() throws {
+        let lab = try Self.lab()
+        defer { lab.recorder.shutdown() }
+        lab.disk.failErrno.withLockedValue { $0 = EDQUOT }
+        lab.disk.failWrites.withLockedValue { $0 = true }
+        let tap = try lab.recorder.start(RecordingRequest(recordingId: "quota", callId: "c1"))
+        let block = [Int16](repeating: 1000, count: 800)
+        block.withUnsafeBufferPointer { samples in _ = tap.append(trunk: samples, agent: samples) }
+        try lab.recorder.stop("quota")
+        #expect(lab.recorder.waitUntilFinished("quota"))
+        lab.disk.failWrites.withLockedValue { $0 = false }
+        #expect(lab.recorder.health.storageFull != nil && lab.recorder.health.storageFullEpisodes == 1)
+        // statvfs shows plenty of room; the recorder checks it every second, and still refuses.
+        usleep(2_500_000)
+        #expect(lab.recorder.health.storageFull != nil)
+        #expect(throws: (any Error).self) { try lab.recorder.start(RecordingRequest(recordingId: "refused", callId: "c2")) }
+        try Self.observe(lab, at: 10)
+        try Self.observe(lab, at: 11)
+        #expect(try Self.record(lab, "recording.storage_full")?.clearedAt == nil)
+        let finished = try #require(try lab.recorder.store.index.record("quota"))
+        #expect(finished.state == "finalized" && finished.note?.contains("disk filled up") == true)
     }
 }
