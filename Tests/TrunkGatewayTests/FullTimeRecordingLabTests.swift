@@ -63,6 +63,18 @@ struct FullTimeRecordingLabTests {
         #expect(seconds > 7)
     }
 
+    @Test("a full store refuses the recording: the call goes on unrecorded and is counted")
+    func fullStoreCountsUnrecordedCalls() throws {
+        let lab = try Self.lab { $0.storageReserveBytes = Int64.max }
+        defer { lab.recorder.shutdown(); try? FileManager.default.removeItem(atPath: lab.folder) }
+        try lab.calls.carriers[1]!.place(called: "95500", calling: "13800138003", dtmf: "1234", holdMs: 3_000)
+        lab.simulator.tick(count: 5_000)
+        let call = try #require(lab.calls.manager.recentlyEnded.first)
+        #expect(call.recordings.isEmpty && call.digits == "1234")
+        #expect(lab.media.unrecordedCalls == 1)
+        #expect(lab.recorder.health.storageFull != nil)
+    }
+
     @Test("full_time_spans = [4] leaves span 2 to the flow's own 5 s recording; mode on-demand does the same")
     func notCovered() throws {
         for adjust: (inout RecordingConfiguration) -> Void in [{ $0.fullTimeSpans = [4] }, { $0.mode = .onDemand }] {

@@ -56,6 +56,8 @@ extension GatewayNode {
                 out.sample("trunkline_recording_queue_frames", [:], queue.queuedFrames)
                 out.family("trunkline_recording_dropped_frames", .gauge, help: "Frames dropped by the recordings in progress because the writer fell behind.")
                 out.sample("trunkline_recording_dropped_frames", [:], queue.droppedFrames)
+                out.family("trunkline_calls_unrecorded_total", .counter, help: "Calls full-time recording covered that the store refused (full).")
+                out.sample("trunkline_calls_unrecorded_total", [:], media.unrecordedCalls)
             }
         }
 
