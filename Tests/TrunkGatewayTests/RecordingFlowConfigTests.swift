@@ -12,7 +12,7 @@ struct RecordingFlowConfigTests {
             mode = "full-time"
             full_time_spans = [2]
             full_time_channels = [63, 64]
-            full_time_trunk_groups = ["vip", "complaints"]
+            full_time_trunk_groups = ["pri", "analog"]
             tap = "pre-ec"
 
             [flow]
@@ -23,8 +23,8 @@ struct RecordingFlowConfigTests {
             """, file: "t.toml")
         let recording = try #require(config.recording)
         #expect(recording.fullTimeSpans == [2] && recording.fullTimeChannels == [63, 64] && recording.tap == .preEC)
-        #expect(recording.fullTimeTrunkGroups == ["vip", "complaints"])
-        #expect(FullTimeRecordingPolicy(recording) == FullTimeRecordingPolicy(spans: [2], channels: [63, 64], trunkGroups: ["vip", "complaints"]))
+        #expect(recording.fullTimeTrunkGroups == ["pri", "analog"])
+        #expect(FullTimeRecordingPolicy(recording) == FullTimeRecordingPolicy(spans: [2], channels: [63, 64], trunkGroups: ["pri", "analog"]))
         let flow = try #require(try config.callManagerConfiguration().flow)
         #expect(flow.maxDigits == 6 && flow.firstDigitTimeoutMs == 8000 && flow.interDigitTimeoutMs == 3000)
         #expect(flow.recordMs == 600_000 && !flow.playBackDigits)
@@ -36,6 +36,9 @@ struct RecordingFlowConfigTests {
         ("[recording]\nfull_time_channels = [0]\n", "2:23", "full_time_channels lists numbers 1…4096"),
         ("[recording]\nfull_time_trunk_groups = [1]\n", "2:27", "full_time_trunk_groups lists strings"),
         ("[flow]\nrecord_ms = -1\n", "2:13", "record_ms must be 0…3600000, not -1"),
+        ("[recording]\nfull_time_trunk_groups = [\"pri\", \"vipp\"]\n", "2:34", "full_time_trunk_groups: there is no trunk group vipp (trunk groups: pri, analog)"),
+        ("[[span]]\nspan = 1\nbackend = \"virtual\"\nsignalling = \"pri_net\"\n[[span]]\nspan = 2\nbackend = \"virtual\"\n[recording]\nfull_time_spans = [3]\n",
+         "9:20", "full_time_spans: span 3 is not declared (spans: 1, 2)"),
         ("[flow]\nrecord = 5\n", "2:1", "unknown setting record in [flow]"),
     ])
     func refused(_ text: String, _ position: String, _ message: String) {
@@ -43,7 +46,7 @@ struct RecordingFlowConfigTests {
             _ = try TrunklineConfig.parse(text: text, file: "t.toml")
             Issue.record("accepted: \(text)")
         } catch {
-            #expect(error.errors.contains { "\($0.position)" == position && $0.message.hasPrefix(message) }, "\(error.errors.map(\.description))")
+            #expect(error.errors.contains { "\($0.position)" == position && $0.message.hasPrefix(message) }, "got \(error.errors.map(\.description))")
         }
     }
 

@@ -125,6 +125,29 @@ extension ConfigReader {
         return out
     }
 
+    /// Full-time lists name what exists: trunk groups the file declares (or, without any, the
+    /// built-in "pri" and "analog"), spans the file declares (when it declares any). A typo
+    /// here would silently leave calls unrecorded.
+    mutating func crossCheckRecording(_ config: TrunklineConfig, _ table: ConfigTable?) {
+        guard let table else { return }
+        let groups = config.trunkGroups.isEmpty ? ["pri", "analog"] : config.trunkGroups.map(\.name)
+        if let entry = value(table, "full_time_trunk_groups"), case .array(let items) = entry.kind {
+            for item in items {
+                if case .string(let name) = item.kind, !groups.contains(name) {
+                    fail(item.position, "full_time_trunk_groups: there is no trunk group \(name) (trunk groups: \(groups.joined(separator: ", ")))")
+                }
+            }
+        }
+        let spans = config.spans.map(\.number)
+        if !spans.isEmpty, let entry = value(table, "full_time_spans"), case .array(let items) = entry.kind {
+            for item in items {
+                if case .integer(let number) = item.kind, !spans.contains(number) {
+                    fail(item.position, "full_time_spans: span \(number) is not declared (spans: \(spans.map(String.init).joined(separator: ", ")))")
+                }
+            }
+        }
+    }
+
     mutating func crossCheckUsers(_ users: [(RecordingUser, SourcePosition)]) {
         var seen: [String: Int] = [:]
         for (user, position) in users {

@@ -117,6 +117,7 @@ public struct TrunklineConfig: Sendable {
         reader.crossCheck(config)
         reader.crossCheckSections(config, hardware: hardware)
         reader.crossCheckUsers(userPositions)
+        reader.crossCheckRecording(config, document.tables.first { $0.name == "recording" })
         guard reader.errors.isEmpty else {
             throw ConfigErrors(errors: reader.errors.sorted { ($0.position.line, $0.position.column) < ($1.position.line, $1.position.column) })
         }
