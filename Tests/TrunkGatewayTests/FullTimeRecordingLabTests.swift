@@ -63,6 +63,26 @@ struct FullTimeRecordingLabTests {
         #expect(seconds > 7)
     }
 
+    @Test("an outbound call is recorded from the far end's answer, with direction outbound")
+    func outboundFromAnswer() throws {
+        let lab = try Self.lab()
+        defer { lab.recorder.shutdown(); try? FileManager.default.removeItem(atPath: lab.folder) }
+        let placed = try lab.calls.manager.originate(span: 2, number: "13900000001", callerID: "95500")
+        // The lab's called party rings 1 s, then answers; nothing is recorded while it rings.
+        lab.simulator.tick(count: 500)
+        #expect(lab.media.recording(of: placed.callID) == nil)
+        lab.simulator.tick(count: 3_000)
+        #expect(lab.media.recording(of: placed.callID)?.fullTime == true)
+        try lab.calls.manager.hangup(placed.callID)
+        lab.simulator.tick(count: 500)
+        let call = try #require(lab.calls.manager.recentlyEnded.first)
+        let record = try Self.finished(lab, try #require(call.recordings.first))
+        #expect(record.direction == "outbound" && record.caller == "95500" && record.callee == "13900000001")
+        let answered = try #require(call.time(of: .answered)), hungUp = try #require(call.time(of: .hangup))
+        #expect(answered > 900)
+        #expect(abs(Double(try Self.frames(lab, record)) / 8000 - (hungUp - answered) / 1000) < 0.1)
+    }
+
     @Test("a full store refuses the recording: the call goes on unrecorded and is counted")
     func fullStoreCountsUnrecordedCalls() throws {
         let lab = try Self.lab { $0.storageReserveBytes = Int64.max }
