@@ -225,6 +225,13 @@ struct RecordingAcceptanceTests {
 
         let scratch = data + "/decoded"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        var lost: [Double] = []
+        defer {
+            lost.sort()
+            if !lost.isEmpty {
+                print("crash test: lab seconds between the end of each repaired recording and the kill: min \(lost[0]), median \(lost[lost.count / 2]), max \(lost[lost.count - 1]) (upper bounds: the answer came after the placing)")
+            }
+        }
         for row in rows {
             let id = row["id"] as? String ?? "?"
             let caller = try #require((row["callId"] as? String).flatMap { callerOfCall[$0] }, "\(id): its call")
@@ -233,6 +240,7 @@ struct RecordingAcceptanceTests {
             let audio = try DecodedRecording.bySox(recordings + "/" + (row["path"] as? String ?? ""), scratch: scratch)
             // The call was answered after it was placed: it was up at most this long at the kill.
             let upAtKill = Double(ticks - placed) / 1000
+            lost.append(upAtKill - audio.seconds)
             #expect(audio.seconds >= upAtKill - 5 && audio.seconds <= upAtKill + 1,
                     "\(id): \(audio.seconds) s of audio, the call was up at most \(upAtKill) s at the kill")
             #expect(abs(Double(row["durationMs"] as? Int ?? 0) / 1000 - audio.seconds) < 0.1)
