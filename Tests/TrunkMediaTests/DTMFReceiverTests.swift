@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import G168Harness
 import Testing
 import TrunkMedia
@@ -88,6 +91,41 @@ import TrunkMedia
             #expect(abs(ms - 40) <= 15, "duration \(ms) ms")
         } else { Issue.record("not a digit: \(found[1])") }
         #expect(abs(Int(found[1].sampleTime) - 800 - 2400) <= 120, "start \(found[1].sampleTime)")
+    }
+
+    /// The start stamp and the duration do not depend on where the digit falls against the
+    /// receiver's 80-sample blocks: within 4 ms at −10 and at −30 dBm0 with noise 15 dB below
+    /// (the Hann window weighs a block's edges little, so noise reads as up to ~2 ms of tone).
+    @Test(arguments: [-10.0, -30.0])
+    func startAndDurationHoldAtEveryBlockAlignment(level: Double) {
+        for shift in stride(from: 0, to: 80, by: 7) {
+            for onMs in [40, 120] {
+                let clean = DSPTestSignals.dtmf("8", lowDBm0: level, highDBm0: level, onMs: onMs, offMs: 40, leadMs: 0)
+                let signal = [Double](repeating: 0, count: 800 + shift) + clean
+                let found = Self.received(DSPTestSignals.addNoise(signal, dBm0: level - 15, seed: UInt64(shift)))
+                #expect(found.count == 1, "shift \(shift), \(onMs) ms")
+                guard let digit = found.first, case .dtmf(let code, let ms) = digit.kind else { continue }
+                #expect(code == UInt8(ascii: "8"))
+                #expect(abs(Int(digit.sampleTime) - 800 - shift) <= 32, "shift \(shift), \(onMs) ms: start \(digit.sampleTime)")
+                #expect(abs(ms - onMs) <= 4, "shift \(shift): \(ms) ms for \(onMs) ms")
+            }
+        }
+    }
+
+    /// Digits sent over dial tone (450 Hz, China, at −10 dBm0, stronger than the digits):
+    /// with the dial-tone notch every digit comes through; without it none does (the dial
+    /// tone takes the block's energy away from the digit's two tones).
+    @Test func dialToneFilterLetsDigitsThroughDialTone() {
+        let digits = DSPTestSignals.dtmf(Self.all, lowDBm0: -20, highDBm0: -20)
+        let dialTone = DSPTestSignals.amplitude(-10)
+        var signal = digits
+        for n in signal.indices {
+            let phase: Double = 2 * Double.pi * 450 * Double(n) / 8000
+            signal[n] += dialTone * Glibc.sin(phase)
+        }
+        let filtered = Self.received(signal, configuration: .init(filterDialTone: true))
+        #expect(DSPTestSignals.digits(filtered) == Self.all)
+        #expect(DSPTestSignals.digits(Self.received(signal)) == "")
     }
 
     @Test func blockSizeDoesNotChangeTheResult() {
