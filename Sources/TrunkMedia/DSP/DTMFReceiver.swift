@@ -35,8 +35,6 @@ public final class DTMFReceiver: AudioDetector {
     private let notch: DialToneNotch?
     private let filtered: UnsafeMutablePointer<Int16>
     private var queue = DetectionQueue(capacity: 32)
-    /// Per frequency: the phase a tone exactly at nominal advances per block, in radians.
-    private let nominalAdvance: UnsafeMutablePointer<Float>
     private let checksFrequency: Bool
     private let frequencyLimit: Float
 
@@ -81,18 +79,13 @@ public final class DTMFReceiver: AudioDetector {
 
     public init(configuration: DTMFReceiverConfiguration = DTMFReceiverConfiguration()) {
         self.configuration = configuration
-        analyzer = DTMFBlockAnalyzer(blockLength: Self.blockLength)
-        classifier = DTMFBlockClassifier(configuration: configuration, windowSum: analyzer.windowSum,
-                                         windowEnergy: analyzer.windowEnergy)
+        analyzer = DTMFBlockAnalyzer(tables: .standard)
+        classifier = DTMFBlockClassifier(configuration: configuration, windowSum: analyzer.tables.windowSum,
+                                         windowEnergy: analyzer.tables.windowEnergy)
         notch = configuration.filterDialTone ? DialToneNotch() : nil
         filtered = .allocate(capacity: Self.blockLength)
         checksFrequency = configuration.maximumFrequencyError != nil
         frequencyLimit = configuration.maximumFrequencyError ?? .infinity
-        nominalAdvance = .allocate(capacity: 8)
-        for (k, f) in DTMFKeypad.frequencies.enumerated() {
-            let turns = (Double(f) * Double(Self.blockLength) / 8000).truncatingRemainder(dividingBy: 1)
-            nominalAdvance[k] = Float(2 * Double.pi * turns)
-        }
         previousRe = .allocate(capacity: 8)
         previousIm = .allocate(capacity: 8)
         previousRe.update(repeating: 0, count: 8)
@@ -104,7 +97,6 @@ public final class DTMFReceiver: AudioDetector {
         notch?.deallocate()
         filtered.deallocate()
         queue.deallocate()
-        nominalAdvance.deallocate()
         previousRe.deallocate()
         previousIm.deallocate()
     }
@@ -212,7 +204,7 @@ public final class DTMFReceiver: AudioDetector {
 
     /// Relative offset from nominal of the tone at bin `index`, from its summed phase advance.
     private func offset(re: Float, im: Float, index: Int) -> Float {
-        let advance = remainderf(atan2f(im, re) - nominalAdvance[index], 2 * Float.pi)
+        let advance = remainderf(atan2f(im, re) - analyzer.tables.nominalAdvance[index], 2 * Float.pi)
         let hertz = advance * 8000 / (2 * Float.pi * Float(Self.blockLength))
         return hertz / DTMFKeypad.frequencies[index]
     }
@@ -223,7 +215,7 @@ public final class DTMFReceiver: AudioDetector {
         guard peakPower > 0 else { return 0 }
         let share = min(1, (power / peakPower).squareRoot())
         var k = 0
-        while k < Self.blockLength && analyzer.edgeMass[k] < share { k += 1 }
+        while k < Self.blockLength && analyzer.tables.edgeMass[k] < share { k += 1 }
         return UInt64(k)
     }
 
