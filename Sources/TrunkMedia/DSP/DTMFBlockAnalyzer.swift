@@ -80,6 +80,8 @@ struct DTMFCorrelationTables: @unchecked Sendable {
     let edgeMass: UnsafePointer<Float>
     /// Per frequency: the phase a tone exactly at nominal advances per block, in radians.
     let nominalAdvance: UnsafePointer<Float>
+    /// `DTMFKeypad.frequencies`, where the media thread reads them without touching a global.
+    let frequency: UnsafePointer<Float>
 
     private init(blockLength: Int) {
         let tones = Int(DTMF_KERNEL_TONES)
@@ -90,6 +92,7 @@ struct DTMFCorrelationTables: @unchecked Sendable {
         let window = UnsafeMutablePointer<Float>.allocate(capacity: blockLength)
         let edgeMass = UnsafeMutablePointer<Float>.allocate(capacity: blockLength + 1)
         let nominalAdvance = UnsafeMutablePointer<Float>.allocate(capacity: tones)
+        let frequency = UnsafeMutablePointer<Float>.allocate(capacity: tones)
         var sum = 0.0
         var energy = 0.0
         for m in 0..<blockLength {
@@ -113,12 +116,14 @@ struct DTMFCorrelationTables: @unchecked Sendable {
         for (k, f) in DTMFKeypad.frequencies.enumerated() {
             let turns = (Double(f) * Double(blockLength) / 8000).truncatingRemainder(dividingBy: 1)
             nominalAdvance[k] = Float(2 * Double.pi * turns)
+            frequency[k] = f
         }
         self.cosTable = UnsafePointer(cosTable)
         self.sinTable = UnsafePointer(sinTable)
         self.window = UnsafePointer(window)
         self.edgeMass = UnsafePointer(edgeMass)
         self.nominalAdvance = UnsafePointer(nominalAdvance)
+        self.frequency = UnsafePointer(frequency)
         windowSum = Float(sum)
         windowEnergy = Float(energy)
     }

@@ -40,7 +40,7 @@ struct DTMFBlockClassifier {
         energyScale = 2 * windowEnergy / (windowSum * windowSum)
     }
 
-    /// The digit's index in `DTMFKeypad.digits` (row × 4 + column), or −1 for none.
+    /// The digit's index for `DTMFKeypad.digit(at:)` (row × 4 + column), or −1 for none.
     func classify(re: UnsafePointer<Float>, im: UnsafePointer<Float>, energy: Float) -> Int {
         var row = 0
         var rowPower: Float = -1

@@ -2,8 +2,13 @@
 enum DTMFKeypad {
     /// Row (low group) then column (high group) frequencies, Hz.
     static let frequencies: [Float] = [697, 770, 852, 941, 1209, 1336, 1477, 1633]
-    /// Digits by row × 4 + column.
-    static let digits: [UInt8] = Array("123A456B789C*0#D".utf8)
+    /// The digit at row × 4 + column. From a static string, not an array: this runs on the
+    /// media thread, where a lazily made global would allocate the first time.
+    static func digit(at index: Int) -> UInt8 {
+        let keys: StaticString = "123A456B789C*0#D"
+        precondition(index >= 0 && index < keys.utf8CodeUnitCount, "DTMF digit index \(index) outside 0…15")
+        return keys.utf8Start[index]
+    }
 
     /// Indices into `frequencies` of a digit's row and column tones.
     /// A switch rather than a table lookup: this runs on the media thread.

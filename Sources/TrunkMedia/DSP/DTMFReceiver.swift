@@ -206,7 +206,7 @@ public final class DTMFReceiver: AudioDetector {
     private func offset(re: Float, im: Float, index: Int) -> Float {
         let advance = remainderf(atan2f(im, re) - analyzer.tables.nominalAdvance[index], 2 * Float.pi)
         let hertz = advance * 8000 / (2 * Float.pi * Float(Self.blockLength))
-        return hertz / DTMFKeypad.frequencies[index]
+        return hertz / analyzer.tables.frequency[index]
     }
 
     /// Samples of tone at one edge of a block, from its power at the digit's bins against a
@@ -252,6 +252,6 @@ public final class DTMFReceiver: AudioDetector {
             ? lastSeenEnd + samplesOfTone(trailingPower)
             : lastSeenEnd - min(lastSeenEnd, blockLength) + inLast
         let durationMs = end > start ? Int((end - start) / 8) : 0
-        queue.push(MediaDetection(.dtmf(digit: DTMFKeypad.digits[ended], durationMs: durationMs), sampleTime: start))
+        queue.push(MediaDetection(.dtmf(digit: DTMFKeypad.digit(at: ended), durationMs: durationMs), sampleTime: start))
     }
 }
