@@ -112,6 +112,25 @@ import TrunkMedia
         }
     }
 
+    /// The same digit four times with 40 ms pauses is four digits, wherever the pauses fall
+    /// against the blocks; a 10 ms break inside a digit (a line hit) does not split it.
+    @Test func fortyMillisecondPausesSplitAndTenMillisecondBreaksDoNot() {
+        for shift in stride(from: 0, to: 80, by: 9) {
+            let lead = [Double](repeating: 0, count: 800 + shift)
+            let repeated = DSPTestSignals.dtmf("5555", lowDBm0: -25, highDBm0: -25, onMs: 40, offMs: 40, leadMs: 0)
+            let noisy = DSPTestSignals.addNoise(lead + repeated, dBm0: -40, seed: UInt64(shift))
+            #expect(DSPTestSignals.digits(Self.received(noisy)) == "5555", "shift \(shift)")
+
+            var broken = DSPTestSignals.dtmf("7", lowDBm0: -25, highDBm0: -25, onMs: 200, offMs: 0, leadMs: 0)
+            for n in 800..<880 { broken[n] = 0 }
+            let found = Self.received(DSPTestSignals.addNoise(lead + broken, dBm0: -40, seed: UInt64(shift)))
+            #expect(DSPTestSignals.digits(found) == "7", "shift \(shift)")
+            if case .dtmf(_, let ms)? = found.first?.kind {
+                #expect(abs(ms - 200) <= 4, "shift \(shift): \(ms) ms")
+            }
+        }
+    }
+
     /// Digits sent over dial tone (450 Hz, China, at −10 dBm0, stronger than the digits):
     /// with the dial-tone notch every digit comes through; without it none does (the dial
     /// tone takes the block's energy away from the digit's two tones).

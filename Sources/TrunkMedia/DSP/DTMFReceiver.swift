@@ -10,12 +10,11 @@ import Darwin
 /// `.dtmf(digit:durationMs:)` stamped with the sample where it began.
 ///
 /// Every 10 ms block (`DTMFBlockAnalyzer`) is classified on its own (`DTMFBlockClassifier`:
-/// threshold, twist, in-group peaks, tone-to-total energy); a digit begins after two
-/// consecutive blocks agree and ends after two blocks without it, so tones and pauses of 40 ms
-/// (3 whole blocks at any alignment) are always resolved and one disturbed block neither
-/// splits nor ends a digit. Each tone's frequency is measured over the digit from the phase
-/// its bin advances per block, and a digit with a tone off by more than
-/// `maximumFrequencyError` is refused. Start and end are placed to the sample from the
+/// threshold, twist, tone-to-total energy); a digit begins after two consecutive blocks agree
+/// and ends after three blocks without it, so tones and pauses of 40 ms (3 whole blocks at any
+/// alignment) are always resolved and a 10 ms break neither splits nor ends a digit. Each
+/// tone's frequency is measured over the digit from the phase its bin advances per block, and
+/// a digit with a tone off by more than `maximumFrequencyError` is refused. Start and end are placed to the sample from the
 /// correlation of the partial blocks at the digit's edges (it grows with the square of the
 /// samples of tone a block holds).
 ///
@@ -27,8 +26,9 @@ public final class DTMFReceiver: AudioDetector {
     static let blockLength = 80
     /// Consecutive agreeing blocks that make a digit.
     static let blocksToStart = 2
-    /// Consecutive blocks without the digit that end it.
-    static let blocksToEnd = 2
+    /// Consecutive blocks without the digit that end it: a 40 ms pause holds 3 whole blocks
+    /// however it falls, while a 10 ms break (a line hit) spoils at most 2.
+    static let blocksToEnd = 3
 
     private var analyzer: DTMFBlockAnalyzer
     private let classifier: DTMFBlockClassifier
