@@ -14,9 +14,9 @@ import Darwin
 /// and ends after three blocks without it, so tones and pauses of 40 ms (3 whole blocks at any
 /// alignment) are always resolved and a 10 ms break neither splits nor ends a digit. Each
 /// tone's frequency is measured over the digit from the phase its bin advances per block, and
-/// a digit with a tone off by more than `maximumFrequencyError` is refused. Start and end are placed to the sample from the
-/// correlation of the partial blocks at the digit's edges (it grows with the square of the
-/// samples of tone a block holds).
+/// a digit with a tone off by more than `maximumFrequencyError` is refused. Start and end are
+/// placed from the correlation of the partial blocks at the digit's edges, which grows with the
+/// window mass the tone covers (within 4 ms at 15 dB SNR, to the sample on a clean line).
 ///
 /// All memory is allocated in `init`; `process` never allocates. Not thread safe.
 public final class DTMFReceiver: AudioDetector {
