@@ -16,7 +16,7 @@ import Darwin
 /// tone's frequency is measured over the digit from the phase its bin advances per block, and
 /// a digit with a tone off by more than `maximumFrequencyError` is refused. Start and end are
 /// placed from the correlation of the partial blocks at the digit's edges, which grows with the
-/// window mass the tone covers (within 4 ms at 15 dB SNR, to the sample on a clean line).
+/// window mass the tone covers (within 4 ms at 15 dB SNR, at any alignment).
 ///
 /// All memory is allocated in `init`; `process` never allocates. Not thread safe.
 public final class DTMFReceiver: AudioDetector {
