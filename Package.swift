@@ -45,7 +45,9 @@ let package = Package(
         .target(name: "CEchoKernel", path: "CModules/CEchoKernel", cSettings: echoKernelSettings),
         // The media loop thread's CPU pinning (glibc declares it only under _GNU_SOURCE).
         .target(name: "CRealTime", path: "CModules/CRealTime"),
-        .target(name: "TrunkMedia", dependencies: ["TrunkCore", "TrunkHardware", "CEchoKernel", "CRealTime", "CSpanDSP"]),
+        // The DTMF receiver's per-sample correlations, optimised in debug builds too.
+        .target(name: "CDTMFKernel", path: "CModules/CDTMFKernel", cSettings: echoKernelSettings),
+        .target(name: "TrunkMedia", dependencies: ["TrunkCore", "TrunkHardware", "CEchoKernel", "CRealTime", "CSpanDSP", "CDTMFKernel"]),
         // Analog line signalling (FXS/FXO supervision, caller ID timing, call progress) as pure
         // state machines, and the driver that binds them to a channel device.
         .target(name: "TrunkAnalog", dependencies: ["TrunkCore", "TrunkMedia", "TrunkHardware"]),

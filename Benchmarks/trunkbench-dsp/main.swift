@@ -5,11 +5,16 @@ import G168Harness
 import TrunkCore
 import TrunkMedia
 
-// trunkbench-dsp [--runs N]
-// ns per sample per channel of the spandsp-based detectors over 60 s of speech-like signal
-// (composite source, −15 dBm0, through A-law) in 160-sample blocks. Baseline, measured in the
-// same rounds: DTMFReceiver with our frequency check off (spandsp's dtmf_rx alone).
+// trunkbench-dsp [--runs N] | --matrix
+// ns per sample per channel of the detectors over 60 s of speech-like signal (composite
+// source, −15 dBm0, through A-law) in 160-sample blocks. Baseline, measured in the same rounds:
+// spandsp's dtmf_rx alone. --matrix instead runs the DTMF acceptance matrix through the
+// spandsp-based receiver and DTMFReceiver and prints the detection rates.
 let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.contains("--matrix") {
+    runAcceptanceMatrix()
+    exit(0)
+}
 let runs = arguments.firstIndex(of: "--runs").flatMap { $0 + 1 < arguments.count ? Int(arguments[$0 + 1]) : nil } ?? 7
 
 func monotonicNanoseconds() -> UInt64 {
@@ -42,8 +47,9 @@ func time(_ detector: AudioDetector) -> Double {
 }
 
 let cases: [(String, () -> AudioDetector)] = [
-    ("dtmf_rx alone (baseline)", { DTMFReceiver(configuration: .init(maximumFrequencyError: nil)) }),
-    ("DTMFReceiver (+ frequency check)", { DTMFReceiver() }),
+    ("dtmf_rx alone (baseline)", { SpanDSPDTMFReceiver(configuration: .init(maximumFrequencyError: nil)) }),
+    ("dtmf_rx + DTMFFrequencyCheck (before)", { SpanDSPDTMFReceiver() }),
+    ("DTMFReceiver", { DTMFReceiver() }),
     ("CallProgressToneDetector cn", { CallProgressToneDetector(zone: .cn) }),
     ("ModemToneDetector", { ModemToneDetector() }),
 ]

@@ -4,7 +4,7 @@ import Glibc
 import CMallocCounter
 import TrunkMedia
 
-// trunkbench-media pipeline [--channels N] [--runs R] [--block 1|8|20] [--taps T (0: no canceller)]
+// trunkbench-media pipeline [--channels N] [--runs R] [--block 1|8|20] [--taps T (0: no canceller)] [--spandsp-dtmf]
 //     (b) the full per-channel pipeline (decode, EC 1024 taps, detectors, stereo tap,
 //         encode) as channels per core in real time, against a plain decode→encode copy loop
 // trunkbench-media lateness [--channels N] [--seconds S] [--block 1|8|20 (default 20)] [--cpu C]

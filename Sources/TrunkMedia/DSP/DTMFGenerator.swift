@@ -42,7 +42,7 @@ public final class DTMFGenerator: SampleSource {
     public func send(_ digits: String) -> Int {
         var valid = 0
         for byte in digits.utf8 {
-            guard DTMFReceiver.tonePair(byte) != nil else { break }
+            guard DTMFKeypad.tonePair(byte) != nil else { break }
             valid += 1
         }
         guard valid > 0 else { return 0 }
