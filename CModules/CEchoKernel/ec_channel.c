@@ -126,5 +126,9 @@ int ec_block_summary(const uint8_t *flags, const float *near, const float *resid
 void ec_channel_end_block(ec_channel *c) {
     if (__builtin_fabsf(c->far_previous_out) < 1e-20f) c->far_previous_out = 0;
     if (__builtin_fabsf(c->near_previous_out) < 1e-20f) c->near_previous_out = 0;
+    // The output guard's powers decay by 3/4 per sample once the estimate
+    // is silent (a few hundred samples to the denormal range).
+    if (c->guard_estimate_power < 1e-20f) c->guard_estimate_power = 0;
+    if (__builtin_fabsf(c->guard_cross_power) < 1e-20f) c->guard_cross_power = 0;
 }
 

@@ -14,7 +14,8 @@ static inline __attribute__((always_inline)) void EC_FN(far_pass)(ec_channel *re
 
 static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *restrict c, const ec_chunk *restrict k,
                             const float *restrict head_echo, const int16_t *restrict reference,
-                            const int16_t *restrict near, int16_t *restrict out, int count) {
+                            const int16_t *restrict near, int16_t *restrict out,
+                            float *restrict guard_estimate_out, float *restrict guard_cross_out, int count) {
     const float *restrict line = k->line;
     const float *restrict tail_echo = k->tail_echo;
     float *restrict near_out = k->near;
@@ -35,6 +36,7 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
     float current_max = c->geigel_current_max, tail_max = c->geigel_tail_max;
     int in_block = c->geigel_in_block, hangover_left = c->geigel_hangover_left;
     float near_power = c->near_power, residual_power = c->residual_power;
+    float guard_estimate = c->guard_estimate_power, guard_cross = c->guard_cross_power;
     int nlp_left = c->nlp_hangover_left;
     float short_term = c->short_term_power, noise = c->noise_power;
     // Comfort-noise amplitude: uniform on [-a, a] has power a^2 / 3.
@@ -69,7 +71,8 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
             closed = 1;
         }
         float d = dc_block(raw, &previous_in, &previous_out);
-        float residual = d - (head_echo[j] + tail_echo[j]);
+        float estimate = head_echo[j] + tail_echo[j];
+        float residual = d - estimate;
 
         // Geigel on the foreground's residual: near-end louder than
         // `threshold` times the largest far-end magnitude within the tail.
@@ -97,7 +100,6 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
         int far_active = window_energy > far_active_energy;
         near_out[j] = d;
         residual_out[j] = residual;
-        flags_out[j] = (uint8_t)((far_active ? EC_FLAG_FAR_ACTIVE : 0) | (double_talk ? EC_FLAG_DOUBLE_TALK : 0));
         int suppress = far_active && !double_talk;
         if (suppress) {
             // ERLE meter, about 128 ms of smoothing.
@@ -105,7 +107,13 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
             residual_power = residual_power * (1 - 1.0f / 1024) + (residual * residual) * (1.0f / 1024);
         }
 
+        // Output guard powers (see EC_FN(guard)), about 0.5 ms.
+        guard_estimate += 0.25f * (estimate * estimate - guard_estimate);
+        guard_cross += 0.25f * (d * estimate - guard_cross);
+        guard_estimate_out[j] = guard_estimate;
+        guard_cross_out[j] = guard_cross;
         float y = residual;
+        int replaced = 0;
         if (nlp) {
             // Non-linear processor: while the far end talks alone (and for a
             // hangover after), replace the residual echo with comfort noise at
@@ -130,10 +138,13 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
                 random = random * 1664525u + 1013904223u;
                 float uniform = (float)(int32_t)random * (1.0f / 2147483648.0f);
                 y = uniform * amplitude;
+                replaced = EC_FLAG_NLP_REPLACED;
             } else {
                 y = 0;
+                replaced = EC_FLAG_NLP_REPLACED;
             }
         }
+        flags_out[j] = (uint8_t)((far_active ? EC_FLAG_FAR_ACTIVE : 0) | (double_talk ? EC_FLAG_DOUBLE_TALK : 0) | replaced);
         float clamped = y > 32767.0f ? 32767.0f : (y < -32768.0f ? -32768.0f : y);
         // Adding and removing 1.5 * 2^23 rounds to nearest even.
         out[j] = (int16_t)((clamped + 12582912.0f) - 12582912.0f);
@@ -155,11 +166,52 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
     c->geigel_hangover_left = hangover_left;
     c->near_power = near_power;
     c->residual_power = residual_power;
+    c->guard_estimate_power = guard_estimate;
+    c->guard_cross_power = guard_cross;
     c->nlp_hangover_left = nlp_left;
     c->short_term_power = short_term;
     c->noise_power = noise;
     c->random = random;
     return closed;
+}
+
+// Output guard: the canceller must never make the echo louder. An estimate
+// learnt on a tone is right at that frequency only: when the tone changes or
+// stops (the estimate then rings on for as long as the tail) the residual
+// can exceed the input. With E the estimate's short-term power and C its
+// cross power with the near end (current sample included), removing the
+// estimate scaled by g leaves P(d) - 2 g C + g^2 E: g = 1 while that is at
+// most P(d) (E <= 2 C: the normal case, the output is the residual exactly);
+// otherwise g = 2 C / E, which leaves P(d), or 0 for an anti-correlated
+// estimate (the input passes). Samples the NLP replaced keep their noise.
+// A pass of its own, eight samples at a time: in the per-sample loop the
+// test, which flips from sample to sample in speech pauses, and the division
+// cost a twentieth of the canceller's time.
+static inline __attribute__((always_inline)) void EC_FN(guard_sample)(const ec_chunk *k, const float *e, const float *cr,
+                                                                      int16_t *out, int j) {
+    if (e[j] > 2 * cr[j] && !(k->flags[j] & EC_FLAG_NLP_REPLACED)) {
+        float estimate = k->near[j] - k->residual[j];
+        float g = cr[j] > 0 ? 2 * cr[j] / e[j] : 0;
+        float y = k->near[j] - g * estimate;
+        float clamped = y > 32767.0f ? 32767.0f : (y < -32768.0f ? -32768.0f : y);
+        out[j] = (int16_t)((clamped + 12582912.0f) - 12582912.0f);
+    }
+}
+
+static inline __attribute__((always_inline)) void EC_FN(guard)(const ec_chunk *k, const float *e, const float *cr,
+                                                               int16_t *out, int count) {
+    int j = 0;
+    for (; j + 8 <= count; j += 8) {
+        vf8 ev = *(const vf8 *)(e + j), cv = *(const vf8 *)(cr + j);
+        typedef int vi8 __attribute__((vector_size(32)));
+        vi8 over = ev > 2 * cv;
+        int any = 0;
+        for (int i = 0; i < 8; i++) any |= over[i];
+        if (__builtin_expect(any != 0, 0)) {
+            for (int i = j; i < j + 8; i++) EC_FN(guard_sample)(k, e, cr, out, i);
+        }
+    }
+    for (; j < count; j++) EC_FN(guard_sample)(k, e, cr, out, j);
 }
 
 static int EC_FN(process)(ec_channel *c, const ec_chunk *k, const int16_t *reference,
@@ -169,7 +221,11 @@ static int EC_FN(process)(ec_channel *c, const ec_chunk *k, const int16_t *refer
     // Foreground echo of lags 0...63 (the tail was prepared per block).
     float head_echo[EC_MDF_BLOCK + 8] __attribute__((aligned(32)));
     ec_kernel_fir_short(k->head, line - (EC_MDF_BLOCK - 1), EC_MDF_BLOCK, head_echo, count);
-    return EC_FN(near_pass)(c, k, head_echo, reference, near, out, count);
+    float guard_estimate[EC_MDF_BLOCK] __attribute__((aligned(32)));
+    float guard_cross[EC_MDF_BLOCK] __attribute__((aligned(32)));
+    int closed = EC_FN(near_pass)(c, k, head_echo, reference, near, out, guard_estimate, guard_cross, count);
+    EC_FN(guard)(k, guard_estimate, guard_cross, out, count);
+    return closed;
 }
 
 static int EC_FN(block_summary)(const uint8_t *flags, const float *near, const float *residual,
