@@ -40,6 +40,15 @@ static inline __attribute__((always_inline)) float max_f(float a, float b) { ret
 
 typedef float vf8 __attribute__((vector_size(32), aligned(4), may_alias));
 
+// One step of the output guard's powers (see EC_FN(guard) in
+// ec_channel_impl.h), shared by the loop and the guard so that both compute
+// the same values.
+static inline __attribute__((always_inline)) void guard_step(float *estimate_power, float *cross_power,
+                                                             float d, float estimate) {
+    *estimate_power += 0.25f * (estimate * estimate - *estimate_power);
+    *cross_power += 0.25f * (d * estimate - *cross_power);
+}
+
 // Largest of the Geigel ring's block maxima: eight independent lanes rather
 // than one chain of compares (entries past `count` stay zero).
 static inline __attribute__((always_inline)) float ring_max(const float *ring, int count) {

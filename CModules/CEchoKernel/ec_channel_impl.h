@@ -14,8 +14,7 @@ static inline __attribute__((always_inline)) void EC_FN(far_pass)(ec_channel *re
 
 static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *restrict c, const ec_chunk *restrict k,
                             const float *restrict head_echo, const int16_t *restrict reference,
-                            const int16_t *restrict near, int16_t *restrict out,
-                            float *restrict guard_estimate_out, float *restrict guard_cross_out, int count) {
+                            const int16_t *restrict near, int16_t *restrict out, int count) {
     const float *restrict line = k->line;
     const float *restrict tail_echo = k->tail_echo;
     float *restrict near_out = k->near;
@@ -107,11 +106,9 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
             residual_power = residual_power * (1 - 1.0f / 1024) + (residual * residual) * (1.0f / 1024);
         }
 
-        // Output guard powers (see EC_FN(guard)), about 0.5 ms.
-        guard_estimate += 0.25f * (estimate * estimate - guard_estimate);
-        guard_cross += 0.25f * (d * estimate - guard_cross);
-        guard_estimate_out[j] = guard_estimate;
-        guard_cross_out[j] = guard_cross;
+        // Output guard (see EC_FN(guard)): only its test here.
+        guard_step(&guard_estimate, &guard_cross, d, estimate);
+        int over = guard_estimate > 2 * guard_cross ? EC_FLAG_GUARD : 0;
         float y = residual;
         int replaced = 0;
         if (nlp) {
@@ -138,13 +135,14 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
                 random = random * 1664525u + 1013904223u;
                 float uniform = (float)(int32_t)random * (1.0f / 2147483648.0f);
                 y = uniform * amplitude;
-                replaced = EC_FLAG_NLP_REPLACED;
+                replaced = 1;
             } else {
                 y = 0;
-                replaced = EC_FLAG_NLP_REPLACED;
+                replaced = 1;
             }
         }
-        flags_out[j] = (uint8_t)((far_active ? EC_FLAG_FAR_ACTIVE : 0) | (double_talk ? EC_FLAG_DOUBLE_TALK : 0) | replaced);
+        flags_out[j] = (uint8_t)((far_active ? EC_FLAG_FAR_ACTIVE : 0) | (double_talk ? EC_FLAG_DOUBLE_TALK : 0) |
+                                 (replaced ? 0 : over));
         float clamped = y > 32767.0f ? 32767.0f : (y < -32768.0f ? -32768.0f : y);
         // Adding and removing 1.5 * 2^23 rounds to nearest even.
         out[j] = (int16_t)((clamped + 12582912.0f) - 12582912.0f);
@@ -179,39 +177,38 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
 // learnt on a tone is right at that frequency only: when the tone changes or
 // stops (the estimate then rings on for as long as the tail) the residual
 // can exceed the input. With E the estimate's short-term power and C its
-// cross power with the near end (current sample included), removing the
-// estimate scaled by g leaves P(d) - 2 g C + g^2 E: g = 1 while that is at
-// most P(d) (E <= 2 C: the normal case, the output is the residual exactly);
-// otherwise g = 2 C / E, which leaves P(d), or 0 for an anti-correlated
-// estimate (the input passes). Samples the NLP replaced keep their noise.
-// A pass of its own, eight samples at a time: in the per-sample loop the
-// test, which flips from sample to sample in speech pauses, and the division
-// cost a twentieth of the canceller's time.
-static inline __attribute__((always_inline)) void EC_FN(guard_sample)(const ec_chunk *k, const float *e, const float *cr,
-                                                                      int16_t *out, int j) {
-    if (e[j] > 2 * cr[j] && !(k->flags[j] & EC_FLAG_NLP_REPLACED)) {
-        float estimate = k->near[j] - k->residual[j];
-        float g = cr[j] > 0 ? 2 * cr[j] / e[j] : 0;
-        float y = k->near[j] - g * estimate;
+// cross power with the near end (about 0.5 ms, current sample included),
+// removing the estimate scaled by g leaves P(d) - 2 g C + g^2 E: g = 1 while
+// that is at most P(d) (E <= 2 C: the normal case, the output is the
+// residual exactly); otherwise g = 2 C / E, which leaves P(d), or 0 for an
+// anti-correlated estimate (the input passes). Samples the NLP replaced keep
+// their noise. The per-sample loop only keeps E and C and flags the samples
+// with E > 2 C; this pass, rarely needed, recomputes E and C from the
+// chunk's start (the same arithmetic, so the same values) and corrects the
+// flagged samples: a branch and a division per sample in the loop cost the
+// canceller a twentieth of its time (the test flips from sample to sample in
+// speech pauses).
+static void EC_FN(guard)(const ec_chunk *k, const float *head_echo,
+                         float estimate_power, float cross_power, int16_t *out, int count) {
+    uint64_t any = 0;
+    int j = 0;
+    for (; j + 8 <= count; j += 8) {
+        uint64_t f;
+        memcpy(&f, k->flags + j, sizeof f);
+        any |= f;
+    }
+    for (; j < count; j++) any |= k->flags[j];
+    if (__builtin_expect(!(any & 0x0101010101010101ull * EC_FLAG_GUARD), 1)) return;
+    for (j = 0; j < count; j++) {
+        float d = k->near[j];
+        float estimate = head_echo[j] + k->tail_echo[j];
+        guard_step(&estimate_power, &cross_power, d, estimate);
+        if (!(k->flags[j] & EC_FLAG_GUARD)) continue;
+        float g = cross_power > 0 ? 2 * cross_power / estimate_power : 0;
+        float y = d - g * estimate;
         float clamped = y > 32767.0f ? 32767.0f : (y < -32768.0f ? -32768.0f : y);
         out[j] = (int16_t)((clamped + 12582912.0f) - 12582912.0f);
     }
-}
-
-static inline __attribute__((always_inline)) void EC_FN(guard)(const ec_chunk *k, const float *e, const float *cr,
-                                                               int16_t *out, int count) {
-    int j = 0;
-    for (; j + 8 <= count; j += 8) {
-        vf8 ev = *(const vf8 *)(e + j), cv = *(const vf8 *)(cr + j);
-        typedef int vi8 __attribute__((vector_size(32)));
-        vi8 over = ev > 2 * cv;
-        int any = 0;
-        for (int i = 0; i < 8; i++) any |= over[i];
-        if (__builtin_expect(any != 0, 0)) {
-            for (int i = j; i < j + 8; i++) EC_FN(guard_sample)(k, e, cr, out, i);
-        }
-    }
-    for (; j < count; j++) EC_FN(guard_sample)(k, e, cr, out, j);
 }
 
 static int EC_FN(process)(ec_channel *c, const ec_chunk *k, const int16_t *reference,
@@ -221,10 +218,9 @@ static int EC_FN(process)(ec_channel *c, const ec_chunk *k, const int16_t *refer
     // Foreground echo of lags 0...63 (the tail was prepared per block).
     float head_echo[EC_MDF_BLOCK + 8] __attribute__((aligned(32)));
     ec_kernel_fir_short(k->head, line - (EC_MDF_BLOCK - 1), EC_MDF_BLOCK, head_echo, count);
-    float guard_estimate[EC_MDF_BLOCK] __attribute__((aligned(32)));
-    float guard_cross[EC_MDF_BLOCK] __attribute__((aligned(32)));
-    int closed = EC_FN(near_pass)(c, k, head_echo, reference, near, out, guard_estimate, guard_cross, count);
-    EC_FN(guard)(k, guard_estimate, guard_cross, out, count);
+    float estimate_power = c->guard_estimate_power, cross_power = c->guard_cross_power;
+    int closed = EC_FN(near_pass)(c, k, head_echo, reference, near, out, count);
+    EC_FN(guard)(k, head_echo, estimate_power, cross_power, out, count);
     return closed;
 }
 

@@ -95,8 +95,9 @@ void ec_fft_inverse_real128(const float *re, const float *im, float *x);
 #define EC_TONE_BLOCK 80
 #define EC_FLAG_FAR_ACTIVE 1
 #define EC_FLAG_DOUBLE_TALK 2
-/// The NLP replaced the sample's output (comfort noise or silence).
-#define EC_FLAG_NLP_REPLACED 4
+/// The output guard corrects the sample (the residual is louder than the
+/// input, and the NLP did not replace the output).
+#define EC_FLAG_GUARD 4
 
 /// Per-sample state of one canceller channel (plain data; index 0 of the
 /// tone arrays is the far end, 1 the near end). Read-only for Swift apart
@@ -119,7 +120,7 @@ typedef struct {
     int geigel_hangover, geigel_hangover_left;
     /// ERLE meter: smoothed near-end and residual power.
     float near_power, residual_power;
-    /// Output guard: short-term (about 4 ms) power of the foreground's echo
+    /// Output guard: short-term (about 0.5 ms) power of the foreground's echo
     /// estimate and its cross power with the near end (see ec_channel_impl.h).
     float guard_estimate_power, guard_cross_power;
     int nlp_hangover, nlp_hangover_left;
