@@ -40,6 +40,15 @@ static inline __attribute__((always_inline)) float max_f(float a, float b) { ret
 
 typedef float vf8 __attribute__((vector_size(32), aligned(4), may_alias));
 
+// One step of the output guard's powers (see EC_FN(guard) in
+// ec_channel_impl.h), shared by the loop and the guard so that both compute
+// the same values.
+static inline __attribute__((always_inline)) void guard_step(float *estimate_power, float *cross_power,
+                                                             float d, float estimate) {
+    *estimate_power += 0.25f * (estimate * estimate - *estimate_power);
+    *cross_power += 0.25f * (d * estimate - *cross_power);
+}
+
 // Largest of the Geigel ring's block maxima: eight independent lanes rather
 // than one chain of compares (entries past `count` stay zero).
 static inline __attribute__((always_inline)) float ring_max(const float *ring, int count) {
@@ -126,5 +135,9 @@ int ec_block_summary(const uint8_t *flags, const float *near, const float *resid
 void ec_channel_end_block(ec_channel *c) {
     if (__builtin_fabsf(c->far_previous_out) < 1e-20f) c->far_previous_out = 0;
     if (__builtin_fabsf(c->near_previous_out) < 1e-20f) c->near_previous_out = 0;
+    // The output guard's powers decay by 3/4 per sample once the estimate
+    // is silent (a few hundred samples to the denormal range).
+    if (c->guard_estimate_power < 1e-20f) c->guard_estimate_power = 0;
+    if (__builtin_fabsf(c->guard_cross_power) < 1e-20f) c->guard_cross_power = 0;
 }
 

@@ -35,6 +35,7 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
     float current_max = c->geigel_current_max, tail_max = c->geigel_tail_max;
     int in_block = c->geigel_in_block, hangover_left = c->geigel_hangover_left;
     float near_power = c->near_power, residual_power = c->residual_power;
+    float guard_estimate = c->guard_estimate_power, guard_cross = c->guard_cross_power;
     int nlp_left = c->nlp_hangover_left;
     float short_term = c->short_term_power, noise = c->noise_power;
     // Comfort-noise amplitude: uniform on [-a, a] has power a^2 / 3.
@@ -69,7 +70,8 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
             closed = 1;
         }
         float d = dc_block(raw, &previous_in, &previous_out);
-        float residual = d - (head_echo[j] + tail_echo[j]);
+        float estimate = head_echo[j] + tail_echo[j];
+        float residual = d - estimate;
 
         // Geigel on the foreground's residual: near-end louder than
         // `threshold` times the largest far-end magnitude within the tail.
@@ -97,7 +99,6 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
         int far_active = window_energy > far_active_energy;
         near_out[j] = d;
         residual_out[j] = residual;
-        flags_out[j] = (uint8_t)((far_active ? EC_FLAG_FAR_ACTIVE : 0) | (double_talk ? EC_FLAG_DOUBLE_TALK : 0));
         int suppress = far_active && !double_talk;
         if (suppress) {
             // ERLE meter, about 128 ms of smoothing.
@@ -105,7 +106,11 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
             residual_power = residual_power * (1 - 1.0f / 1024) + (residual * residual) * (1.0f / 1024);
         }
 
+        // Output guard (see EC_FN(guard)): only its test here.
+        guard_step(&guard_estimate, &guard_cross, d, estimate);
+        int over = guard_estimate > 2 * guard_cross ? EC_FLAG_GUARD : 0;
         float y = residual;
+        int replaced = 0;
         if (nlp) {
             // Non-linear processor: while the far end talks alone (and for a
             // hangover after), replace the residual echo with comfort noise at
@@ -130,10 +135,14 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
                 random = random * 1664525u + 1013904223u;
                 float uniform = (float)(int32_t)random * (1.0f / 2147483648.0f);
                 y = uniform * amplitude;
+                replaced = 1;
             } else {
                 y = 0;
+                replaced = 1;
             }
         }
+        flags_out[j] = (uint8_t)((far_active ? EC_FLAG_FAR_ACTIVE : 0) | (double_talk ? EC_FLAG_DOUBLE_TALK : 0) |
+                                 (replaced ? 0 : over));
         float clamped = y > 32767.0f ? 32767.0f : (y < -32768.0f ? -32768.0f : y);
         // Adding and removing 1.5 * 2^23 rounds to nearest even.
         out[j] = (int16_t)((clamped + 12582912.0f) - 12582912.0f);
@@ -155,11 +164,51 @@ static inline __attribute__((always_inline)) int EC_FN(near_pass)(ec_channel *re
     c->geigel_hangover_left = hangover_left;
     c->near_power = near_power;
     c->residual_power = residual_power;
+    c->guard_estimate_power = guard_estimate;
+    c->guard_cross_power = guard_cross;
     c->nlp_hangover_left = nlp_left;
     c->short_term_power = short_term;
     c->noise_power = noise;
     c->random = random;
     return closed;
+}
+
+// Output guard: the canceller must never make the echo louder. An estimate
+// learnt on a tone is right at that frequency only: when the tone changes or
+// stops (the estimate then rings on for as long as the tail) the residual
+// can exceed the input. With E the estimate's short-term power and C its
+// cross power with the near end (about 0.5 ms, current sample included),
+// removing the estimate scaled by g leaves P(d) - 2 g C + g^2 E: g = 1 while
+// that is at most P(d) (E <= 2 C: the normal case, the output is the
+// residual exactly); otherwise g = 2 C / E, which leaves P(d), or 0 for an
+// anti-correlated estimate (the input passes). Samples the NLP replaced keep
+// their noise. The per-sample loop only keeps E and C and flags the samples
+// with E > 2 C; this pass, rarely needed, recomputes E and C from the
+// chunk's start (the same arithmetic, so the same values) and corrects the
+// flagged samples: a branch and a division per sample in the loop cost the
+// canceller a twentieth of its time (the test flips from sample to sample in
+// speech pauses).
+static void EC_FN(guard)(const ec_chunk *k, const float *head_echo,
+                         float estimate_power, float cross_power, int16_t *out, int count) {
+    uint64_t any = 0;
+    int j = 0;
+    for (; j + 8 <= count; j += 8) {
+        uint64_t f;
+        memcpy(&f, k->flags + j, sizeof f);
+        any |= f;
+    }
+    for (; j < count; j++) any |= k->flags[j];
+    if (__builtin_expect(!(any & 0x0101010101010101ull * EC_FLAG_GUARD), 1)) return;
+    for (j = 0; j < count; j++) {
+        float d = k->near[j];
+        float estimate = head_echo[j] + k->tail_echo[j];
+        guard_step(&estimate_power, &cross_power, d, estimate);
+        if (!(k->flags[j] & EC_FLAG_GUARD)) continue;
+        float g = cross_power > 0 ? 2 * cross_power / estimate_power : 0;
+        float y = d - g * estimate;
+        float clamped = y > 32767.0f ? 32767.0f : (y < -32768.0f ? -32768.0f : y);
+        out[j] = (int16_t)((clamped + 12582912.0f) - 12582912.0f);
+    }
 }
 
 static int EC_FN(process)(ec_channel *c, const ec_chunk *k, const int16_t *reference,
@@ -169,7 +218,10 @@ static int EC_FN(process)(ec_channel *c, const ec_chunk *k, const int16_t *refer
     // Foreground echo of lags 0...63 (the tail was prepared per block).
     float head_echo[EC_MDF_BLOCK + 8] __attribute__((aligned(32)));
     ec_kernel_fir_short(k->head, line - (EC_MDF_BLOCK - 1), EC_MDF_BLOCK, head_echo, count);
-    return EC_FN(near_pass)(c, k, head_echo, reference, near, out, count);
+    float estimate_power = c->guard_estimate_power, cross_power = c->guard_cross_power;
+    int closed = EC_FN(near_pass)(c, k, head_echo, reference, near, out, count);
+    EC_FN(guard)(k, head_echo, estimate_power, cross_power, out, count);
+    return closed;
 }
 
 static int EC_FN(block_summary)(const uint8_t *flags, const float *near, const float *residual,

@@ -95,6 +95,9 @@ void ec_fft_inverse_real128(const float *re, const float *im, float *x);
 #define EC_TONE_BLOCK 80
 #define EC_FLAG_FAR_ACTIVE 1
 #define EC_FLAG_DOUBLE_TALK 2
+/// The output guard corrects the sample (the residual is louder than the
+/// input, and the NLP did not replace the output).
+#define EC_FLAG_GUARD 4
 
 /// Per-sample state of one canceller channel (plain data; index 0 of the
 /// tone arrays is the far end, 1 the near end). Read-only for Swift apart
@@ -117,6 +120,9 @@ typedef struct {
     int geigel_hangover, geigel_hangover_left;
     /// ERLE meter: smoothed near-end and residual power.
     float near_power, residual_power;
+    /// Output guard: short-term (about 0.5 ms) power of the foreground's echo
+    /// estimate and its cross power with the near end (see ec_channel_impl.h).
+    float guard_estimate_power, guard_cross_power;
     int nlp_hangover, nlp_hangover_left;
     float short_term_power, noise_power;
     float noise_initial, noise_floor, noise_ceiling;
@@ -147,7 +153,9 @@ void ec_channel_init(ec_channel *channel, int taps, int geigel_hangover, int nlp
 void ec_channel_reset(ec_channel *channel);
 /// Processes `count` (≤ 64) samples within one filter block: far end (tone
 /// sums, DC blocking into `line`), foreground echo, near end (tone sums, DC
-/// blocking, residual, Geigel, ERLE meter, NLP) up to the 16-bit output.
+/// blocking, residual, Geigel, ERLE meter, output guard, NLP) up to the
+/// 16-bit output. `residual` receives the foreground's own error (before the
+/// guard): the two-path comparison and the ERLE meter judge the filter.
 /// Returns 1 when a tone block completed (see `tone_block_*`).
 int ec_channel_process(ec_channel *channel, const ec_chunk *chunk, const int16_t *reference,
                        const int16_t *near, int16_t *out, int count);
