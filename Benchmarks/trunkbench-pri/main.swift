@@ -16,6 +16,10 @@ import TrunkISDN
 let arguments = CommandLine.arguments
 let cyclesPerRun = arguments.count > 1 ? Int(arguments[1]) ?? 20_000 : 20_000
 let runs = arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5
+/// "trunk" or "libpri" runs one side only (for strace -c or callgrind per side); default both.
+let only = arguments.count > 3 ? arguments[3] : "both"
+let runTrunk = only != "libpri"
+let runLibPRI = only != "trunk"
 let concurrentCalls = 30
 let bChannels: [UInt8] = Array(1...15) + Array(17...31)
 
@@ -86,6 +90,8 @@ struct TrunkEnd {
         stack = PRIDChannel(role: role)
         // Timers run through `expireTimers`, so their start and stop actions are not needed.
         stack.reportsTimerActions = false
+        // RR only when the answers to a whole read batch carried no N(R): see `flushAcknowledgement`.
+        stack.defersAcknowledgementToDriver = true
         self.fd = fd
         actions.reserveCapacity(64)
         indications.reserveCapacity(64)
@@ -135,11 +141,17 @@ struct TrunkEnd {
         }
     }
 
-    /// The indications so far, handed over with this end's array left empty, so answering them
-    /// (which may add more) does not copy the array being read.
-    mutating func takeIndications(replacingWith spare: inout [Q931Indication]) -> [Q931Indication] {
-        swap(&indications, &spare)
-        return spare
+    /// The indications so far, swapped into `batch` (which must be empty), so answering them
+    /// (which may add more) does not copy the array being read, and each array stays uniquely
+    /// held so emptying it keeps its storage.
+    mutating func takeIndications(into batch: inout [Q931Indication]) {
+        swap(&indications, &batch)
+    }
+
+    /// After the indications of a read batch have been answered: the RR for received I frames
+    /// that no answer acknowledged (as a driver does before it waits for the next frames).
+    mutating func flushAcknowledgement(now: ISDNInstant) {
+        run { $0.sendPendingAcknowledgement(now: now, into: &$1) }
     }
 
     mutating func runTimers(now: ISDNInstant) {
@@ -168,8 +180,8 @@ func benchmarkTrunkISDN(cycles: Int) -> Double {
     var placed = 0
     var completed = 0
     var iteration = 0
-    var spare: [Q931Indication] = []
-    spare.reserveCapacity(64)
+    var batch: [Q931Indication] = []
+    batch.reserveCapacity(64)
     let called = PartyNumber(digits: "8610012345")
     let calling = PartyNumber(digits: "13900139000", presentation: .allowedUserNotScreened)
     let start = monotonicSeconds()
@@ -181,7 +193,7 @@ func benchmarkTrunkISDN(cycles: Int) -> Double {
             placed += 1
         }
         _ = network.receive(now: now)
-        var batch = network.takeIndications(replacingWith: &spare)
+        network.takeIndications(into: &batch)
         for indication in batch {
             switch indication {
             case .incomingCall(let offer):
@@ -195,9 +207,9 @@ func benchmarkTrunkISDN(cycles: Int) -> Double {
             }
         }
         batch.removeAll(keepingCapacity: true)
-        spare = batch
+        network.flushAcknowledgement(now: now)
         _ = user.receive(now: now)
-        batch = user.takeIndications(replacingWith: &spare)
+        user.takeIndications(into: &batch)
         for indication in batch {
             switch indication {
             case .answered(let id, _):
@@ -210,7 +222,7 @@ func benchmarkTrunkISDN(cycles: Int) -> Double {
             }
         }
         batch.removeAll(keepingCapacity: true)
-        spare = batch
+        user.flushAcknowledgement(now: now)
         iteration += 1
         if iteration & 63 == 0 {
             user.runTimers(now: now)
@@ -342,15 +354,16 @@ print("allocations per operation (SETUP, 5 elements): LAPD encode \(lapdEncode),
 
 print("trunkbench-pri: \(cyclesPerRun) cycles per run, \(runs) runs, \(concurrentCalls) concurrent calls, one span")
 // Warm up both (page in code, grow buffers), then alternate so machine noise hits both alike.
-_ = benchmarkTrunkISDN(cycles: 2_000)
-_ = benchmarkLibPRI(cycles: 2_000)
+if runTrunk { _ = benchmarkTrunkISDN(cycles: 2_000) }
+if runLibPRI { _ = benchmarkLibPRI(cycles: 2_000) }
 var trunkRates: [Double] = []
 var libpriRates: [Double] = []
 for run in 1...runs {
-    trunkRates.append(benchmarkTrunkISDN(cycles: cyclesPerRun))
-    libpriRates.append(benchmarkLibPRI(cycles: cyclesPerRun))
-    print("run \(run): TrunkISDN \(Int(trunkRates.last!)) cycles/s, libpri \(Int(libpriRates.last!)) cycles/s")
+    if runTrunk { trunkRates.append(benchmarkTrunkISDN(cycles: cyclesPerRun)) }
+    if runLibPRI { libpriRates.append(benchmarkLibPRI(cycles: cyclesPerRun)) }
+    print("run \(run): TrunkISDN \(Int(trunkRates.last ?? 0)) cycles/s, libpri \(Int(libpriRates.last ?? 0)) cycles/s")
 }
+guard runTrunk && runLibPRI else { exit(0) }
 let trunk = median(trunkRates)
 let libpri = median(libpriRates)
 print("median: TrunkISDN⇄TrunkISDN \(Int(trunk)) cycles/s, libpri⇄libpri \(Int(libpri)) cycles/s, ratio \((trunk / libpri * 100).rounded() / 100)")

@@ -52,6 +52,20 @@ public struct PRIDChannel: Sendable {
 
     public var role: ISDNRole { callControl.configuration.role }
 
+    /// Whether the RR owed for received I frames waits until the driver calls
+    /// `sendPendingAcknowledgement(into:)` (true), instead of going out at the end of each
+    /// `frameReceived` (false, the default).
+    ///
+    /// Q.921 sends RR only when no I frame is available to carry N(R) (§5.6.2.1). A driver
+    /// that reads every waiting frame, hands the indications to its call manager and lets it
+    /// answer before it sleeps, can flush once at that point: answers the call manager gives
+    /// (CALL PROCEEDING to a SETUP, RELEASE to a DISCONNECT, ...) then carry the
+    /// acknowledgement, and an RR goes out only if nothing did. The delay is the driver's
+    /// turn around its loop, far inside the peer's T200 (1 s). A driver that turns this on
+    /// must flush before every wait, or the peer polls with RR P = 1 after T200 (still
+    /// answered at once, but a second lost).
+    public var defersAcknowledgementToDriver = false
+
     /// Whether starting and stopping timers come out as `startTimer`/`stopTimer` actions (the
     /// default). Both layers keep every deadline themselves, so a driver that sleeps until
     /// `nextTimer` and calls `expireTimers(now:into:)` can turn this off and be spared those
@@ -108,6 +122,15 @@ public struct PRIDChannel: Sendable {
         handle(&link, now: now, &out)
         // Layer 3 has had the message: if it answered at once, its I frame carried N(R) and
         // no RR is needed (CONNECT → CONNECT ACKNOWLEDGE, DISCONNECT → RELEASE, ...).
+        if !defersAcknowledgementToDriver {
+            sendPendingAcknowledgement(now: now, into: &out)
+        }
+    }
+
+    /// Sends the RR response still owed for received I frames, if no I frame has carried
+    /// N(R) since; see `defersAcknowledgementToDriver`.
+    public mutating func sendPendingAcknowledgement(now: ISDNInstant, into out: inout [PRIAction]) {
+        guard dataLink.hasPendingAcknowledgement else { return }
         var acknowledgement = takeLinkScratch()
         dataLink.sendPendingAcknowledgement(into: &acknowledgement)
         handle(&acknowledgement, now: now, &out)
