@@ -52,7 +52,9 @@ public struct Q931Message: Hashable, Sendable {
     /// value again and again does not allocate once that storage has grown to fit. On error
     /// `message` is left with no elements.
     public static func decode(_ bytes: ArraySlice<UInt8>, into message: inout Q931Message) throws(Q931DecodingError) {
-        message.informationElements.removeAll(keepingCapacity: true)
+        // Element by element: cheaper than the generic `removeAll(keepingCapacity:)` for the
+        // handful a message has.
+        while message.informationElements.popLast() != nil {}
         var reader = ByteReader(bytes)
         guard let discriminator = reader.readByte() else { throw .empty }
         guard discriminator == callControlProtocolDiscriminator || discriminator == maintenanceProtocolDiscriminator else {
