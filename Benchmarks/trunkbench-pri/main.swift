@@ -29,6 +29,26 @@ func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
+/// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), user and system. On this shared
+/// machine a run is often descheduled part way through; wall time then measures the other
+/// processes, thread CPU time does not (it still counts every syscall in the kernel).
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Cycles per second of one run, by the wall clock and by the thread's CPU time.
+struct Rate {
+    var wall: Double
+    var cpu: Double
+
+    init(cycles: Int, wallStart: Double, cpuStart: Double) {
+        wall = Double(cycles) / (monotonicSeconds() - wallStart)
+        cpu = Double(cycles) / (threadCPUSeconds() - cpuStart)
+    }
+}
+
 func monotonicInstant() -> ISDNInstant {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -159,7 +179,7 @@ struct TrunkEnd {
     }
 }
 
-func benchmarkTrunkISDN(cycles: Int) -> Double {
+func benchmarkTrunkISDN(cycles: Int) -> Rate {
     let (userFD, networkFD) = socketPair()
     var user = TrunkEnd(role: .user, fd: userFD)
     var network = TrunkEnd(role: .network, fd: networkFD)
@@ -185,6 +205,7 @@ func benchmarkTrunkISDN(cycles: Int) -> Double {
     let called = PartyNumber(digits: "8610012345")
     let calling = PartyNumber(digits: "13900139000", presentation: .allowedUserNotScreened)
     let start = monotonicSeconds()
+    let cpuStart = threadCPUSeconds()
     while completed < cycles {
         now = monotonicInstant()
         while placed < cycles, let channel = pool.free.popLast() {
@@ -229,12 +250,12 @@ func benchmarkTrunkISDN(cycles: Int) -> Double {
             network.runTimers(now: now)
         }
     }
-    return Double(cycles) / (monotonicSeconds() - start)
+    return Rate(cycles: cycles, wallStart: start, cpuStart: cpuStart)
 }
 
 // MARK: - libpri against libpri
 
-func benchmarkLibPRI(cycles: Int) -> Double {
+func benchmarkLibPRI(cycles: Int) -> Rate {
     let (userFD, networkFD) = socketPair()
     defer {
         close(userFD)
@@ -258,6 +279,7 @@ func benchmarkLibPRI(cycles: Int) -> Double {
     var completed = 0
     var iteration = 0
     let start = monotonicSeconds()
+    let cpuStart = threadCPUSeconds()
     while completed < cycles {
         while placed < cycles, let channel = pool.free.popLast() {
             guard let call = lpp_place_call(user, Int32(channel), 1, "8610012345", "13900139000", 1) else { fatalError("pri_setup") }
@@ -303,7 +325,7 @@ func benchmarkLibPRI(cycles: Int) -> Double {
         }
     }
     precondition(lpp_error_count(user) == 0 && lpp_error_count(network) == 0, "libpri reported errors")
-    return Double(cycles) / (monotonicSeconds() - start)
+    return Rate(cycles: cycles, wallStart: start, cpuStart: cpuStart)
 }
 
 // MARK: - Main
@@ -356,14 +378,18 @@ print("trunkbench-pri: \(cyclesPerRun) cycles per run, \(runs) runs, \(concurren
 // Warm up both (page in code, grow buffers), then alternate so machine noise hits both alike.
 if runTrunk { _ = benchmarkTrunkISDN(cycles: 2_000) }
 if runLibPRI { _ = benchmarkLibPRI(cycles: 2_000) }
-var trunkRates: [Double] = []
-var libpriRates: [Double] = []
+var trunkRates: [Rate] = []
+var libpriRates: [Rate] = []
 for run in 1...runs {
     if runTrunk { trunkRates.append(benchmarkTrunkISDN(cycles: cyclesPerRun)) }
     if runLibPRI { libpriRates.append(benchmarkLibPRI(cycles: cyclesPerRun)) }
-    print("run \(run): TrunkISDN \(Int(trunkRates.last ?? 0)) cycles/s, libpri \(Int(libpriRates.last ?? 0)) cycles/s")
+    let trunk = trunkRates.last, libpri = libpriRates.last
+    print("run \(run): TrunkISDN \(Int(trunk?.wall ?? 0)) cycles/s wall, \(Int(trunk?.cpu ?? 0)) per CPU second; "
+        + "libpri \(Int(libpri?.wall ?? 0)) cycles/s wall, \(Int(libpri?.cpu ?? 0)) per CPU second")
 }
 guard runTrunk && runLibPRI else { exit(0) }
-let trunk = median(trunkRates)
-let libpri = median(libpriRates)
-print("median: TrunkISDN⇄TrunkISDN \(Int(trunk)) cycles/s, libpri⇄libpri \(Int(libpri)) cycles/s, ratio \((trunk / libpri * 100).rounded() / 100)")
+func ratio(_ a: Double, _ b: Double) -> Double { (a / b * 100).rounded() / 100 }
+let trunkWall = median(trunkRates.map(\.wall)), libpriWall = median(libpriRates.map(\.wall))
+let trunkCPU = median(trunkRates.map(\.cpu)), libpriCPU = median(libpriRates.map(\.cpu))
+print("median wall: TrunkISDN⇄TrunkISDN \(Int(trunkWall)) cycles/s, libpri⇄libpri \(Int(libpriWall)) cycles/s, ratio \(ratio(trunkWall, libpriWall))")
+print("median per thread CPU second: TrunkISDN⇄TrunkISDN \(Int(trunkCPU)), libpri⇄libpri \(Int(libpriCPU)), ratio \(ratio(trunkCPU, libpriCPU))")
