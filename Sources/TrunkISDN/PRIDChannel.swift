@@ -25,9 +25,13 @@ public enum PRIAction: Hashable, Sendable {
 public struct PRIDChannel: Sendable {
     public private(set) var dataLink: Q921DataLink
     public private(set) var callControl: Q931Interface
-    /// Emptied action arrays kept for reuse, one per nesting level of the wiring below.
+    /// Emptied action arrays kept for reuse, one per nesting level of the wiring below: level
+    /// `linkDepth` is the next free one. Taken by swapping with an empty array and put back
+    /// the same way, so no array of arrays is popped or appended per input.
     private var linkScratch: [[Q921Action]] = []
     private var callScratch: [[Q931Action]] = []
+    private var linkDepth = 0
+    private var callDepth = 0
     /// Payload buffers for outgoing messages, used in turn. The data link (until the
     /// acknowledgement) and the driver (until it drops the frame) share a buffer. The ring has
     /// a slot more than the data link can queue plus a window's worth, so when it comes round
@@ -215,7 +219,9 @@ public struct PRIDChannel: Sendable {
     public mutating func callControl(
         now: ISDNInstant, into out: inout [PRIAction], _ request: (inout Q931Interface) -> [Q931Action]
     ) {
-        var actions = request(&callControl)
+        // Through a scratch array, which `handle` gives back to the pool when done.
+        var actions = takeCallScratch()
+        actions.append(contentsOf: request(&callControl))
         handle(&actions, now: now, &out)
     }
 
@@ -233,17 +239,39 @@ public struct PRIDChannel: Sendable {
     // MARK: - Wiring
 
     private mutating func takeLinkScratch() -> [Q921Action] {
-        if let scratch = linkScratch.popLast() { return scratch }
         var scratch: [Q921Action] = []
-        scratch.reserveCapacity(8)
+        if linkDepth < linkScratch.count {
+            swap(&scratch, &linkScratch[linkDepth])
+        } else {
+            linkScratch.append([])
+            scratch.reserveCapacity(8)
+        }
+        linkDepth += 1
         return scratch
     }
 
+    /// Gives back the array `takeLinkScratch` handed out last, emptied.
+    private mutating func returnLinkScratch(_ scratch: inout [Q921Action]) {
+        linkDepth -= 1
+        swap(&scratch, &linkScratch[linkDepth])
+    }
+
     private mutating func takeCallScratch() -> [Q931Action] {
-        if let scratch = callScratch.popLast() { return scratch }
         var scratch: [Q931Action] = []
-        scratch.reserveCapacity(8)
+        if callDepth < callScratch.count {
+            swap(&scratch, &callScratch[callDepth])
+        } else {
+            callScratch.append([])
+            scratch.reserveCapacity(8)
+        }
+        callDepth += 1
         return scratch
+    }
+
+    /// Gives back the array `takeCallScratch` handed out last, emptied.
+    private mutating func returnCallScratch(_ scratch: inout [Q931Action]) {
+        callDepth -= 1
+        swap(&scratch, &callScratch[callDepth])
     }
 
     /// The next ring buffer, emptied (capacity kept) for a message to be encoded into.
@@ -301,7 +329,7 @@ public struct PRIDChannel: Sendable {
         }
         // Only placeholders are left: dropping them one by one is cheaper than removeAll.
         while actions.popLast() != nil {}
-        if linkScratch.count < 8 { linkScratch.append(actions) }
+        returnLinkScratch(&actions)
     }
 
     /// Carries out call control's actions, then empties `actions` and keeps it for reuse.
@@ -341,7 +369,6 @@ public struct PRIDChannel: Sendable {
             }
         }
         while actions.popLast() != nil {}
-        // Arrays from `callControl` requests arrive from outside; keep only a few.
-        if callScratch.count < 8 { callScratch.append(actions) }
+        returnCallScratch(&actions)
     }
 }
