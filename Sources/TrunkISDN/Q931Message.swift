@@ -139,8 +139,10 @@ public struct Q931Message: Hashable, Sendable {
             break
         }
         buffer.append(messageType.rawValue & 0x7F)
-        for element in informationElements {
-            let codeset = element.codeset
+        // By index, so each element is encoded in place rather than copied out (and its
+        // payload retained and released) first.
+        for index in informationElements.indices {
+            let codeset = informationElements[index].codeset
             guard codeset <= 7 else {
                 buffer.removeSubrange(start...)
                 throw .invalidCodeset(codeset)
@@ -149,7 +151,7 @@ public struct Q931Message: Hashable, Sendable {
                 buffer.append(0x98 | codeset)
             }
             do {
-                try element.encode(into: &buffer)
+                try informationElements[index].encode(into: &buffer)
             } catch {
                 buffer.removeSubrange(start...)
                 throw error
