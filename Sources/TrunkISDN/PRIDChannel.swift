@@ -57,7 +57,7 @@ public struct PRIDChannel: Sendable {
     public var role: ISDNRole { callControl.configuration.role }
 
     /// Whether the RR owed for received I frames waits until the driver calls
-    /// `sendPendingAcknowledgement(into:)` (true), instead of going out at the end of each
+    /// `sendPendingAcknowledgement(now:into:)` (true), instead of going out at the end of each
     /// `frameReceived` (false, the default).
     ///
     /// Q.921 sends RR only when no I frame is available to carry N(R) (§5.6.2.1). A driver
