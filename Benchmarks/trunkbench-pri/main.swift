@@ -16,6 +16,10 @@ import TrunkISDN
 let arguments = CommandLine.arguments
 let cyclesPerRun = arguments.count > 1 ? Int(arguments[1]) ?? 20_000 : 20_000
 let runs = arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5
+/// "trunk" or "libpri" runs one side only (for strace -c or callgrind per side); default both.
+let only = arguments.count > 3 ? arguments[3] : "both"
+let runTrunk = only != "libpri"
+let runLibPRI = only != "trunk"
 let concurrentCalls = 30
 let bChannels: [UInt8] = Array(1...15) + Array(17...31)
 
@@ -23,6 +27,37 @@ func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), user and system. On this shared
+/// machine a run is often descheduled part way through; wall time then measures the other
+/// processes, thread CPU time does not (it still counts every syscall in the kernel).
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Cycles per second of one run, by the wall clock and by the thread's CPU time, and the
+/// D-channel system calls of both ends per cycle.
+struct Rate {
+    var wall: Double
+    var cpu: Double
+    var writes = 0.0
+    var reads = 0.0
+    var emptyReads = 0.0
+
+    init(cycles: Int, wallStart: Double, cpuStart: Double) {
+        wall = Double(cycles) / (monotonicSeconds() - wallStart)
+        cpu = Double(cycles) / (threadCPUSeconds() - cpuStart)
+    }
+
+    /// Counts taken over the run (`after - before`), per cycle.
+    mutating func count(writes: Int, reads: Int, emptyReads: Int, cycles: Int) {
+        self.writes = Double(writes) / Double(cycles)
+        self.reads = Double(reads) / Double(cycles)
+        self.emptyReads = Double(emptyReads) / Double(cycles)
+    }
 }
 
 func monotonicInstant() -> ISDNInstant {
@@ -74,6 +109,10 @@ struct TrunkEnd {
     var stack: PRIDChannel
     let fd: Int32
     var indications: [Q931Indication] = []
+    /// write() and read() calls so far, and the reads that found no frame.
+    var writes = 0
+    var reads = 0
+    var emptyReads = 0
     /// Frames are encoded straight into this buffer, which keeps 2 octets of FCS room.
     private let writeBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 512, alignment: 8)
     /// Received frames are read into this array (the stack takes a slice of one).
@@ -86,6 +125,8 @@ struct TrunkEnd {
         stack = PRIDChannel(role: role)
         // Timers run through `expireTimers`, so their start and stop actions are not needed.
         stack.reportsTimerActions = false
+        // RR only when the answers to a whole read batch carried no N(R): see `flushAcknowledgement`.
+        stack.defersAcknowledgementToDriver = true
         self.fd = fd
         actions.reserveCapacity(64)
         indications.reserveCapacity(64)
@@ -109,6 +150,7 @@ struct TrunkEnd {
                 writeBuffer[count] = 0
                 writeBuffer[count + 1] = 0
                 let written = write(fd, writeBuffer.baseAddress, count + 2)
+                writes += 1
                 precondition(written == count + 2, "write: \(errno)")
             case .startTimer, .stopTimer:
                 break
@@ -126,7 +168,11 @@ struct TrunkEnd {
         var any = false
         while true {
             let count = readBuffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            guard count > 2 else { return any }
+            reads += 1
+            guard count > 2 else {
+                emptyReads += 1
+                return any
+            }
             any = true
             // The slice shares the buffer only until the stack returns, so the next read
             // writes in place.
@@ -135,11 +181,17 @@ struct TrunkEnd {
         }
     }
 
-    /// The indications so far, handed over with this end's array left empty, so answering them
-    /// (which may add more) does not copy the array being read.
-    mutating func takeIndications(replacingWith spare: inout [Q931Indication]) -> [Q931Indication] {
-        swap(&indications, &spare)
-        return spare
+    /// The indications so far, swapped into `batch` (which must be empty), so answering them
+    /// (which may add more) does not copy the array being read, and each array stays uniquely
+    /// held so emptying it keeps its storage.
+    mutating func takeIndications(into batch: inout [Q931Indication]) {
+        swap(&indications, &batch)
+    }
+
+    /// After the indications of a read batch have been answered: the RR for received I frames
+    /// that no answer acknowledged (as a driver does before it waits for the next frames).
+    mutating func flushAcknowledgement(now: ISDNInstant) {
+        run { $0.sendPendingAcknowledgement(now: now, into: &$1) }
     }
 
     mutating func runTimers(now: ISDNInstant) {
@@ -147,7 +199,7 @@ struct TrunkEnd {
     }
 }
 
-func benchmarkTrunkISDN(cycles: Int) -> Double {
+func benchmarkTrunkISDN(cycles: Int) -> Rate {
     let (userFD, networkFD) = socketPair()
     var user = TrunkEnd(role: .user, fd: userFD)
     var network = TrunkEnd(role: .network, fd: networkFD)
@@ -168,11 +220,13 @@ func benchmarkTrunkISDN(cycles: Int) -> Double {
     var placed = 0
     var completed = 0
     var iteration = 0
-    var spare: [Q931Indication] = []
-    spare.reserveCapacity(64)
+    var batch: [Q931Indication] = []
+    batch.reserveCapacity(64)
     let called = PartyNumber(digits: "8610012345")
     let calling = PartyNumber(digits: "13900139000", presentation: .allowedUserNotScreened)
     let start = monotonicSeconds()
+    let cpuStart = threadCPUSeconds()
+    let before = (user.writes + network.writes, user.reads + network.reads, user.emptyReads + network.emptyReads)
     while completed < cycles {
         now = monotonicInstant()
         while placed < cycles, let channel = pool.free.popLast() {
@@ -181,7 +235,7 @@ func benchmarkTrunkISDN(cycles: Int) -> Double {
             placed += 1
         }
         _ = network.receive(now: now)
-        var batch = network.takeIndications(replacingWith: &spare)
+        network.takeIndications(into: &batch)
         for indication in batch {
             switch indication {
             case .incomingCall(let offer):
@@ -195,9 +249,9 @@ func benchmarkTrunkISDN(cycles: Int) -> Double {
             }
         }
         batch.removeAll(keepingCapacity: true)
-        spare = batch
+        network.flushAcknowledgement(now: now)
         _ = user.receive(now: now)
-        batch = user.takeIndications(replacingWith: &spare)
+        user.takeIndications(into: &batch)
         for indication in batch {
             switch indication {
             case .answered(let id, _):
@@ -210,19 +264,23 @@ func benchmarkTrunkISDN(cycles: Int) -> Double {
             }
         }
         batch.removeAll(keepingCapacity: true)
-        spare = batch
+        user.flushAcknowledgement(now: now)
         iteration += 1
         if iteration & 63 == 0 {
             user.runTimers(now: now)
             network.runTimers(now: now)
         }
     }
-    return Double(cycles) / (monotonicSeconds() - start)
+    var rate = Rate(cycles: cycles, wallStart: start, cpuStart: cpuStart)
+    rate.count(
+        writes: user.writes + network.writes - before.0, reads: user.reads + network.reads - before.1,
+        emptyReads: user.emptyReads + network.emptyReads - before.2, cycles: cycles)
+    return rate
 }
 
 // MARK: - libpri against libpri
 
-func benchmarkLibPRI(cycles: Int) -> Double {
+func benchmarkLibPRI(cycles: Int) -> Rate {
     let (userFD, networkFD) = socketPair()
     defer {
         close(userFD)
@@ -246,6 +304,9 @@ func benchmarkLibPRI(cycles: Int) -> Double {
     var completed = 0
     var iteration = 0
     let start = monotonicSeconds()
+    let cpuStart = threadCPUSeconds()
+    let before = (lpp_writes(user) + lpp_writes(network), lpp_reads(user) + lpp_reads(network),
+                  lpp_empty_reads(user) + lpp_empty_reads(network))
     while completed < cycles {
         while placed < cycles, let channel = pool.free.popLast() {
             guard let call = lpp_place_call(user, Int32(channel), 1, "8610012345", "13900139000", 1) else { fatalError("pri_setup") }
@@ -291,7 +352,11 @@ func benchmarkLibPRI(cycles: Int) -> Double {
         }
     }
     precondition(lpp_error_count(user) == 0 && lpp_error_count(network) == 0, "libpri reported errors")
-    return Double(cycles) / (monotonicSeconds() - start)
+    var rate = Rate(cycles: cycles, wallStart: start, cpuStart: cpuStart)
+    rate.count(
+        writes: lpp_writes(user) + lpp_writes(network) - before.0, reads: lpp_reads(user) + lpp_reads(network) - before.1,
+        emptyReads: lpp_empty_reads(user) + lpp_empty_reads(network) - before.2, cycles: cycles)
+    return rate
 }
 
 // MARK: - Main
@@ -342,15 +407,74 @@ print("allocations per operation (SETUP, 5 elements): LAPD encode \(lapdEncode),
 
 print("trunkbench-pri: \(cyclesPerRun) cycles per run, \(runs) runs, \(concurrentCalls) concurrent calls, one span")
 // Warm up both (page in code, grow buffers), then alternate so machine noise hits both alike.
-_ = benchmarkTrunkISDN(cycles: 2_000)
-_ = benchmarkLibPRI(cycles: 2_000)
-var trunkRates: [Double] = []
-var libpriRates: [Double] = []
+if runTrunk { _ = benchmarkTrunkISDN(cycles: 2_000) }
+if runLibPRI { _ = benchmarkLibPRI(cycles: 2_000) }
+var trunkRates: [Rate] = []
+var libpriRates: [Rate] = []
 for run in 1...runs {
-    trunkRates.append(benchmarkTrunkISDN(cycles: cyclesPerRun))
-    libpriRates.append(benchmarkLibPRI(cycles: cyclesPerRun))
-    print("run \(run): TrunkISDN \(Int(trunkRates.last!)) cycles/s, libpri \(Int(libpriRates.last!)) cycles/s")
+    if runTrunk { trunkRates.append(benchmarkTrunkISDN(cycles: cyclesPerRun)) }
+    if runLibPRI { libpriRates.append(benchmarkLibPRI(cycles: cyclesPerRun)) }
+    let trunk = trunkRates.last, libpri = libpriRates.last
+    print("run \(run): TrunkISDN \(Int(trunk?.wall ?? 0)) cycles/s wall, \(Int(trunk?.cpu ?? 0)) per CPU second; "
+        + "libpri \(Int(libpri?.wall ?? 0)) cycles/s wall, \(Int(libpri?.cpu ?? 0)) per CPU second")
 }
-let trunk = median(trunkRates)
-let libpri = median(libpriRates)
-print("median: TrunkISDN⇄TrunkISDN \(Int(trunk)) cycles/s, libpri⇄libpri \(Int(libpri)) cycles/s, ratio \((trunk / libpri * 100).rounded() / 100)")
+/// CPU time of one write() of a 30-octet frame plus the read() that takes it, and of a read()
+/// that finds nothing, on a socket pair like the benchmark's: the kernel's share of a frame.
+func syscallCosts() -> (pair: Double, emptyRead: Double) {
+    let (a, b) = socketPair()
+    defer {
+        close(a)
+        close(b)
+    }
+    var frame = [UInt8](repeating: 0x55, count: 30)
+    var sink = [UInt8](repeating: 0, count: 512)
+    var pairs: [Double] = []
+    var empties: [Double] = []
+    let n = 100_000
+    for _ in 0..<5 {
+        let t0 = threadCPUSeconds()
+        for _ in 0..<n {
+            _ = frame.withUnsafeMutableBytes { write(a, $0.baseAddress, $0.count) }
+            _ = sink.withUnsafeMutableBytes { read(b, $0.baseAddress, $0.count) }
+        }
+        let t1 = threadCPUSeconds()
+        for _ in 0..<n {
+            _ = sink.withUnsafeMutableBytes { read(b, $0.baseAddress, $0.count) }
+        }
+        let t2 = threadCPUSeconds()
+        pairs.append((t1 - t0) / Double(n))
+        empties.append((t2 - t1) / Double(n))
+    }
+    return (median(pairs), median(empties))
+}
+
+func describe(_ rates: [Rate]) -> String {
+    let writes = median(rates.map(\.writes)), reads = median(rates.map(\.reads)), empty = median(rates.map(\.emptyReads))
+    return "\(fixed(writes)) frames written, \(fixed(reads)) reads (\(fixed(empty)) found nothing)"
+}
+
+func fixed(_ value: Double) -> String { String(Int((value * 100).rounded())).paddedDecimal }
+
+extension String {
+    /// "1715" as "17.15": two decimals without Foundation's formatting.
+    var paddedDecimal: String {
+        let digits = count < 3 ? String(repeating: "0", count: 3 - count) + self : self
+        return digits.dropLast(2) + "." + digits.suffix(2)
+    }
+}
+
+if runTrunk { print("per cycle, both ends: TrunkISDN \(describe(trunkRates))") }
+if runLibPRI { print("per cycle, both ends: libpri \(describe(libpriRates))") }
+guard runTrunk && runLibPRI else { exit(0) }
+func ratio(_ a: Double, _ b: Double) -> Double { (a / b * 100).rounded() / 100 }
+let trunkWall = median(trunkRates.map(\.wall)), libpriWall = median(libpriRates.map(\.wall))
+let trunkCPU = median(trunkRates.map(\.cpu)), libpriCPU = median(libpriRates.map(\.cpu))
+print("median wall: TrunkISDN⇄TrunkISDN \(Int(trunkWall)) cycles/s, libpri⇄libpri \(Int(libpriWall)) cycles/s, ratio \(ratio(trunkWall, libpriWall))")
+print("median per thread CPU second: TrunkISDN⇄TrunkISDN \(Int(trunkCPU)), libpri⇄libpri \(Int(libpriCPU)), ratio \(ratio(trunkCPU, libpriCPU))")
+// The kernel's share, measured now: what the syscalls alone allow each stack.
+let costs = syscallCosts()
+let trunkSyscallSeconds = median(trunkRates.map(\.writes)) * costs.pair + median(trunkRates.map(\.emptyReads)) * costs.emptyRead
+let libpriSyscallSeconds = median(libpriRates.map(\.writes)) * costs.pair + median(libpriRates.map(\.emptyReads)) * costs.emptyRead
+print("system calls: write+read of a frame \(Int(costs.pair * 1e9)) ns CPU, empty read \(Int(costs.emptyRead * 1e9)) ns; "
+    + "per cycle TrunkISDN \(fixed(trunkSyscallSeconds * 1e6)) µs, libpri \(fixed(libpriSyscallSeconds * 1e6)) µs; "
+    + "the rest (user space) per cycle TrunkISDN \(fixed(max(0, 1e6 / trunkCPU - trunkSyscallSeconds * 1e6))) µs, libpri \(fixed(max(0, 1e6 / libpriCPU - libpriSyscallSeconds * 1e6))) µs")

@@ -13,6 +13,10 @@ struct lpp_peer {
     struct pri *pri;
     int errors;
     char last_error[256];
+    // System calls on the descriptor, for the benchmark's per-cycle counts.
+    long writes;
+    long reads;
+    long empty_reads;
 };
 
 // libpri reads and writes HDLC frames like a DAHDI D-channel: a read must return a frame with
@@ -26,6 +30,8 @@ static int lpp_read(struct pri *pri, void *buf, int buflen) {
         n = read(peer->fd, buf, (size_t)buflen);
     } while (n < 0 && errno == EINTR);
     peer->drained = n <= 0;
+    peer->reads += 1;
+    if (n <= 0) peer->empty_reads += 1;
     return n < 0 ? 0 : (int)n;
 }
 
@@ -36,6 +42,7 @@ static int lpp_write(struct pri *pri, void *buf, int buflen) {
     do {
         n = write(peer->fd, buf, (size_t)buflen);
     } while (n < 0 && errno == EINTR);
+    peer->writes += 1;
     return n < 0 ? -1 : (int)n;
 }
 
@@ -210,4 +217,7 @@ q931_call *lpp_place_call(lpp_peer *peer, int channel, int exclusive,
 }
 
 int lpp_error_count(lpp_peer *peer) { return peer->errors; }
+long lpp_writes(lpp_peer *peer) { return peer->writes; }
+long lpp_reads(lpp_peer *peer) { return peer->reads; }
+long lpp_empty_reads(lpp_peer *peer) { return peer->empty_reads; }
 const char *lpp_last_error(lpp_peer *peer) { return peer->last_error; }

@@ -105,7 +105,7 @@ public struct BearerCapability: Hashable, Sendable {
                 extended = next & 0x80 == 0
             }
         }
-        trailingOctets = Array(reader.readRest())
+        trailingOctets = reader.isAtEnd ? [] : Array(reader.readRest())
     }
 
     func encodeContents(into buffer: inout [UInt8]) {

@@ -40,7 +40,7 @@ public struct CauseElement: Hashable, Sendable {
         guard let octet4 = reader.readByte() else { throw .truncated }
         guard octet4 & 0x80 != 0 else { throw .invalidField("cause octet 4 extension") }
         value = Q850Cause(rawValue: octet4)
-        diagnostics = Array(reader.readRest())
+        diagnostics = reader.isAtEnd ? [] : Array(reader.readRest())
     }
 
     func encodeContents(into buffer: inout [UInt8]) {

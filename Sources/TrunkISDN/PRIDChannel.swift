@@ -25,9 +25,13 @@ public enum PRIAction: Hashable, Sendable {
 public struct PRIDChannel: Sendable {
     public private(set) var dataLink: Q921DataLink
     public private(set) var callControl: Q931Interface
-    /// Emptied action arrays kept for reuse, one per nesting level of the wiring below.
+    /// Emptied action arrays kept for reuse, one per nesting level of the wiring below: level
+    /// `linkDepth` is the next free one. Taken by swapping with an empty array and put back
+    /// the same way, so no array of arrays is popped or appended per input.
     private var linkScratch: [[Q921Action]] = []
     private var callScratch: [[Q931Action]] = []
+    private var linkDepth = 0
+    private var callDepth = 0
     /// Payload buffers for outgoing messages, used in turn. The data link (until the
     /// acknowledgement) and the driver (until it drops the frame) share a buffer. The ring has
     /// a slot more than the data link can queue plus a window's worth, so when it comes round
@@ -51,6 +55,20 @@ public struct PRIDChannel: Sendable {
     }
 
     public var role: ISDNRole { callControl.configuration.role }
+
+    /// Whether the RR owed for received I frames waits until the driver calls
+    /// `sendPendingAcknowledgement(now:into:)` (true), instead of going out at the end of each
+    /// `frameReceived` (false, the default).
+    ///
+    /// Q.921 sends RR only when no I frame is available to carry N(R) (§5.6.2.1). A driver
+    /// that reads every waiting frame, hands the indications to its call manager and lets it
+    /// answer before it sleeps, can flush once at that point: answers the call manager gives
+    /// (CALL PROCEEDING to a SETUP, RELEASE to a DISCONNECT, ...) then carry the
+    /// acknowledgement, and an RR goes out only if nothing did. The delay is the driver's
+    /// turn around its loop, far inside the peer's T200 (1 s). A driver that turns this on
+    /// must flush before every wait, or the peer polls with RR P = 1 after T200 (still
+    /// answered at once, but a second lost).
+    public var defersAcknowledgementToDriver = false
 
     /// Whether starting and stopping timers come out as `startTimer`/`stopTimer` actions (the
     /// default). Both layers keep every deadline themselves, so a driver that sleeps until
@@ -108,6 +126,15 @@ public struct PRIDChannel: Sendable {
         handle(&link, now: now, &out)
         // Layer 3 has had the message: if it answered at once, its I frame carried N(R) and
         // no RR is needed (CONNECT → CONNECT ACKNOWLEDGE, DISCONNECT → RELEASE, ...).
+        if !defersAcknowledgementToDriver {
+            sendPendingAcknowledgement(now: now, into: &out)
+        }
+    }
+
+    /// Sends the RR response still owed for received I frames, if no I frame has carried
+    /// N(R) since; see `defersAcknowledgementToDriver`.
+    public mutating func sendPendingAcknowledgement(now: ISDNInstant, into out: inout [PRIAction]) {
+        guard dataLink.hasPendingAcknowledgement else { return }
         var acknowledgement = takeLinkScratch()
         dataLink.sendPendingAcknowledgement(into: &acknowledgement)
         handle(&acknowledgement, now: now, &out)
@@ -192,7 +219,9 @@ public struct PRIDChannel: Sendable {
     public mutating func callControl(
         now: ISDNInstant, into out: inout [PRIAction], _ request: (inout Q931Interface) -> [Q931Action]
     ) {
-        var actions = request(&callControl)
+        // Through a scratch array, which `handle` gives back to the pool when done.
+        var actions = takeCallScratch()
+        actions.append(contentsOf: request(&callControl))
         handle(&actions, now: now, &out)
     }
 
@@ -210,17 +239,39 @@ public struct PRIDChannel: Sendable {
     // MARK: - Wiring
 
     private mutating func takeLinkScratch() -> [Q921Action] {
-        if let scratch = linkScratch.popLast() { return scratch }
         var scratch: [Q921Action] = []
-        scratch.reserveCapacity(8)
+        if linkDepth < linkScratch.count {
+            swap(&scratch, &linkScratch[linkDepth])
+        } else {
+            linkScratch.append([])
+            scratch.reserveCapacity(8)
+        }
+        linkDepth += 1
         return scratch
     }
 
+    /// Gives back the array `takeLinkScratch` handed out last, emptied.
+    private mutating func returnLinkScratch(_ scratch: inout [Q921Action]) {
+        linkDepth -= 1
+        swap(&scratch, &linkScratch[linkDepth])
+    }
+
     private mutating func takeCallScratch() -> [Q931Action] {
-        if let scratch = callScratch.popLast() { return scratch }
         var scratch: [Q931Action] = []
-        scratch.reserveCapacity(8)
+        if callDepth < callScratch.count {
+            swap(&scratch, &callScratch[callDepth])
+        } else {
+            callScratch.append([])
+            scratch.reserveCapacity(8)
+        }
+        callDepth += 1
         return scratch
+    }
+
+    /// Gives back the array `takeCallScratch` handed out last, emptied.
+    private mutating func returnCallScratch(_ scratch: inout [Q931Action]) {
+        callDepth -= 1
+        swap(&scratch, &callScratch[callDepth])
     }
 
     /// The next ring buffer, emptied (capacity kept) for a message to be encoded into.
@@ -278,7 +329,7 @@ public struct PRIDChannel: Sendable {
         }
         // Only placeholders are left: dropping them one by one is cheaper than removeAll.
         while actions.popLast() != nil {}
-        if linkScratch.count < 8 { linkScratch.append(actions) }
+        returnLinkScratch(&actions)
     }
 
     /// Carries out call control's actions, then empties `actions` and keeps it for reuse.
@@ -318,7 +369,6 @@ public struct PRIDChannel: Sendable {
             }
         }
         while actions.popLast() != nil {}
-        // Arrays from `callControl` requests arrive from outside; keep only a few.
-        if callScratch.count < 8 { callScratch.append(actions) }
+        returnCallScratch(&actions)
     }
 }

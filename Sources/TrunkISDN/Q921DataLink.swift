@@ -506,6 +506,9 @@ public struct Q921DataLink: Sendable {
         }
     }
 
+    /// Whether an RR is owed for received I frames (see `sendPendingAcknowledgement`).
+    var hasPendingAcknowledgement: Bool { acknowledgePending }
+
     /// Sends the RR response still owed for received I frames, if no I frame has carried
     /// V(R) since (see `defersAcknowledgement`).
     mutating func sendPendingAcknowledgement(into actions: inout [Q921Action]) {

@@ -41,6 +41,30 @@ struct Q931CallSettings: Sendable {
         self.durations = durations
     }
 
+    /// `[.cause(value, location)]` for every location and cause value, built once, so that
+    /// the DISCONNECT, RELEASE and RELEASE COMPLETE a call sends share an element list instead
+    /// of allocating one each. Static rather than per interface: settings travel by value with
+    /// every input and must stay trivially copyable.
+    private static let causeElementLists: [[[Q931InformationElement]]] = (0..<16).map { code in
+        guard let location = Q850Cause.Location(rawValue: UInt8(code)) else { return [] }
+        return (0..<128).map { [.cause(CauseElement(Q850Cause(rawValue: UInt8($0)), location: location))] }
+    }
+
+    /// The element list of a Cause with our location and no diagnostics.
+    func causeElements(_ cause: Q850Cause) -> [Q931InformationElement] {
+        let lists = Q931CallSettings.causeElementLists[Int(causeLocation.rawValue & 0x0F)]
+        return lists.isEmpty ? [.cause(CauseElement(cause, location: causeLocation))] : lists[Int(cause.rawValue & 0x7F)]
+    }
+
+    /// `[.channelIdentification(exclusive channel)]` for every channel number, shared like
+    /// `causeElementLists`: the first answer to each SETUP carries one.
+    private static let exclusiveChannelLists: [[Q931InformationElement]] =
+        (0..<128).map { [.channelIdentification(.primary(channel: UInt8($0), exclusive: true))] }
+
+    static func exclusiveChannelElements(_ channel: UInt8) -> [Q931InformationElement] {
+        exclusiveChannelLists[Int(channel & 0x7F)]
+    }
+
     /// When `timer` started at `now` expires; nil if the timer is off.
     func deadline(of timer: Q931Timer, from now: ISDNInstant) -> ISDNInstant? {
         guard let duration = durations[timer] else { return nil }
@@ -295,7 +319,7 @@ struct Q931Call: Sendable {
         case terminatingSetupReceived where !id.isOutgoing && !firstResponseSent:
             // Rejecting an offered call: RELEASE COMPLETE is the whole answer (Q.931 §5.2.5.1, §5.3.2).
             stopAllTimers(&out)
-            send(.releaseComplete, [.cause(causeElement(cause, context))], &out)
+            send(.releaseComplete, context.configuration.causeElements(cause), &out)
             finish(cause: cause, &out)
             return true
         case .callPresent where role == .network && id.isOutgoing:
@@ -306,7 +330,7 @@ struct Q931Call: Sendable {
         default:
             stopAllTimers(&out)
             clearingCause = cause
-            send(.disconnect, [.cause(causeElement(cause, context))], &out)
+            send(.disconnect, context.configuration.causeElements(cause), &out)
             state = disconnectSent
             start(.t305, context, &out)
             return true
@@ -319,7 +343,7 @@ struct Q931Call: Sendable {
         if clearingCause == nil {
             clearingCause = cause
         }
-        sendRelease([.cause(causeElement(cause, context))], context, &out)
+        sendRelease(context.configuration.causeElements(cause), context, &out)
         return true
     }
 
@@ -403,7 +427,7 @@ struct Q931Call: Sendable {
     private mutating func suspendResumeMessage(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
         switch (message.messageType, state) {
         case (.suspend, .active) where role == .network:
-            send(.suspendReject, [.cause(causeElement(.facilityNotImplemented, context))], &out)
+            send(.suspendReject, context.configuration.causeElements(.facilityNotImplemented), &out)
         case (.suspendAcknowledge, .suspendRequest):
             stopAllTimers(&out)
             state = .null
@@ -431,7 +455,7 @@ struct Q931Call: Sendable {
         if state == .callAbort {
             // N22: the user finally answered a call we want gone.
             stopAllTimers(&out)
-            sendRelease([.cause(causeElement(clearingCause ?? .normalCallClearing, context))], context, &out)
+            sendRelease(context.configuration.causeElements(clearingCause ?? .normalCallClearing), context, &out)
             return
         }
         // The latest stage each response may arrive in: SETUP ACKNOWLEDGE only right after
@@ -457,7 +481,7 @@ struct Q931Call: Sendable {
         case .reject(let cause):
             stopAllTimers(&out)
             clearingCause = cause
-            sendRelease([.cause(causeElement(cause, context))], context, &out)
+            sendRelease(context.configuration.causeElements(cause), context, &out)
             return
         }
         stop(.t303, &out)
@@ -557,7 +581,7 @@ struct Q931Call: Sendable {
         } else if !Q931Call.statesCompatible(local: state.rawValue, far: farState) {
             stopAllTimers(&out)
             clearingCause = .messageNotCompatibleWithState
-            sendRelease([.cause(causeElement(.messageNotCompatibleWithState, context))], context, &out)
+            sendRelease(context.configuration.causeElements(.messageNotCompatibleWithState), context, &out)
         }
     }
 
@@ -592,7 +616,7 @@ struct Q931Call: Sendable {
             } else {
                 stopAllTimers(&out)
                 let cause = clearingCause ?? (role == .user ? .recoveryOnTimerExpiry : .noUserResponding)
-                send(.releaseComplete, [.cause(causeElement(.recoveryOnTimerExpiry, context))], &out)
+                send(.releaseComplete, context.configuration.causeElements(.recoveryOnTimerExpiry), &out)
                 finish(cause: cause, &out)
             }
         case .t302:
@@ -614,7 +638,7 @@ struct Q931Call: Sendable {
         case .t305:
             // Q.931 §5.3.3: RELEASE carries the cause of the DISCONNECT that went unanswered.
             let cause = clearingCause ?? .normalCallClearing
-            sendRelease([.cause(causeElement(cause, context))], context, &out)
+            sendRelease(context.configuration.causeElements(cause), context, &out)
         case .t308:
             if !t308Retransmitted, let releaseMessage {
                 t308Retransmitted = true
@@ -691,6 +715,11 @@ struct Q931Call: Sendable {
             return
         }
         // The first answer to a SETUP fixes the B-channel (Q.931 §5.1.2, §5.2.3).
+        if elements.isEmpty {
+            firstResponseSent = true
+            send(type, Q931CallSettings.exclusiveChannelElements(channel), &out)
+            return
+        }
         var all: [Q931InformationElement] = []
         all.reserveCapacity(elements.count + 1)
         all.append(.channelIdentification(.primary(channel: channel, exclusive: true)))

@@ -8,9 +8,13 @@ struct Q931CallTable: Sendable {
     private(set) var storage: [Q931Call] = []
     private var ids: [Q931CallID] = []
     private var hints: [Int16]
+    /// How many calls map to each hint slot, so that a lookup of an absent call (a new call
+    /// reference, an incoming SETUP) is one probe too, not a scan of every call.
+    private var slotCounts: [UInt16]
 
     init() {
         hints = Array(repeating: -1, count: 256)
+        slotCounts = Array(repeating: 0, count: 256)
         storage.reserveCapacity(32)
         ids.reserveCapacity(32)
     }
@@ -24,7 +28,9 @@ struct Q931CallTable: Sendable {
     }
 
     func index(of id: Q931CallID) -> Int? {
-        let hint = Int(hints[Self.slot(id)])
+        let slot = Self.slot(id)
+        guard slotCounts[slot] != 0 else { return nil }
+        let hint = Int(hints[slot])
         if hint >= 0, hint < ids.count, ids[hint] == id { return hint }
         return ids.firstIndex(of: id)
     }
@@ -50,6 +56,7 @@ struct Q931CallTable: Sendable {
                 }
             } else if let newValue {
                 hints[Self.slot(id)] = Int16(ids.count)
+                slotCounts[Self.slot(id)] += 1
                 ids.append(id)
                 storage.append(newValue)
             }
@@ -59,6 +66,7 @@ struct Q931CallTable: Sendable {
     mutating func remove(at index: Int) {
         let removedSlot = Self.slot(ids[index])
         if Int(hints[removedSlot]) == index { hints[removedSlot] = -1 }
+        slotCounts[removedSlot] -= 1
         let last = ids.count - 1
         if index != last {
             // The last call moves into the gap: one move, where swapping calls copied three.

@@ -52,7 +52,9 @@ public struct Q931Message: Hashable, Sendable {
     /// value again and again does not allocate once that storage has grown to fit. On error
     /// `message` is left with no elements.
     public static func decode(_ bytes: ArraySlice<UInt8>, into message: inout Q931Message) throws(Q931DecodingError) {
-        message.informationElements.removeAll(keepingCapacity: true)
+        // Element by element: cheaper than the generic `removeAll(keepingCapacity:)` for the
+        // handful a message has.
+        while message.informationElements.popLast() != nil {}
         var reader = ByteReader(bytes)
         guard let discriminator = reader.readByte() else { throw .empty }
         guard discriminator == callControlProtocolDiscriminator || discriminator == maintenanceProtocolDiscriminator else {
@@ -137,8 +139,10 @@ public struct Q931Message: Hashable, Sendable {
             break
         }
         buffer.append(messageType.rawValue & 0x7F)
-        for element in informationElements {
-            let codeset = element.codeset
+        // By index, so each element is encoded in place rather than copied out (and its
+        // payload retained and released) first.
+        for index in informationElements.indices {
+            let codeset = informationElements[index].codeset
             guard codeset <= 7 else {
                 buffer.removeSubrange(start...)
                 throw .invalidCodeset(codeset)
@@ -147,7 +151,7 @@ public struct Q931Message: Hashable, Sendable {
                 buffer.append(0x98 | codeset)
             }
             do {
-                try element.encode(into: &buffer)
+                try informationElements[index].encode(into: &buffer)
             } catch {
                 buffer.removeSubrange(start...)
                 throw error
@@ -165,67 +169,67 @@ public struct Q931Message: Hashable, Sendable {
 
     // MARK: - Element access
 
-    public var bearerCapability: BearerCapability? {
-        for case .bearerCapability(let value) in informationElements { return value }
+    /// The first element `extract` accepts, made from that element only. Elements are looked
+    /// at in place: a `for case` loop copies each one out (retaining its payload) to test it.
+    @inline(__always)
+    private func firstElement<T>(_ extract: (Q931InformationElement) -> T?) -> T? {
+        for index in informationElements.indices {
+            if let value = extract(informationElements[index]) { return value }
+        }
         return nil
+    }
+
+    public var bearerCapability: BearerCapability? {
+        firstElement { if case .bearerCapability(let value) = $0 { value } else { nil } }
     }
 
     public var channelIdentification: ChannelIdentification? {
-        for case .channelIdentification(let value) in informationElements { return value }
-        return nil
+        firstElement { if case .channelIdentification(let value) = $0 { value } else { nil } }
     }
 
     public var callingPartyNumber: PartyNumber? {
-        for case .callingPartyNumber(let value) in informationElements { return value }
-        return nil
+        firstElement { if case .callingPartyNumber(let value) = $0 { value } else { nil } }
     }
 
     public var calledPartyNumber: PartyNumber? {
-        for case .calledPartyNumber(let value) in informationElements { return value }
-        return nil
+        firstElement { if case .calledPartyNumber(let value) = $0 { value } else { nil } }
     }
 
     public var connectedNumber: PartyNumber? {
-        for case .connectedNumber(let value) in informationElements { return value }
-        return nil
+        firstElement { if case .connectedNumber(let value) = $0 { value } else { nil } }
     }
 
     public var redirectingNumber: PartyNumber? {
-        for case .redirectingNumber(let value) in informationElements { return value }
-        return nil
+        firstElement { if case .redirectingNumber(let value) = $0 { value } else { nil } }
     }
 
     public var cause: CauseElement? {
-        for case .cause(let value) in informationElements { return value }
-        return nil
+        firstElement { if case .cause(let value) = $0 { value } else { nil } }
     }
 
     public var progressIndicators: [ProgressIndicator] {
-        informationElements.compactMap { if case .progressIndicator(let value) = $0 { return value } else { return nil } }
+        guard firstElement({ if case .progressIndicator = $0 { true } else { nil } }) != nil else { return [] }
+        return informationElements.compactMap { if case .progressIndicator(let value) = $0 { return value } else { return nil } }
     }
 
     public var callState: CallStateElement? {
-        for case .callState(let value) in informationElements { return value }
-        return nil
+        firstElement { if case .callState(let value) = $0 { value } else { nil } }
     }
 
     public var restartIndicator: RestartIndicator? {
-        for case .restartIndicator(let value) in informationElements { return value }
-        return nil
+        firstElement { if case .restartIndicator(let value) = $0 { value } else { nil } }
     }
 
     public var display: String? {
-        for case .display(let value) in informationElements { return IA5.string(from: value) }
-        return nil
+        firstElement { if case .display(let value) = $0 { IA5.string(from: value) } else { nil } }
     }
 
     public var keypadFacility: String? {
-        for case .keypadFacility(let value) in informationElements { return IA5.string(from: value) }
-        return nil
+        firstElement { if case .keypadFacility(let value) = $0 { IA5.string(from: value) } else { nil } }
     }
 
     public var hasSendingComplete: Bool {
-        informationElements.contains(.sendingComplete)
+        firstElement { if case .sendingComplete = $0 { true } else { nil } } ?? false
     }
 
     /// Elements this stack did not recognise.

@@ -102,12 +102,15 @@ final class LibPRIHarness {
         trunkRole: ISDNRole,
         dataLink: Q921Configuration? = nil,
         callControl: Q931Configuration? = nil,
-        libpriTimers: [(Int32, Int32)] = []
+        libpriTimers: [(Int32, Int32)] = [],
+        deferredAcknowledgement: Bool = false
     ) {
         self.trunkRole = trunkRole
         trunk = PRIDChannel(
             dataLink: dataLink ?? Q921Configuration(role: trunkRole),
             callControl: callControl ?? Q931Configuration(role: trunkRole))
+        // Played like a driver that flushes the owed RR before it waits (see `pump`).
+        trunk.defersAcknowledgementToDriver = deferredAcknowledgement
         var fds: [Int32] = [0, 0]
         let rc = socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0, &fds)
         precondition(rc == 0, "socketpair failed: \(errno)")
@@ -192,6 +195,11 @@ final class LibPRIHarness {
             let ms = (next.nanoseconds - now.nanoseconds) / 1_000_000
             waitMs = min(waitMs, Int32(max(0, ms)))
         }
+        // The test has answered what the last round brought: the RR still owed, if any, goes
+        // now, before the wait (a no-op unless acknowledgements are deferred to the driver).
+        var owed: [PRIAction] = []
+        trunk.sendPendingAcknowledgement(now: now, into: &owed)
+        perform(owed, now: now)
         let libpriWait = lpp_next_timeout_ms(peer)
         if libpriWait >= 0 { waitMs = min(waitMs, libpriWait) }
         var fds = [pollfd(fd: trunkFD, events: Int16(POLLIN), revents: 0), pollfd(fd: libpriFD, events: Int16(POLLIN), revents: 0)]

@@ -132,6 +132,25 @@ extension LibPRIInteropTests {
             LibPRIInteropTests.expectClean(lab)
         }
 
+        @Test("1,000 calls with TrunkISDN's RR left to the driver's flush: libpri takes the N(R) of the answers",
+              arguments: LibPRIInteropTests.roles)
+        func thousandCallsWithDeferredAcknowledgement(role: ISDNRole) {
+            let lab = LibPRIHarness(trunkRole: role, deferredAcknowledgement: true)
+            #expect(lab.bringUp())
+            var engine = LibPRICallEngine(lab: lab, total: 1000)
+            let finished = engine.run(timeout: .seconds(30))
+            #expect(finished)
+            #expect(engine.records.count == 1000)
+            #expect(engine.records.allSatisfy { $0.isDone })
+            #expect(engine.problems.isEmpty, "\(engine.problems.prefix(5))")
+            LibPRIInteropTests.expectClean(lab)
+            // Nothing timed out on either side: every I frame was acknowledged within T200.
+            #expect(lab.trunk.dataLink.counters.retransmittedFrames == 0)
+            #expect(lab.trunk.dataLink.counters.establishments == 1, "the link never had to be reset")
+            let libpriPolls = lab.framesFromLibPRI.filter { $0.count == 4 && $0[2] == 0x01 && $0[3] & 0x01 == 1 }
+            #expect(libpriPolls.isEmpty, "libpri never had to poll with RR P = 1 (its T200 never ran out)")
+        }
+
         @Test("ALERTING, CONNECT, DISCONNECT, RELEASE, RELEASE COMPLETE on the wire, in order", arguments: LibPRIInteropTests.roles)
         func messageFlow(role: ISDNRole) throws {
             let lab = LibPRIHarness(trunkRole: role)

@@ -83,6 +83,53 @@ struct PRIDChannelEfficiencyTests {
         #expect(network.callControl.state(of: offer.id) == .active)
     }
 
+    @Test("with the acknowledgement left to the driver, the call manager's answer carries N(R) and no RR is sent")
+    func acknowledgementDeferredToTheDriver() throws {
+        var (network, user) = Self.linkedPair()
+        network.defersAcknowledgementToDriver = true
+        let request = Q931SetupRequest(calledNumber: PartyNumber(digits: "10086"), channel: 3, exclusive: true)
+        let setup = Self.frames(user.setupRequest(request, now: Self.t0).actions)
+
+        // SETUP arrives: the offer goes up, and no RR comes out of the input itself.
+        let afterSetup = Self.deliver(setup, to: &network, now: Self.t0)
+        #expect(Self.frames(afterSetup).isEmpty, "no RR within frameReceived")
+        let offer = try #require(afterSetup.lazy.compactMap { action -> Q931IncomingCall? in
+            if case .indication(.incomingCall(let offer)) = action { return offer } else { return nil }
+        }.first)
+
+        // The call manager answers before the driver flushes: CALL PROCEEDING carries N(R).
+        let proceeding = Self.frames(network.callControl(now: Self.t0) { $0.proceeding(offer.id, now: Self.t0) })
+        #expect(proceeding.count == 1 && Self.messageType(proceeding[0]) == .callProceeding)
+        guard case .information(_, let nr, _)? = proceeding.first?.control else {
+            Issue.record("not an I frame: \(String(describing: proceeding.first?.control))")
+            return
+        }
+        #expect(nr == network.dataLink.sequenceVariables.vr, "N(R) acknowledges the SETUP")
+        var flushed: [PRIAction] = []
+        network.sendPendingAcknowledgement(now: Self.t0, into: &flushed)
+        #expect(flushed.isEmpty, "nothing is owed any more: no RR")
+
+        // The user's SETUP is acknowledged by that N(R): nothing left outstanding.
+        _ = Self.deliver(proceeding, to: &user, now: Self.t0)
+        #expect(user.dataLink.queuedFrameCount == 0)
+
+        // CONNECT ACKNOWLEDGE needs no answer: then the flush sends the RR, once.
+        let connect = Self.frames(network.callControl(now: Self.t0) { $0.connect(offer.id, now: Self.t0) })
+        let connectAcknowledge = Self.frames(Self.deliver(connect, to: &user, now: Self.t0))
+        #expect(connectAcknowledge.compactMap(Self.messageType) == [.connectAcknowledge])
+        #expect(Self.frames(Self.deliver(connectAcknowledge, to: &network, now: Self.t0)).isEmpty)
+        var owed: [PRIAction] = []
+        network.sendPendingAcknowledgement(now: Self.t0, into: &owed)
+        let rr = Self.frames(owed)
+        #expect(rr.count == 1 && Self.isReceiveReady(rr[0]))
+        #expect(rr.first?.control == .supervisory(.receiveReady, nr: network.dataLink.sequenceVariables.vr, pollFinal: false))
+        var again: [PRIAction] = []
+        network.sendPendingAcknowledgement(now: Self.t0, into: &again)
+        #expect(again.isEmpty, "one RR per owed acknowledgement")
+        _ = Self.deliver(rr, to: &user, now: Self.t0)
+        #expect(user.dataLink.queuedFrameCount == 0, "the RR acknowledged CONNECT ACKNOWLEDGE")
+    }
+
     @Test("the stack reports its earliest timer and runs only the due ones")
     func stackRunsItsOwnTimers() throws {
         // A user side with no peer: SABME goes out and T200 runs.

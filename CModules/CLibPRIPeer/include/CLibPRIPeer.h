@@ -49,6 +49,10 @@ q931_call *lpp_place_call(lpp_peer *peer, int channel, int exclusive,
 
 /// Errors libpri reported through pri_set_error for this peer, and the last one's text.
 int lpp_error_count(lpp_peer *peer);
+// write()/read() calls on the peer's descriptor so far, and the reads that found no frame.
+long lpp_writes(lpp_peer *peer);
+long lpp_reads(lpp_peer *peer);
+long lpp_empty_reads(lpp_peer *peer);
 const char *lpp_last_error(lpp_peer *peer);
 
 #endif
