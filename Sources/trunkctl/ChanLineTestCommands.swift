@@ -80,7 +80,7 @@ extension Trunkctl.Chan {
             let report = try options.client.call(.chanTone, params, as: ChannelToneReport.self)
             options.emit(report) {
                 guard report.playing, let hz = report.frequencyHz, let level = report.levelDBm0 else { return "\(report.address): test tone off\n" }
-                let length = report.seconds.map { "for \(LineTestText.level($0)) s" } ?? "until `trunkctl chan tone \(report.address) off`"
+                let length = report.seconds.map { "for \($0 == $0.rounded() ? String(Int($0)) : String($0)) s" } ?? "until `trunkctl chan tone \(report.address) off`"
                 return "\(report.address): sending \(hz) Hz at \(LineTestText.level(level)) dBm0 \(length)\n"
             }
         }
@@ -158,6 +158,11 @@ extension Trunkctl.Chan {
             let (span, position) = try Trunkctl.Chan.parse(target)
             let file = try MonitorWAVFile(path: output, channels: stereo ? 2 : 1)
             signal(SIGINT) { _ in monitorInterrupted.store(true, ordering: .relaxed) }
+            // A parent may hand SIGINT down blocked (posix_spawn keeps the caller's mask): Ctrl-C must reach us.
+            var interrupt = sigset_t()
+            sigemptyset(&interrupt)
+            sigaddset(&interrupt, SIGINT)
+            pthread_sigmask(SIG_UNBLOCK, &interrupt, nil)
             var nextSampleTime: UInt64?
             var dropped: UInt64 = 0
             let params = ChannelMonitorParams(span: span, channel: position, seconds: seconds, stereo: stereo, preEchoCanceller: preEC)

@@ -179,6 +179,12 @@ struct LineTestCommandLineTests {
         let output = ReadAll(out.fileHandleForReading)
         usleep(1_500_000)
         kill(process.processIdentifier, SIGINT)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            Issue.record("trunkctl chan monitor did not end within 10 s of SIGINT")
+            kill(process.processIdentifier, SIGKILL)
+        }
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         #expect(output.wait().hasPrefix("4/4: ") && output.wait().contains(" mono A-law to \(path)"))
