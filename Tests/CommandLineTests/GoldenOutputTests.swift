@@ -110,10 +110,10 @@ struct GoldenOutputTests {
 
             """)
         #expect(Self.shape(try ctl(["chan", "show", "2/5", "--json"]).stdout) == [
-            "parameters.alarms: number", "parameters.blockSize: number", "parameters.chanPos: number", "parameters.channel: number",
-            "parameters.hookState: string", "parameters.isOpen: bool", "parameters.law: string", "parameters.linear: bool",
             "maintenance.address: string", "maintenance.call: string", "maintenance.kind: string", "maintenance.maintenance: string",
             "maintenance.state: string",
+            "parameters.alarms: number", "parameters.blockSize: number", "parameters.chanPos: number", "parameters.channel: number",
+            "parameters.hookState: string", "parameters.isOpen: bool", "parameters.law: string", "parameters.linear: bool",
             "parameters.polarityReversed: bool", "parameters.signalling: string", "parameters.span: number", "position: number",
             "pri.call: string", "pri.callState: number", "pri.channel: number", "pri.numbers: string", "pri.state: string",
             "span: number", "spanAlarms[]: empty",
