@@ -72,6 +72,8 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
     /// A blocked line goes off hook only after this long on hook and idle, so the exchange has
     /// seen the last call's release (a shorter on-hook is a hook flash to it).
     public static let busyOutGuardMs: Int64 = 2_000
+    /// Peak above which an idle line carries signal (about −40 dBm0): caller ID, not line noise.
+    static let idleLinePeak: Int32 = 330
 
     /// - Parameters:
     ///   - devices: the span's FXO port devices by position (1…n), opened by the caller.
@@ -149,12 +151,13 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
     }
 
     /// Maintenance busy-out: a blocked line with no call goes off hook once it has been idle
-    /// for `busyOutGuardMs`, so the exchange finds it busy and hunts past it; unblocked, it
+    /// — no ringing, no caller ID signal — for `busyOutGuardMs`, so the exchange finds it busy
+    /// and hunts past it (going off hook sooner would answer a call on its way); unblocked, it
     /// goes back on hook. The port machine stays idle meanwhile: no call exists on the line.
     private func maintain(_ port: Port, now at: AnalogInstant) {
         if port.call == nil && !port.lent && port.driver.machine.stateName == "idle" {
             if port.quietSince == nil { port.quietSince = at }
-        } else {
+        } else if !port.busiedOut {
             port.quietSince = nil
         }
         do throws(TrunkError) {
@@ -176,6 +179,11 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
             switch result {
             case .transferred(let bytes) where bytes == Self.blockSamples * 2:
                 port.block.withUnsafeBufferPointer { port.driver.process(received: $0, now: at) }
+                // Signal on an idle on-hook line is a call on its way (caller ID before the first
+                // ring): a blocked line must not go off hook now, which would answer it.
+                if port.call == nil && !port.busiedOut && port.block.contains(where: { abs(Int32($0)) > Self.idleLinePeak }) {
+                    port.quietSince = nil
+                }
             case .eventPending:
                 port.driver.poll(now: at)
             default:
