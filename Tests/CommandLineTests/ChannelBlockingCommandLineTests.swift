@@ -26,7 +26,7 @@ struct ChannelBlockingCommandLineTests {
     static func hook(_ show: [String: Any]) -> String? { (show["parameters"] as? [String: Any])?["hookState"] as? String }
     static func maintenance(_ show: [String: Any]) -> [String: Any] { show["maintenance"] as? [String: Any] ?? [:] }
 
-    @Test("a blocked FXO line is busied out: the exchange skips it and refuses to ring it; unblocked, it takes calls again")
+    @Test("a blocked FXO line is busied out: the exchange skips it and refuses to ring it; config apply keeps it; unblocked, it takes calls again")
     func busyOut() throws {
         let data = temporaryDataFolder()
         let trunkd = try Daemon("trunkd", ["--data", data])
@@ -47,6 +47,14 @@ struct ChannelBlockingCommandLineTests {
         #expect(refused.status == 1 && refused.stderr.contains("span 3 port 1 is") && refused.stderr.contains("not idle"), "\(refused.stderr)")
         let hunted = try ctl(["sim", "call", "95500", "--from", "13800138000", "--span", "3", "--cid", "dtmf", "--hold", "1"])
         #expect(hunted.status == 0 && hunted.stdout.contains(" on 3/2: "), "the exchange rings the next line: \(hunted.stdout)\(hunted.stderr)")
+
+        // A live configuration apply leaves maintenance state alone.
+        let file = data + "/retime.toml"
+        try "[[span]]\nspan = 1\nbackend = \"virtual\"\nsignalling = \"pri_net\"\nt303 = 6000\n[[span]]\nspan = 2\nbackend = \"virtual\"\ntiming = 1\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let applied = try ctl(["config", "apply", file])
+        #expect(applied.status == 0 && applied.stdout.contains("span 1: T303 4000 → 6000 ms"), "\(applied.stdout)\(applied.stderr)")
+        #expect(Self.maintenance(Self.json(try ctl(["chan", "show", "4/1", "--json"]).stdout))["busiedOut"] as? Bool == true)
 
         let status = try ctl(["status"])
         #expect(status.stdout.contains("\nMaintenance: 4/1 blocked\n"), "\(status.stdout)")
