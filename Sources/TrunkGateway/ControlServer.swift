@@ -93,11 +93,16 @@ public struct ControlServer: Service {
 /// back-pressure — and throws once the client has gone, which is how a stream learns to stop.
 public struct ControlStream: Sendable {
     private let write: @Sendable (ByteBuffer) async throws -> Void
+    /// Whether lines reach a client (false: `discarding`).
+    public let reachesClient: Bool
 
-    init(write: @escaping @Sendable (ByteBuffer) async throws -> Void) { self.write = write }
+    init(reachesClient: Bool = true, write: @escaping @Sendable (ByteBuffer) async throws -> Void) {
+        self.reachesClient = reachesClient
+        self.write = write
+    }
 
     public func send(_ line: ByteBuffer) async throws { try await write(line) }
 
-    /// A stream that goes nowhere (requests handled outside a connection, tests).
-    public static let discarding = ControlStream { _ in }
+    /// A stream that goes nowhere (a server without streaming, requests handled outside a connection).
+    public static let discarding = ControlStream(reachesClient: false) { _ in }
 }

@@ -24,6 +24,9 @@ extension GatewayNode {
         case .chanMonitor:
             let params = try decodeParams(ChannelMonitorParams.self, from: data)
             _ = try callChannel(params.span, params.channel)
+            guard stream.reachesClient else {
+                throw TrunkError(.unavailable, "chan.monitor streams its audio: this control connection cannot carry a stream")
+            }
             return encode(id: id, try await lineTests.monitor(params, stream: stream))
         default:
             throw TrunkError(.internal, "\(method.rawValue) is not a line test method")

@@ -328,7 +328,8 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
                 state.lineTests[address] = hold
                 return (hold.channel, state.channels[hold.channel]?.callID)
             }
-            guard let attached = state.channels.values.first(where: { $0.address == address && $0.callID != nil }) else { return nil }
+            // A call's channel, or the lab carrier's subscriber's: the test shares it.
+            guard let attached = state.channels.values.first(where: { $0.address == address }) else { return nil }
             state.lineTests[address] = LineTestHold(channel: attached.channel, holders: 1)
             return (attached.channel, attached.callID)
         }
@@ -433,8 +434,12 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
 
     /// The carrier's call on `address` ended: give its channel back.
     public func carrierReleased(_ address: ChannelAddress) {
-        guard let channel = state.withLockedValue({ $0.carrier.removeValue(forKey: address) }) else { return }
-        send(.remove(channel: channel))
+        let channel = state.withLockedValue { state -> Int32? in
+            guard let channel = state.carrier.removeValue(forKey: address) else { return nil }
+            // A line test still holds it: the test's release takes it out of the loop.
+            return state.lineTests[address]?.channel == channel ? nil : channel
+        }
+        if let channel { send(.remove(channel: channel)) }
     }
 
     // MARK: events
