@@ -343,6 +343,16 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
         }
     }
 
+    /// Only an idle line (not ringing, no call being set up): taking the audio of a ringing
+    /// line would cut off its caller ID between the rings.
+    public func lendForLineTest(_ address: ChannelAddress) -> LentChannel? {
+        let idle = lock.withLock { () -> Bool in
+            guard let port = ports[address.channel] else { return false }
+            return port.call == nil && port.driver.machine.stateName == "idle"
+        }
+        return idle ? lend(address) : nil
+    }
+
     public func deviceEvent(_ event: ChannelEvent, on address: ChannelAddress) {
         let at = now()
         let indications = lock.withLock { () -> [TrunkIndication] in

@@ -33,6 +33,9 @@ extension GatewayNode {
         }
     }
 
+    /// `callChannel`'s check alone (tests).
+    func handleLineTestChannelCheck(span: Int, channel: Int) throws(TrunkError) { _ = try callChannel(span, channel) }
+
     /// A channel that carries media: a B-channel or an analog port (the D-channel does not).
     private func callChannel(_ span: Int, _ channel: Int) throws(TrunkError) -> ChannelAddress {
         let address = ChannelAddress(span: span, channel: channel)

@@ -337,7 +337,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         let lender = state.withLockedValue { $0.lenders[address.span] }
         var lent: LentChannel?
         if let lender {
-            lent = lender.lend(address)
+            lent = lender.lendForLineTest(address)
             guard lent != nil else {
                 throw TrunkError(.busy, "channel \(address) (DAHDI channel \(number)): its line is busy setting up a call (ringing, caller ID or dialling); try again when it is idle or the call is up")
             }
