@@ -161,7 +161,7 @@ let package = Package(
         .testTarget(name: "TrunkAnalogTests", dependencies: ["TrunkCore", "TrunkAnalog", "TrunkMedia", "TrunkHardware", "G168Harness", "CMallocCounter", "CSpanDSP"]),
         .testTarget(name: "TrunkISDNTests", dependencies: ["TrunkISDN", "CLibPRIPeer", "CMallocCounter"]),
         .testTarget(name: "TrunkTraceTests", dependencies: ["TrunkTrace", "TrunkISDN"]),
-        .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkCTI", "TrunkRecording",
+        .testTarget(name: "TrunkGatewayTests", dependencies: ["TrunkCore", "TrunkGateway", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkCTI", "TrunkRecording", "CDAHDI",
                                                               .product(name: "Logging", package: "swift-log"),
                                                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "CommandLineTests", dependencies: ["TrunkGateway", "TrunkMedia", "G168Harness", "TrunkRecording"]),

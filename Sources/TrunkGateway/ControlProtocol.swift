@@ -28,6 +28,13 @@ public enum ControlMethod: String, Sendable, Codable, CaseIterable {
     case alarms = "alarms"
     case configApply = "config.apply"
     case spanLoopback = "span.loopback"
+    case chanState = "chan.state"
+    case chanBlock = "chan.block"
+    case chanUnblock = "chan.unblock"
+    case chanTone = "chan.tone"
+    case chanLevel = "chan.level"
+    /// Streamed: `chan.monitor.audio` notifications, then the reply.
+    case chanMonitor = "chan.monitor"
 }
 
 /// A call from the lab's carrier (an E1 span) or exchange (an FXS span) into the gateway, as a
@@ -136,6 +143,8 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var backends: [BackendReport]
     public var uptimeSeconds: Double
     public var ticks: UInt64
+    /// Channels blocked for maintenance or waiting for a call to end to be (absent: none).
+    public var maintenance: [ChannelMaintenanceReport]?
 
     public var hasAlarms: Bool { spans.contains { !$0.status.alarms.isEmpty } }
 }

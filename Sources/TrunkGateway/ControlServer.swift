@@ -14,19 +14,28 @@ public struct ControlServer: Service {
 
     let path: String
     let logger: Logger
-    let handle: @Sendable (ByteBuffer, ControlPeer?) async -> ByteBuffer
+    let handle: @Sendable (ByteBuffer, ControlPeer?, ControlStream) async -> ByteBuffer
 
     public init(path: String, logger: Logger, handle: @escaping @Sendable (ByteBuffer) async -> ByteBuffer) {
         self.path = path
         self.logger = logger
-        self.handle = { line, _ in await handle(line) }
+        self.handle = { line, _, _ in await handle(line) }
     }
 
     /// A server whose handler learns who the client is (SO_PEERCRED), for requests that are logged per user.
     public init(path: String, logger: Logger, handleWithPeer: @escaping @Sendable (ByteBuffer, ControlPeer?) async -> ByteBuffer) {
         self.path = path
         self.logger = logger
-        self.handle = handleWithPeer
+        self.handle = { line, peer, _ in await handleWithPeer(line, peer) }
+    }
+
+    /// A server whose handler may send lines of its own before its reply (`ControlStream`):
+    /// a streamed answer such as `chan monitor`'s audio.
+    public init(path: String, logger: Logger,
+                handleStreaming: @escaping @Sendable (ByteBuffer, ControlPeer?, ControlStream) async -> ByteBuffer) {
+        self.path = path
+        self.logger = logger
+        self.handle = handleStreaming
     }
 
     public func run() async throws {
@@ -62,8 +71,13 @@ public struct ControlServer: Service {
         let peer = await ControlPeer.of(connection.channel)
         do {
             try await connection.executeThenClose { inbound, outbound in
+                let stream = ControlStream { line in
+                    var framed = line
+                    framed.writeInteger(UInt8(ascii: "\n"))
+                    try await outbound.write(framed)
+                }
                 for try await line in inbound {
-                    var reply = await handle(line, peer)
+                    var reply = await handle(line, peer, stream)
                     reply.writeInteger(UInt8(ascii: "\n"))
                     try await outbound.write(reply)
                 }
@@ -72,4 +86,23 @@ public struct ControlServer: Service {
             logger.debug("control connection ended", metadata: ["error": "\(error)"])
         }
     }
+}
+
+/// Lines a request's handler sends before its reply, on the same connection (JSON-RPC
+/// notifications: a streamed answer). `send` waits while the client is not reading — NIO's
+/// back-pressure — and throws once the client has gone, which is how a stream learns to stop.
+public struct ControlStream: Sendable {
+    private let write: @Sendable (ByteBuffer) async throws -> Void
+    /// Whether lines reach a client (false: `discarding`).
+    public let reachesClient: Bool
+
+    init(reachesClient: Bool = true, write: @escaping @Sendable (ByteBuffer) async throws -> Void) {
+        self.reachesClient = reachesClient
+        self.write = write
+    }
+
+    public func send(_ line: ByteBuffer) async throws { try await write(line) }
+
+    /// A stream that goes nowhere (a server without streaming, requests handled outside a connection).
+    public static let discarding = ControlStream(reachesClient: false) { _ in }
 }

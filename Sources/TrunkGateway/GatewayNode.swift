@@ -19,6 +19,8 @@ public final class GatewayNode: Sendable {
     public let alarms: AlarmMonitor?
     /// The running configuration and live apply (nil: this node takes no `config apply`).
     public let configuration: LiveConfiguration?
+    /// Test tone, level and listening on channels (nil: this node runs no media loop).
+    public let lineTests: LineTests?
     let logger: Logger
     let node: String
     private let startedAt = SimulatorClock.now()
@@ -35,6 +37,7 @@ public final class GatewayNode: Sendable {
         self.alarms = alarms
         self.configuration = configuration
         self.logger = logger
+        lineTests = calls?.media.map { LineTests(engine: $0, logger: logger) }
         node = ProcessInfo.processInfo.hostName
     }
 
@@ -60,8 +63,10 @@ public final class GatewayNode: Sendable {
         for tap in lineTaps { backends.append(BackendReport(name: "alsa", detail: tap.summary)) }
         return StatusReport(node: node, version: Self.version, syncSource: syncSource, spans: spans,
                             backends: backends, uptimeSeconds: Double(SimulatorClock.now() - startedAt) / 1e9,
-                            ticks: simulator?.tickCount ?? 0)
+                            ticks: simulator?.tickCount ?? 0, maintenance: Self.nilIfEmpty(maintenanceSummary()))
     }
+
+    private static func nilIfEmpty<T>(_ items: [T]) -> [T]? { items.isEmpty ? nil : items }
 
     /// The simulator, for commands that only make sense on one.
     func lab() throws(TrunkError) -> LineSimulator {
@@ -130,7 +135,7 @@ public final class GatewayNode: Sendable {
     // MARK: the control protocol
 
     /// Answers one request line; every failure is a JSON-RPC error, never a dropped connection.
-    public func handle(line: ByteBuffer, peer: ControlPeer? = nil) async -> ByteBuffer {
+    public func handle(line: ByteBuffer, peer: ControlPeer? = nil, stream: ControlStream = .discarding) async -> ByteBuffer {
         let data = Data(line.readableBytesView)
         let envelope: ControlEnvelope
         do {
@@ -184,6 +189,10 @@ public final class GatewayNode: Sendable {
                 return try handleConfigApply(id: envelope.id, data: data, peer: peer)
             case .spanLoopback:
                 return try handleLoopback(id: envelope.id, data: data)
+            case .chanState, .chanBlock, .chanUnblock:
+                return try handleChannelMaintenance(method, id: envelope.id, data: data)
+            case .chanTone, .chanLevel, .chanMonitor:
+                return try await handleLineTest(method, id: envelope.id, data: data, stream: stream)
             case .priSpans, .priSpan, .priCall, .priHangup, .priRestart, .priTrace, .priDebug, .priBlock, .priUnblock:
                 return try await handlePRI(method, id: envelope.id, data: data)
             }

@@ -15,6 +15,8 @@ public struct Q850Cause: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let noRouteToTransitNetwork = Q850Cause(rawValue: 2)
     public static let noRouteToDestination = Q850Cause(rawValue: 3)
     public static let channelUnacceptable = Q850Cause(rawValue: 6)
+    /// The call was cleared to free its circuit for something that takes precedence (maintenance).
+    public static let preemption = Q850Cause(rawValue: 8)
     public static let normalCallClearing = Q850Cause(rawValue: 16)
     public static let userBusy = Q850Cause(rawValue: 17)
     public static let noUserResponding = Q850Cause(rawValue: 18)
@@ -65,6 +67,7 @@ public struct Q850Cause: RawRepresentable, Hashable, Sendable, CustomStringConve
         case 2: return "No route to specified transit network"
         case 3: return "No route to destination"
         case 6: return "Channel unacceptable"
+        case 8: return "Preemption"
         case 16: return "Normal call clearing"
         case 17: return "User busy"
         case 18: return "No user responding"

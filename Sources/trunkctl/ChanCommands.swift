@@ -12,21 +12,28 @@ struct ChanShowReport: Codable, Sendable {
     var parameters: ChannelParameters
     var spanAlarms: [String]
     var pri: PRIChannelReport?
+    /// Blocking, the call model's state and a test tone (absent where no call service runs).
+    var maintenance: ChannelMaintenanceReport?
 }
 
 extension Trunkctl {
     struct Chan: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "One channel: show it, take it out of service and back.",
+            abstract: "One channel: show it, take it out of service and back, test its line.",
             discussion: """
                 Channels are named SPAN/POSITION: the E1 timeslot (1-31) or the analog port (1-24).
 
                 Examples:
                   trunkctl chan show 2/5
-                  trunkctl chan block 2/5      # no new calls on it; a call already up runs to its end
+                  trunkctl chan block 2/5              # no new calls on it; a call already up runs to its end
+                  trunkctl chan block 4/1 --force      # an FXO line: busied out now, its call cleared (cause 8)
                   trunkctl chan unblock 2/5
+                  trunkctl chan tone 1/1 1004Hz -10dBm0    # test tone from the carrier's side …
+                  trunkctl chan level 2/1                  # … measured at the trunk: about -10 dBm0 at 1004 Hz
+                  trunkctl chan tone 1/1 off
+                  trunkctl chan monitor 2/5 --stereo -o call.wav --seconds 30
                 """,
-            subcommands: [Show.self, Block.self, Unblock.self])
+            subcommands: [Show.self, Block.self, Unblock.self, Tone.self, Level.self, Monitor.self])
 
         struct Show: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Signalling, hook state, law, blocking and the call on SPAN/POSITION.")
@@ -43,24 +50,38 @@ extension Trunkctl {
                 if show.span.status.type == .e1, let report = try? options.client.call(.priSpan, SpanParams(span: span), as: PRISpanReport.self) {
                     pri = report.channels.first { $0.channel == position }
                 }
-                let report = ChanShowReport(span: span, position: position, parameters: parameters, spanAlarms: show.span.status.alarms.names, pri: pri)
+                let maintenance = try? options.client.call(.chanState, ChannelAddressParams(span: span, channel: position), as: ChannelMaintenanceReport.self)
+                let report = ChanShowReport(span: span, position: position, parameters: parameters, spanAlarms: show.span.status.alarms.names,
+                                            pri: pri, maintenance: maintenance)
                 options.emit(report) { Chan.text(report) }
                 if !report.spanAlarms.isEmpty { throw ExitCode(2) }
             }
         }
 
         struct Block: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Maintenance blocking: SPAN/POSITION takes no new calls (PRI: local blocking).")
+            static let configuration = CommandConfiguration(
+                abstract: "Maintenance blocking: SPAN/POSITION takes no new calls.",
+                discussion: """
+                    PRI B-channel: local blocking, never hunted. FXO line: busied out — held off hook, so the
+                    exchange finds it busy and hunts past it — never hunted for outbound calls, a ring on it
+                    never answered. FXS port: never rung. A call already up runs to its end ("blocking
+                    pending"); --force clears it now with cause 8 (preemption).
+
+                    Examples:
+                      trunkctl chan block 2/5
+                      trunkctl chan block 4/1 --force
+                    """)
             @OptionGroup var options: CommonOptions
             @Argument(help: "SPAN/POSITION, e.g. 2/5.") var target: String
-            func run() throws { try Chan.setBlocking(options, target, blocked: true) }
+            @Flag(help: "Clear a call on the channel now (cause 8, preemption) instead of waiting for its end.") var force = false
+            func run() throws { try Chan.setBlocking(options, target, blocked: true, force: force) }
         }
 
         struct Unblock: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Return SPAN/POSITION to service.")
+            static let configuration = CommandConfiguration(abstract: "Return SPAN/POSITION to service (an FXO line goes back on hook).")
             @OptionGroup var options: CommonOptions
             @Argument(help: "SPAN/POSITION, e.g. 2/5.") var target: String
-            func run() throws { try Chan.setBlocking(options, target, blocked: false) }
+            func run() throws { try Chan.setBlocking(options, target, blocked: false, force: false) }
         }
 
         static func parse(_ target: String) throws(TrunkError) -> (Int, Int) {
@@ -71,18 +92,25 @@ extension Trunkctl {
             return (span, position)
         }
 
-        static func setBlocking(_ options: CommonOptions, _ target: String, blocked: Bool) throws {
+        static func setBlocking(_ options: CommonOptions, _ target: String, blocked: Bool, force: Bool) throws {
             let (span, position) = try parse(target)
-            let show = try options.client.call(.spanShow, SpanParams(span: span), as: SpanShowReport.self)
-            guard show.span.status.type == .e1 else {
-                throw TrunkError(.unavailable, "span \(span) is an analog card: maintenance blocking of analog ports arrives with the analog signalling layer")
-            }
-            guard position != 16 else { throw TrunkError(.invalidArgument, "\(span)/16 is the D-channel; block B-channels (1-15, 17-31)") }
-            let report = try options.client.call(blocked ? .priBlock : .priUnblock, PRIChannelParams(span: span, channel: position), as: PRISpanReport.self)
-            let state = report.channels.first { $0.channel == position }
-            options.emit(state) {
-                let note = blocked && state?.call != nil ? " (the call on it runs to its end)" : ""
-                return "\(span)/\(position): \(blocked ? "blocked" : "in service")\(note)\n"
+            let report = try options.client.call(blocked ? .chanBlock : .chanUnblock, ChannelBlockParams(span: span, channel: position, force: force),
+                                                 as: ChannelMaintenanceReport.self)
+            options.emit(report) { blockText(report) }
+        }
+
+        static func blockText(_ report: ChannelMaintenanceReport) -> String {
+            switch report.maintenance {
+            case .inService:
+                return "\(report.address): in service\n"
+            case .blockingPending:
+                return "\(report.address): blocking pending (call \(report.call ?? "?") runs to its end; --force clears it)\n"
+            case .blocked:
+                var notes: [String] = []
+                if let cleared = report.clearedCall { notes.append("call \(cleared) cleared, cause 8 preemption") }
+                if report.kind == "fxo" { notes.append("the line is busied out: off hook, the exchange sees it busy") }
+                if report.kind == "fxs" { notes.append("the port is never rung") }
+                return "\(report.address): blocked" + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))") + "\n"
             }
         }
 
@@ -103,6 +131,18 @@ extension Trunkctl {
                 if let numbers = pri.numbers { out += ", \(numbers)" }
                 if let state = pri.callState { out += " (Q.931 state \(state))" }
                 out += "\n"
+            }
+            if let m = report.maintenance {
+                switch m.maintenance {
+                case .inService: break
+                case .blocked:
+                    out += "  maintenance: blocked" + (m.busiedOut == true ? " (busied out: held off hook)" : "") + "\n"
+                case .blockingPending:
+                    out += "  maintenance: blocking pending (call \(m.call ?? "?") runs to its end)\n"
+                }
+                if let tone = m.testTone, let hz = tone.frequencyHz, let level = tone.levelDBm0 {
+                    out += "  test tone: \(hz) Hz at \(LineTestText.level(level)) dBm0\n"
+                }
             }
             return out
         }

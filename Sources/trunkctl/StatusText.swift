@@ -49,6 +49,9 @@ enum StatusText {
             let fxo = analog.filter { $0.status.description.contains("FXO") }.reduce(0) { $0 + $1.status.totalChannels }
             out += "\nAnalog ports: \(fxs + fxo) (\(fxs) FXS, \(fxo) FXO)\n"
         }
+        if let blocked = report.maintenance, !blocked.isEmpty {
+            out += "Maintenance: " + blocked.map { "\($0.address) \($0.maintenance.text)" }.joined(separator: ", ") + "\n"
+        }
         out += "\n"
         for backend in report.backends { out += "\(pad(backend.name + ":", 9)) \(backend.detail)\n" }
         return out

@@ -125,7 +125,7 @@ struct Trunkd: AsyncParsableCommand {
                              promptFolder: folder.promptsPath, node: { node }, logger: logger)
         cti.forwardAlarms(from: alarms)
         services.append(cti)
-        services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0, peer: $1) })
+        services.append(ControlServer(path: folder.controlSocketPath, logger: logger, handleStreaming: { await node.handle(line: $0, peer: $1, stream: $2) }))
 
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
@@ -196,7 +196,7 @@ extension Trunkd {
             service.forwardAlarms(from: alarms)
             services.append(service)
         }
-        services.append(ControlServer(path: folder.controlSocketPath, logger: logger) { await node.handle(line: $0, peer: $1) })
+        services.append(ControlServer(path: folder.controlSocketPath, logger: logger, handleStreaming: { await node.handle(line: $0, peer: $1, stream: $2) }))
         logger.info("configured from \(configuration.file)", metadata: ["spans": "\(configuration.spans.count)", "ports": "\(configuration.ports.count)"])
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -110,6 +110,8 @@ struct GoldenOutputTests {
 
             """)
         #expect(Self.shape(try ctl(["chan", "show", "2/5", "--json"]).stdout) == [
+            "maintenance.address: string", "maintenance.call: string", "maintenance.kind: string", "maintenance.maintenance: string",
+            "maintenance.state: string",
             "parameters.alarms: number", "parameters.blockSize: number", "parameters.chanPos: number", "parameters.channel: number",
             "parameters.hookState: string", "parameters.isOpen: bool", "parameters.law: string", "parameters.linear: bool",
             "parameters.polarityReversed: bool", "parameters.signalling: string", "parameters.span: number", "position: number",
@@ -118,9 +120,23 @@ struct GoldenOutputTests {
         ])
         let blocked = try ctl(["chan", "block", "2/6"])
         #expect(blocked.status == 0 && blocked.stdout == "2/6: blocked\n")
+        #expect(try ctl(["chan", "show", "2/6"]).stdout.hasSuffix("  PRI: blocked\n  maintenance: blocked\n"))
+        #expect(Self.shape(try ctl(["chan", "block", "2/6", "--json"]).stdout) == [
+            "address: string", "kind: string", "maintenance: string", "state: string",
+        ])
         let analog = try ctl(["chan", "block", "3/1"])
-        #expect(analog.status == 1 && analog.stdout.isEmpty
-                && analog.stderr == "trunkctl: span 3 is an analog card: maintenance blocking of analog ports arrives with the analog signalling layer\n")
+        #expect(analog.status == 0 && analog.stdout == "3/1: blocked (the port is never rung)\n")
+        let fxo = try ctl(["chan", "block", "4/4"])
+        #expect(fxo.status == 0 && fxo.stdout == "4/4: blocked (the line is busied out: off hook, the exchange sees it busy)\n")
+        #expect(try ctl(["status"]).stdout.contains("\nMaintenance: 2/6 blocked, 3/1 blocked, 4/4 blocked\n\n"))
+        #expect(try ctl(["chan", "unblock", "4/4"]).stdout == "4/4: in service\n")
+        let dChannel = try ctl(["chan", "block", "2/16"])
+        #expect(dChannel.status == 1 && dChannel.stderr == "trunkctl: 2/16 is the D-channel; block B-channels (1-15, 17-31)\n")
+        let missing = try ctl(["chan", "block", "4/9"])
+        #expect(missing.status == 1 && missing.stderr == "trunkctl: span 4 has no FXO port 9 (ports: 1, 2, 3, 4)\n")
+        let tone = try ctl(["chan", "tone", "1/7", "1004Hz", "-10dBm0", "--seconds", "5"])
+        #expect(tone.status == 0 && tone.stdout == "1/7: sending 1004 Hz at -10 dBm0 for 5 s\n")
+        #expect(Self.shape(try ctl(["chan", "tone", "1/7", "off", "--json"]).stdout) == ["address: string", "playing: bool"])
 
         let file = data + "/trunkline.toml"
         try Self.configFile.write(toFile: file, atomically: true, encoding: .utf8)
@@ -176,7 +192,8 @@ struct GoldenOutputTests {
 
     @Test("every command's help names examples")
     func helpHasExamples() throws {
-        for command in [["config", "apply"], ["config", "import-dahdi"], ["alarms"], ["chan"], ["span", "counters"], ["completions"]] {
+        for command in [["config", "apply"], ["config", "import-dahdi"], ["alarms"], ["chan"], ["span", "counters"], ["completions"],
+                        ["chan", "block"], ["chan", "tone"], ["chan", "level"], ["chan", "monitor"]] {
             let help = try run("trunkctl", command + ["--help"])
             #expect(help.status == 0 && help.stdout.contains("Examples:"), "\(command)")
         }

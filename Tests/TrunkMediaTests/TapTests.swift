@@ -76,6 +76,38 @@ struct TapTests {
         #expect(overflows.count == 1 && overflows.first?.channel == lab.near(1))
     }
 
+    @Test("the line-test tap listens beside the recording tap: both get every block, detaching one leaves the other")
+    func lineTestTapBesideRecording() throws {
+        let lab = try MediaLoopLab(blockSize: .ms8, timeslots: [1])
+        let recording = MediaTap(id: 1, blockFrames: 64, capacityBlocks: 64)
+        let lineTest = MediaTap(id: 2, point: .beforeEchoCanceller, blockFrames: 64, capacityBlocks: 64)
+        lab.loop.send(.attachTap(channel: lab.near(1), tap: recording))
+        lab.loop.send(.attachLineTestTap(channel: lab.near(1), tap: lineTest))
+        var random = SignalRandom(state: 9)
+        let caller = random.alawNoise(count: 2400, amplitude: 9000)
+        lab.farEnd(1).stream = caller
+        let (recorded, listened) = (TapReader(recording), TapReader(lineTest))
+        for _ in 0..<400 {
+            lab.run(ticks: 1)
+            recorded.drain()
+            listened.drain()
+        }
+        let callerLinear = caller.map(G711.alawToLinear)
+        #expect(position(of: callerLinear, in: recorded.left) != nil, "the recording still hears the caller")
+        #expect(position(of: callerLinear, in: listened.left) != nil, "so does the line test")
+        #expect(recorded.left == listened.left && recorded.firstSampleTime == listened.firstSampleTime)
+        lab.loop.send(.detachLineTestTap(channel: lab.near(1)))
+        lab.run(ticks: 1)
+        listened.drain()
+        recorded.drain()
+        let (before, listenedBefore) = (recorded.left.count, listened.left.count)
+        lab.run(ticks: 80)
+        recorded.drain()
+        listened.drain()
+        #expect(recorded.left.count == before + 80 * 8, "the recording tap keeps running")
+        #expect(listened.left.count == listenedBefore, "the line-test tap is gone")
+    }
+
     @Test("detections leave as events stamped with the channel's sample clock, the clock taps use")
     func detectionEvents() throws {
         let lab = try MediaLoopLab(blockSize: .ms8, timeslots: [1])

@@ -43,6 +43,14 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
         var lentAt = AnalogInstant.zero
         var call: Call?
         var seizures: UInt64 = 0
+        /// Maintenance blocking: no calls out, rings not answered, the line busied out.
+        var blocked = false
+        /// Held off hook by the trunk itself so the exchange sees the line busy.
+        var busiedOut = false
+        /// Since when the port has had no call and its machine has been idle (nil: it has not).
+        var quietSince: AnalogInstant?
+        /// Rings that arrived while the line was blocked (never offered).
+        var refusedWhileBlocked = 0
         var block = [Int16](repeating: 0, count: AnalogTrunk.blockSamples)
 
         init(position: Int, device: any ChannelDevice, driver: AnalogPortDriver<FXOPort>) {
@@ -61,6 +69,11 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
 
     /// The trunk moves audio in 1 ms blocks of linear samples, the tick it runs on.
     static let blockSamples = 8
+    /// A blocked line goes off hook only after this long on hook and idle, so the exchange has
+    /// seen the last call's release (a shorter on-hook is a hook flash to it).
+    public static let busyOutGuardMs: Int64 = 2_000
+    /// Peak above which an idle line carries signal (about −40 dBm0): caller ID, not line noise.
+    static let idleLinePeak: Int32 = 330
 
     /// - Parameters:
     ///   - devices: the span's FXO port devices by position (1…n), opened by the caller.
@@ -130,10 +143,34 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
                     _ = port.block.withUnsafeBytes { port.device.write($0) }
                 }
                 translate(port, now: at)
+                maintain(port, now: at)
             }
             return takePending()
         }
         for indication in indications { manager.handle(indication) }
+    }
+
+    /// Maintenance busy-out: a blocked line with no call goes off hook once it has been idle
+    /// — no ringing, no caller ID signal — for `busyOutGuardMs`, so the exchange finds it busy
+    /// and hunts past it (going off hook sooner would answer a call on its way); unblocked, it
+    /// goes back on hook. The port machine stays idle meanwhile: no call exists on the line.
+    private func maintain(_ port: Port, now at: AnalogInstant) {
+        if port.call == nil && !port.lent && port.driver.machine.stateName == "idle" {
+            if port.quietSince == nil { port.quietSince = at }
+        } else if !port.busiedOut {
+            port.quietSince = nil
+        }
+        do throws(TrunkError) {
+            if port.blocked && !port.busiedOut, let quiet = port.quietSince, at - quiet >= Self.busyOutGuardMs {
+                try port.device.hook(.offHook)
+                port.busiedOut = true
+            } else if !port.blocked && port.busiedOut && !port.lent {
+                try port.device.hook(.onHook)
+                port.busiedOut = false
+            }
+        } catch {
+            deviceErrors.append(error)
+        }
     }
 
     private func receive(_ port: Port, now at: AnalogInstant) {
@@ -142,6 +179,11 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
             switch result {
             case .transferred(let bytes) where bytes == Self.blockSamples * 2:
                 port.block.withUnsafeBufferPointer { port.driver.process(received: $0, now: at) }
+                // Signal on an idle on-hook line is a call on its way (caller ID before the first
+                // ring): a blocked line must not go off hook now, which would answer it.
+                if port.call == nil && !port.busiedOut && port.block.contains(where: { abs(Int32($0)) > Self.idleLinePeak }) {
+                    port.quietSince = nil
+                }
             case .eventPending:
                 port.driver.poll(now: at)
             default:
@@ -161,6 +203,11 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
             switch indication {
             case let .incomingCall(callerID, _):
                 guard port.call == nil else { continue }
+                // Blocked: the ring is never offered, so never answered (the exchange gives up).
+                guard !port.blocked else {
+                    port.refusedWhileBlocked += 1
+                    continue
+                }
                 port.seizures += 1
                 let call = Call(reference: reference(port), outbound: false)
                 port.call = call
@@ -231,7 +278,7 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
     public func canPlaceCall(on channel: Int) -> Bool {
         lock.withLock {
             guard let port = ports[channel] else { return false }
-            return port.call == nil && !port.lent && port.driver.machine.stateName == "idle"
+            return port.call == nil && !port.blocked && !port.lent && port.driver.machine.stateName == "idle"
         }
     }
 
@@ -269,6 +316,7 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
             guard let port = ports[channel] else {
                 return .failure(TrunkError(.notFound, "span \(span) has no FXO port \(channel) (ports: \(channels.map(String.init).joined(separator: ", ")))"))
             }
+            guard !port.blocked else { return .failure(TrunkError(.busy, "span \(span) port \(channel) is blocked for maintenance")) }
             guard port.call == nil, !port.lent, port.driver.machine.stateName == "idle" else {
                 return .failure(TrunkError(.busy, "span \(span) port \(channel) is \(port.driver.machine.stateName), not idle"))
             }
@@ -293,6 +341,16 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
             let detector = CallProgressToneDetector(zone: .cn, configuration: CallProgressConfiguration(tones: [.busy, .congestion]))
             return LentChannel(device: port.device, detectors: [detector])
         }
+    }
+
+    /// Only an idle line (not ringing, no call being set up): taking the audio of a ringing
+    /// line would cut off its caller ID between the rings.
+    public func lendForLineTest(_ address: ChannelAddress) -> LentChannel? {
+        let idle = lock.withLock { () -> Bool in
+            guard let port = ports[address.channel] else { return false }
+            return port.call == nil && port.driver.machine.stateName == "idle"
+        }
+        return idle ? lend(address) : nil
     }
 
     public func deviceEvent(_ event: ChannelEvent, on address: ChannelAddress) {
@@ -331,6 +389,25 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
             }
             port.lent = false
         }
+    }
+
+    // MARK: maintenance
+
+    /// Blocks or unblocks FXO line `position` (see `maintain`); a call on it runs to its end.
+    public func setBlocked(_ position: Int, _ blocked: Bool) throws(TrunkError) {
+        let found = lock.withLock { () -> Bool in
+            guard let port = ports[position] else { return false }
+            port.blocked = blocked
+            return true
+        }
+        guard found else {
+            throw TrunkError(.notFound, "span \(span) has no FXO port \(position) (ports: \(channels.map(String.init).joined(separator: ", ")))")
+        }
+    }
+
+    /// A line's maintenance state, nil for a port that does not exist.
+    public func maintenance(_ position: Int) -> (blocked: Bool, busiedOut: Bool, refusedRings: Int)? {
+        lock.withLock { ports[position].map { ($0.blocked, $0.busiedOut, $0.refusedWhileBlocked) } }
     }
 
     /// Rings or caller ID refused, so never offered.

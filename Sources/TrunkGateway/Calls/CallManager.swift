@@ -415,6 +415,9 @@ public final class CallManager: Sendable {
         effects.run()
     }
 
+    /// Channels blocked for maintenance (a call on one runs to its end: blocking pending).
+    public var blockedChannels: Set<ChannelAddress> { state.withLockedValue { $0.blocked } }
+
     /// Runs timeouts (offer, originate, the built-in flow's); called on every tick.
     public func service() {
         let now = clock()

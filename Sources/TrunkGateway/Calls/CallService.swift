@@ -46,6 +46,8 @@ public final class CallService: Sendable {
             manager.register(trunk)
             media?.borrowChannels(span: trunk.span, from: trunk)
         }
+        // Line tests on the exchange's FXS ports borrow their devices as calls borrow the FXO lines'.
+        for exchange in exchanges.values { media?.borrowChannels(span: exchange.span, from: exchange) }
         var callChannels = trunks.mapValues(\.channels)
         for (span, trunk) in analogTrunks { callChannels[span] = trunk.channels }
         let fromFile = try groupsFromFile?(callChannels)

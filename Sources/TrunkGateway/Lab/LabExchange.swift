@@ -13,7 +13,7 @@ import TrunkMedia
 ///
 /// It owns its ports' audio throughout (no media loop): each tick `service()` moves one block
 /// per port between the device and the port's driver.
-public final class LabExchange: @unchecked Sendable {
+public final class LabExchange: ChannelLender, @unchecked Sendable {
     public enum CallerIDSignal: String, Sendable, Codable, CaseIterable {
         /// V.23 FSK between the first and second ring (China's usual CLIP).
         case fsk
@@ -44,6 +44,10 @@ public final class LabExchange: @unchecked Sendable {
         var dtmfAt: Int64?
         var hangupAt: Int64?
         var block = [Int16](repeating: 0, count: 8)
+        /// Maintenance blocking: the port is never rung.
+        var blocked = false
+        /// A line test has the device (see `ChannelLender`): no audio moves here meanwhile.
+        var lent = false
 
         init(position: Int, device: any ChannelDevice, driver: AnalogPortDriver<FXSPort>, signal: CallerIDSignal,
              release: FXSConfiguration.ReleaseSignal) {
@@ -100,12 +104,15 @@ public final class LabExchange: @unchecked Sendable {
                       release: FXSConfiguration.ReleaseSignal = .kewlOpen) throws(TrunkError) -> LabCarrier.Call {
         let at = now()
         let result = lock.withLock { () -> Result<LabCarrier.Call, TrunkError> in
-            let idle = ports.values.filter { $0.call == nil && $0.driver.machine.stateName == "idle" }.sorted { $0.position < $1.position }
+            let idle = ports.values.filter { $0.call == nil && !$0.blocked && !$0.lent && $0.driver.machine.stateName == "idle" }
+                .sorted { $0.position < $1.position }
             let port: Port
             if let position {
                 guard let found = ports[position] else {
                     return .failure(TrunkError(.notFound, "span \(span) has no FXS port \(position) (ports: \(ports.keys.sorted().map(String.init).joined(separator: ", ")))"))
                 }
+                guard !found.blocked else { return .failure(TrunkError(.busy, "span \(span) port \(position) is blocked for maintenance: it is never rung")) }
+                guard !found.lent else { return .failure(TrunkError(.busy, "span \(span) port \(position) is under a line test")) }
                 guard idle.contains(where: { $0 === found }) else {
                     return .failure(TrunkError(.busy, "span \(span) port \(position) is \(found.driver.machine.stateName), not idle"))
                 }
@@ -166,6 +173,11 @@ public final class LabExchange: @unchecked Sendable {
             var events: [LabCarrier.Event] = []
             for position in ports.keys.sorted() {
                 guard let port = ports[position] else { continue }
+                if port.lent {
+                    port.driver.expireTimers(now: at)
+                    while let (indication, _) = port.driver.nextIndication() { handle(indication, port: port, now: at, into: &events) }
+                    continue
+                }
                 port.driver.poll(now: at)
                 receive(port, now: at)
                 due(port, now: at)
@@ -237,6 +249,63 @@ public final class LabExchange: @unchecked Sendable {
             if let call = endedCalls.last { events.append(.cleared(call)) }
         default:
             break
+        }
+    }
+
+    // MARK: maintenance
+
+    /// Blocks or unblocks FXS port `position`: a blocked port is never rung (a call on it runs
+    /// to its end).
+    public func setBlocked(_ position: Int, _ blocked: Bool) throws(TrunkError) {
+        let found = lock.withLock { () -> Bool in
+            guard let port = ports[position] else { return false }
+            port.blocked = blocked
+            return true
+        }
+        guard found else {
+            throw TrunkError(.notFound, "span \(span) has no FXS port \(position) (ports: \(positions.map(String.init).joined(separator: ", ")))")
+        }
+    }
+
+    /// A port's maintenance state and the exchange's call on it; nil for a port that does not exist.
+    public func maintenance(_ position: Int) -> (blocked: Bool, call: LabCarrier.Call?, state: String)? {
+        lock.withLock { ports[position].map { ($0.blocked, $0.call, $0.driver.machine.stateName) } }
+    }
+
+    // MARK: ChannelLender (line tests on the exchange's ports)
+
+    public func lend(_ address: ChannelAddress) -> LentChannel? {
+        lock.withLock {
+            guard address.span == span, let port = ports[address.channel], !port.lent, port.call == nil,
+                  port.driver.machine.stateName == "idle" else { return nil }
+            port.lent = true
+            return LentChannel(device: port.device, detectors: [])
+        }
+    }
+
+    public func deviceEvent(_ event: ChannelEvent, on address: ChannelAddress) {
+        let at = now()
+        let events = lock.withLock { () -> [LabCarrier.Event] in
+            guard let port = ports[address.channel] else { return [] }
+            var events: [LabCarrier.Event] = []
+            port.driver.deliver(event, now: at)
+            while let (indication, _) = port.driver.nextIndication() { handle(indication, port: port, now: at, into: &events) }
+            return events
+        }
+        let handlers = lock.withLock { self.handlers }
+        for event in events { for handler in handlers { handler(event) } }
+    }
+
+    public func detected(_ detection: MediaDetection.Kind, sampleTime: UInt64, on address: ChannelAddress) {}
+
+    public func returned(_ address: ChannelAddress) {
+        lock.withLock {
+            guard let port = ports[address.channel] else { return }
+            // The loop left the device companded in its block size: back to 1 ms of linear.
+            try? port.device.setLinear(true)
+            try? port.device.setBlockSize(8)
+            try? port.device.setBufferPolicy(.immediate, buffers: 32)
+            port.lent = false
         }
     }
 

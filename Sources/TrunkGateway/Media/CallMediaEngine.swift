@@ -50,6 +50,14 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         var dtmfSender: DTMFGenerator?
         /// The device belongs to a trunk (see `ChannelLender`), which gets it back on removal.
         var lender: (any ChannelLender)?
+        var counters: MediaChannelCounters?
+    }
+
+    /// A line test's hold on a channel (trunkctl `chan monitor|tone|level`): the channel stays
+    /// in the loop while any test holds it, whether a call or the test put it there.
+    private struct LineTestHold {
+        var channel: Int32
+        var holders: Int
     }
 
     private struct State {
@@ -67,6 +75,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         var lenders: [Int: any ChannelLender] = [:]
         /// Calls full-time recording should have covered but could not (the store refused).
         var unrecordedCalls = 0
+        var lineTests: [ChannelAddress: LineTestHold] = [:]
     }
 
     /// `numbering` maps a span/position to the backend's (DAHDI-style) channel number.
@@ -97,6 +106,7 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
 
     public func attach(callID: String, address: ChannelAddress, trunk: TrunkKind) {
         guard let number = numbering.number(of: address) else { return }
+        if adoptLineTestChannel(callID: callID, address: address, trunk: trunk) { return }
         let lender = state.withLockedValue { $0.lenders[address.span] }
         do {
             var lent: LentChannel?
@@ -111,7 +121,8 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
             state.withLockedValue { state in
                 state.counters[callID] = channel.counters
                 state.byCall[callID] = channel.number
-                state.channels[channel.number] = Attached(callID: callID, address: address, channel: channel.number, lender: lender)
+                state.channels[channel.number] = Attached(callID: callID, address: address, channel: channel.number, lender: lender,
+                                                          counters: channel.counters)
             }
             send(.add(channel))
             send(.attachDetector(channel: channel.number, detector: DTMFReceiver()))
@@ -127,7 +138,14 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
     public func detach(callID: String) {
         finishRecording(callID, notify: false)
         state.withLockedValue { _ = $0.counters.removeValue(forKey: callID) }
-        guard let channel = state.withLockedValue({ $0.byCall.removeValue(forKey: callID) }) else { return }
+        let (channel, keptForLineTest) = state.withLockedValue { state -> (Int32?, Bool) in
+            guard let channel = state.byCall.removeValue(forKey: callID) else { return (nil, false) }
+            // A line test still listens: the channel stays in the loop, now without a call.
+            guard let address = state.channels[channel]?.address, state.lineTests[address]?.channel == channel else { return (channel, false) }
+            state.channels[channel]?.callID = nil
+            return (channel, true)
+        }
+        guard let channel, !keptForLineTest else { return }
         send(.remove(channel: channel))
     }
 
@@ -354,6 +372,100 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
         }
     }
 
+    // MARK: line tests (trunkctl chan monitor, tone, level)
+
+    /// Puts `address` in the loop for a line test and returns its loop channel: the call's
+    /// channel when a call is up on it; otherwise the device, opened here (a PRI B-channel) or
+    /// borrowed from the trunk that owns it (an analog port), for as long as a test holds it.
+    /// Each hold is ended by `releaseLineTest`.
+    public func holdForLineTest(_ address: ChannelAddress) throws(TrunkError) -> (channel: Int32, callID: String?) {
+        guard let number = numbering.number(of: address) else { throw TrunkError(.notFound, "channel \(address) does not exist on this node") }
+        let held = state.withLockedValue { state -> (Int32, String?)? in
+            if var hold = state.lineTests[address] {
+                hold.holders += 1
+                state.lineTests[address] = hold
+                return (hold.channel, state.channels[hold.channel]?.callID)
+            }
+            // A call's channel, or the lab carrier's subscriber's: the test shares it.
+            guard let attached = state.channels.values.first(where: { $0.address == address }) else { return nil }
+            state.lineTests[address] = LineTestHold(channel: attached.channel, holders: 1)
+            return (attached.channel, attached.callID)
+        }
+        if let held { return held }
+        let lender = state.withLockedValue { $0.lenders[address.span] }
+        var lent: LentChannel?
+        if let lender {
+            lent = lender.lendForLineTest(address)
+            guard lent != nil else {
+                throw TrunkError(.busy, "channel \(address) (DAHDI channel \(number)): its line is busy setting up a call (ringing, caller ID or dialling); try again when it is idle or the call is up")
+            }
+        }
+        let device: any ChannelDevice
+        let channel: MediaChannel
+        do {
+            device = try lent?.device ?? backend.openChannel(number)
+            channel = try MediaChannel(device: device, blockSize: loop.configuration.blockSize)
+        } catch {
+            // Nothing took the borrowed device: give it straight back.
+            if let lender, lent != nil { lender.returned(address) }
+            let reason = error as? TrunkError ?? TrunkError(.deviceError, "\(error)")
+            throw TrunkError(reason.code, "channel \(address) (DAHDI channel \(number)): \(reason.message)")
+        }
+        state.withLockedValue { state in
+            state.lineTests[address] = LineTestHold(channel: channel.number, holders: 1)
+            state.channels[channel.number] = Attached(callID: nil, address: address, channel: channel.number, lender: lender,
+                                                      counters: channel.counters)
+        }
+        send(.add(channel))
+        for detector in lent?.detectors ?? [] { send(.attachDetector(channel: channel.number, detector: detector)) }
+        return (channel.number, nil)
+    }
+
+    /// Ends one line test's hold; the last one takes a channel the test put in the loop out again.
+    public func releaseLineTest(_ address: ChannelAddress) {
+        let remove = state.withLockedValue { state -> Int32? in
+            guard var hold = state.lineTests[address] else { return nil }
+            hold.holders -= 1
+            if hold.holders > 0 {
+                state.lineTests[address] = hold
+                return nil
+            }
+            state.lineTests[address] = nil
+            return state.channels[hold.channel]?.callID == nil ? hold.channel : nil
+        }
+        if let remove { send(.remove(channel: remove)) }
+    }
+
+    /// The loop channel line tests hold on `address`.
+    public func lineTestChannel(_ address: ChannelAddress) -> Int32? { state.withLockedValue { $0.lineTests[address]?.channel } }
+
+    /// Sends a line test's command (tap, test tone) into the loop.
+    public func sendLineTest(_ command: MediaCommand) { send(command) }
+
+    /// The call up on `address`, if the engine carries one.
+    public func call(on address: ChannelAddress) -> String? {
+        state.withLockedValue { state in state.channels.values.first { $0.address == address && $0.callID != nil }?.callID }
+    }
+
+    /// A call arrives on a channel a line test already put in the loop: the call takes the
+    /// channel over (its device is in the loop already, and DAHDI opens a channel only once).
+    /// A test tone stops, so the caller never hears it; taps keep listening.
+    private func adoptLineTestChannel(callID: String, address: ChannelAddress, trunk: TrunkKind) -> Bool {
+        let adopted = state.withLockedValue { state -> Int32? in
+            guard let hold = state.lineTests[address], var attached = state.channels[hold.channel], attached.callID == nil else { return nil }
+            attached.callID = callID
+            state.channels[hold.channel] = attached
+            state.byCall[callID] = hold.channel
+            if let counters = attached.counters { state.counters[callID] = counters }
+            return hold.channel
+        }
+        guard let channel = adopted else { return false }
+        send(.stopPlayback(channel: channel))
+        send(.attachDetector(channel: channel, detector: DTMFReceiver()))
+        if trunk != .pri { send(.setEchoCanceller(channel: channel, canceller: EchoCanceller(configuration: EchoCancellerConfiguration(tailTaps: 1024)))) }
+        return true
+    }
+
     // MARK: the lab carrier's subscriber
 
     /// Keys `digits` on the carrier's channel `address` (opening it into the loop if needed).
@@ -380,8 +492,12 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
 
     /// The carrier's call on `address` ended: give its channel back.
     public func carrierReleased(_ address: ChannelAddress) {
-        guard let channel = state.withLockedValue({ $0.carrier.removeValue(forKey: address) }) else { return }
-        send(.remove(channel: channel))
+        let channel = state.withLockedValue { state -> Int32? in
+            guard let channel = state.carrier.removeValue(forKey: address) else { return nil }
+            // A line test still holds it: the test's release takes it out of the loop.
+            return state.lineTests[address]?.channel == channel ? nil : channel
+        }
+        if let channel { send(.remove(channel: channel)) }
     }
 
     // MARK: events

@@ -16,6 +16,8 @@ public protocol ChannelLender: AnyObject, Sendable {
     /// Gives the device of `address` to the media loop, with detectors whose detections the
     /// lender wants back; nil: the lender cannot give it (the engine then leaves the call silent).
     func lend(_ address: ChannelAddress) -> LentChannel?
+    /// The same for a line test (see the default below).
+    func lendForLineTest(_ address: ChannelAddress) -> LentChannel?
     /// An event the device reported while the loop owned it.
     func deviceEvent(_ event: ChannelEvent, on address: ChannelAddress)
     /// A tone one of the lender's detectors recognised while the loop owned the device;
@@ -24,6 +26,13 @@ public protocol ChannelLender: AnyObject, Sendable {
     func detected(_ detection: MediaDetection.Kind, sampleTime: UInt64, on address: ChannelAddress)
     /// The loop has let go of the device: the lender owns its I/O again.
     func returned(_ address: ChannelAddress)
+}
+
+extension ChannelLender {
+    /// Gives the device of `address` to the media loop for a line test (`trunkctl chan tone`,
+    /// `level`, `monitor`); nil: not now. By default as for a call; a lender whose lines need
+    /// their audio while a call is being set up refuses then.
+    public func lendForLineTest(_ address: ChannelAddress) -> LentChannel? { lend(address) }
 }
 
 /// A device handed to the media loop, and the detectors to run on it for the lender.

@@ -72,6 +72,8 @@ extension GatewayNode {
             let driver = try lab.driver(span: params.span)
             guard let channel = try Self.bChannel(params.channel) else { throw TrunkError(.invalidArgument, "blocking needs a channel: SPAN/CHANNEL") }
             try driver.setBlocked(channel, method == .priBlock)
+            // The call model hunts past it too, as after `chan block`.
+            calls?.manager.setBlocked(ChannelAddress(span: params.span, channel: Int(channel)), method == .priBlock)
             logger.notice(method == .priBlock ? "B-channel blocked" : "B-channel unblocked", metadata: ["span": "\(params.span)", "channel": "\(channel)"])
             return encode(id: id, driver.report())
         default:

@@ -56,6 +56,7 @@ public final class MediaChannel: @unchecked Sendable {
     /// Detectors attached, so that a channel without any skips the slots.
     var detectorCount = 0
     var tap: MediaTap?
+    var lineTestTap: MediaTap?
     let playback = PlaybackQueue()
     var rxGain = MediaGain.unity
     var txGain = MediaGain.unity

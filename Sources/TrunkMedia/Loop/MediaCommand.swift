@@ -29,6 +29,10 @@ public enum MediaCommand: @unchecked Sendable {
     /// One tap per channel; attaching replaces the previous one.
     case attachTap(channel: Int32, tap: MediaTap)
     case detachTap(channel: Int32)
+    /// The line-test tap (trunkctl `chan monitor` / `chan level`): a slot of its own, so
+    /// listening to a channel never takes the place of its recording.
+    case attachLineTestTap(channel: Int32, tap: MediaTap)
+    case detachLineTestTap(channel: Int32)
     /// Installs (or with nil removes) the channel's echo canceller.
     case setEchoCanceller(channel: Int32, canceller: EchoCanceller?)
 }

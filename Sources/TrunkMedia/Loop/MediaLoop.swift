@@ -233,16 +233,20 @@ public final class MediaLoop: @unchecked Sendable {
             }
         }
 
-        if let tap = channel.tap {
-            let left = tap.point == .beforeEchoCanceller ? channel.rxDecoded : channel.rxClean
-            if tap.ring.push(left: left, right: channel.txLinear, sampleTime: channel.rxSampleTime) {
-                tap.overflowing = false
-            } else if !tap.overflowing {
-                tap.overflowing = true
-                emit(channel, .tapOverflow(tapID: tap.id))
-            }
-        }
+        if let tap = channel.tap { feed(tap, from: channel) }
+        if let tap = channel.lineTestTap { feed(tap, from: channel) }
         channel.rxSampleTime &+= UInt64(count)
+    }
+
+    @inline(__always)
+    private func feed(_ tap: MediaTap, from channel: MediaChannel) {
+        let left = tap.point == .beforeEchoCanceller ? channel.rxDecoded : channel.rxClean
+        if tap.ring.push(left: left, right: channel.txLinear, sampleTime: channel.rxSampleTime) {
+            tap.overflowing = false
+        } else if !tap.overflowing {
+            tap.overflowing = true
+            emit(channel, .tapOverflow(tapID: tap.id))
+        }
     }
 
     /// Renders the channel's playbacks over `mix`, moving on to the next queued source at the
@@ -429,6 +433,14 @@ public final class MediaLoop: @unchecked Sendable {
             guard let channel = channel(number) else { return }
             if let old = channel.tap { retire(old) }
             channel.tap = nil
+        case .attachLineTestTap(let number, let tap):
+            guard let channel = channel(number) else { return retire(tap) }
+            if let old = channel.lineTestTap { retire(old) }
+            channel.lineTestTap = tap
+        case .detachLineTestTap(let number):
+            guard let channel = channel(number) else { return }
+            if let old = channel.lineTestTap { retire(old) }
+            channel.lineTestTap = nil
         case .setEchoCanceller(let number, let canceller):
             guard let channel = channel(number) else {
                 if let canceller { retire(canceller) }
