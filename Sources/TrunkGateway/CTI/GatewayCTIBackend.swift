@@ -271,7 +271,7 @@ public final class GatewayCTIBackend: CTIBackend {
             }
             state.withLockedValue { $0.originateOps[o.callID] = o.opID }
             do {
-                try Self.wrap { () throws(TrunkError) in
+                _ = try Self.wrap { () throws(TrunkError) in
                     try manager.originate(group: route.group, channel: route.channel, number: o.number, callerID: o.callerID,
                                           timeoutMs: o.timeoutMilliseconds, callID: o.callID)
                 }
