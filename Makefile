@@ -5,7 +5,7 @@ SWIFT ?= swift
 # What building needs: the DAHDI user header and the system libraries the C modules link.
 BUILD_PACKAGES := dahdi-source libspandsp-dev libasound2-dev libpcap-dev libsqlite3-dev pkg-config
 # What the tests use besides.
-TEST_PACKAGES := tshark libpri-dev python3-jsonschema sox
+TEST_PACKAGES := tshark libpri-dev python3-jsonschema sox openssl
 
 .PHONY: deps test-deps build run test clean
 

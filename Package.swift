@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C at the edge: the DAHDI ABI compiled against the real <dahdi/user.h>, and system libraries.
@@ -65,6 +66,16 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // TLS for the CTI socket's listeners (BoringSSL through swift-nio-ssl), apart from the
+        // protocol layer so TrunkCTI, its tests and trunkbench-cti build without BoringSSL.
+        .target(
+            name: "TrunkCTITLS",
+            dependencies: [
+                "TrunkCTI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "TrunkRecording",
             dependencies: [
@@ -76,7 +87,7 @@ let package = Package(
         .target(
             name: "TrunkGateway",
             dependencies: [
-                "TrunkCore", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkAnalog", "TrunkCTI", "TrunkRecording",
+                "TrunkCore", "TrunkHardware", "TrunkISDN", "TrunkTrace", "TrunkMedia", "TrunkAnalog", "TrunkCTI", "TrunkCTITLS", "TrunkRecording",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -185,6 +196,16 @@ let package = Package(
             dependencies: ["TrunkCore", "TrunkRecording"],
             path: "Tests/Fixtures/trunkrec-crash-writer"),
         .testTarget(name: "TrunkRecordingTests", dependencies: ["TrunkCore", "TrunkRecording"]),
+        .testTarget(
+            name: "TrunkCTITLSTests",
+            dependencies: [
+                "TrunkCTI", "TrunkCTITLS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

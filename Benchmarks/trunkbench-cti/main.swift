@@ -9,7 +9,10 @@
 // Runs alternate A, B, A, B … on fresh servers; figures are the median over runs.
 //
 //   swift build -c release --product trunkbench-cti
-//   .build/release/trunkbench-cti [--rate 20000] [--seconds 5] [--full 20] [--narrow 100] [--runs 3]
+//   .build/release/trunkbench-cti [--rate 20000] [--seconds 5] [--full 20] [--narrow 100] [--runs 3] [--quiet-narrow]
+//
+// `--quiet-narrow`: the narrow clients subscribe to channels no event is on, which isolates what
+// a filtered-out client costs from the cost of delivering its own events (≈ 333 events/s each).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,10 +28,17 @@ struct Options {
     var full = 20
     var narrow = 100
     var runs = 3
+    /// Narrow clients subscribe to channels no event is on: what a filtered-out client costs
+    /// by itself, apart from delivering its own events.
+    var quietNarrow = false
 
     init(_ arguments: [String]) {
         var iterator = arguments.makeIterator()
         while let argument = iterator.next() {
+            if argument == "--quiet-narrow" {
+                quietNarrow = true
+                continue
+            }
             let value = iterator.next() ?? ""
             switch argument {
             case "--rate": rate = Int(value) ?? rate
@@ -37,7 +47,7 @@ struct Options {
             case "--narrow": narrow = Int(value) ?? narrow
             case "--runs": runs = Int(value) ?? runs
             default:
-                print("usage: trunkbench-cti [--rate N] [--seconds S] [--full N] [--narrow N] [--runs N]")
+                print("usage: trunkbench-cti [--rate N] [--seconds S] [--full N] [--narrow N] [--runs N] [--quiet-narrow]")
                 exit(2)
             }
         }
@@ -318,7 +328,8 @@ func runPhase(options: Options, narrow: Int, serverGroup: MultiThreadedEventLoop
     for i in 0..<narrow {
         let measurement = Measurement()
         narrowMeasurements.append(measurement)
-        channels.append(try await connect { SubscriberClient(subscribe: "{\"chans\":[\(i % 60 + 1)]}", measurement: measurement, checkGaps: false) })
+        let channel = options.quietNarrow ? 900 + i % 100 : i % 60 + 1
+        channels.append(try await connect { SubscriberClient(subscribe: "{\"chans\":[\(channel)]}", measurement: measurement, checkGaps: false) })
     }
     let requester = RequestClient()
     let requestChannel = try await connect(framed: true) { requester }
@@ -421,7 +432,7 @@ final class Thread: @unchecked Sendable {
 let options = Options(Array(CommandLine.arguments.dropFirst()))
 let serverGroup = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-print("trunkbench-cti: \(options.rate) events/s for \(options.seconds) s to \(options.full) full subscribers, request client ping/span.status every 2 ms; phase B adds \(options.narrow) one-channel subscribers; \(options.runs) runs, medians")
+print("trunkbench-cti: \(options.rate) events/s for \(options.seconds) s to \(options.full) full subscribers, request client ping/span.status every 2 ms; phase B adds \(options.narrow) one-channel subscribers\(options.quietNarrow ? " on channels with no events" : ""); \(options.runs) runs, medians")
 print("cores: \(System.coreCount)")
 var resultsA: [PhaseResult] = []
 var resultsB: [PhaseResult] = []

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Everything the CTI server needs to run, as plain values: the gateway fills it from the
 /// configuration file and hands it over. Defaults are the embedded default's: loopback TCP
 /// on port 7420, no Unix socket, no tokens (so nobody can log in until one is configured).
@@ -8,6 +10,9 @@ public struct CTIConfiguration: Sendable {
         /// A Unix socket; the peer's uid (SO_PEERCRED) is recorded in the session and audit log.
         /// `mode` is applied to the socket file (0660: owner and group).
         case unix(path: String, mode: UInt32 = 0o660)
+        /// TCP with TLS (1.2 or later; 1.3 when the client offers it): the port accepts only TLS.
+        /// The server needs a TLS loader (`CTIServer(tls:)`) to open it.
+        case tls(host: String = "127.0.0.1", port: Int, CTITLSFiles)
     }
 
     public struct Token: Sendable, Equatable {
@@ -62,3 +67,26 @@ public struct CTIConfiguration: Sendable {
 
     public init() {}
 }
+
+/// The PEM files of a TLS listener: read and checked when the server starts.
+public struct CTITLSFiles: Sendable, Equatable {
+    /// The server's certificate, followed by any intermediate certificates.
+    public var certificatePath: String
+    /// The certificate's private key, unencrypted.
+    public var privateKeyPath: String
+
+    public init(certificatePath: String, privateKeyPath: String) {
+        self.certificatePath = certificatePath
+        self.privateKeyPath = privateKeyPath
+    }
+}
+
+/// What a TLS listener puts in front of the CTI framing on each connection it accepts. The
+/// TLS library lives outside this module (TrunkCTITLS) so the protocol layer, its tests and its
+/// benchmark build without it; the server is handed a loader that makes one of these per listener.
+public protocol CTITransportSecurity: Sendable {
+    func addServerHandlers(to pipeline: ChannelPipeline.SynchronousOperations) throws
+}
+
+/// Reads and checks a listener's TLS files; throws an error that names the file and what is wrong.
+public typealias CTITLSLoader = @Sendable (CTITLSFiles) throws -> any CTITransportSecurity

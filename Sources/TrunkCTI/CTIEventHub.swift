@@ -110,7 +110,7 @@ public final class CTIEventHub: Sendable {
     func fanout(for loop: any EventLoop) -> EventFanout {
         state.withLockedValue { state in
             if let existing = state.fanouts.first(where: { $0.loop === loop }) { return existing }
-            let fanout = EventFanout(loop: loop, hub: self, coalescing: coalescing)
+            let fanout = EventFanout(loop: loop, hub: self, coalescing: coalescing, cursor: state.head)
             state.fanouts.append(fanout)
             return fanout
         }

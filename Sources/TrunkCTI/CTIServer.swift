@@ -27,16 +27,20 @@ public final class CTIServer: Sendable {
 
     let shared: CTIServerShared
     private let group: any EventLoopGroup
+    private let loadTLS: CTITLSLoader?
     private let channels = NIOLockedValueBox<[any Channel]>([])
     private let unixPaths = NIOLockedValueBox<[String]>([])
 
+    /// - Parameter tls: reads a TLS listener's files (TrunkCTITLS provides one); without it a
+    ///   `.tls` listener fails to start.
     public init(
         configuration: CTIConfiguration, backend: any CTIBackend, hub: CTIEventHub, logger: Logger,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tls: CTITLSLoader? = nil
     ) throws {
         let audit = try configuration.auditLogPath.map { try CTIAuditLog(path: $0) }
         self.shared = CTIServerShared(configuration: configuration, backend: backend, hub: hub, logger: logger, audit: audit)
         self.group = group
+        self.loadTLS = tls
     }
 
     /// Binds every listener; returns their addresses in configuration order (a TCP port of 0
@@ -49,6 +53,13 @@ public final class CTIServer: Sendable {
             switch listener {
             case .tcp(let host, let port):
                 channel = try await bootstrap(tcp: true).bind(host: host, port: port).get()
+            case .tls(let host, let port, let files):
+                guard let loadTLS else {
+                    throw CTIServerError(listener: "\(host):\(port)", problem: "TLS is configured but this server has no TLS support loaded")
+                }
+                // Read and checked before binding: a listener with bad files never accepts anyone.
+                let security = try loadTLS(files)
+                channel = try await bootstrap(tcp: true, security: security).bind(host: host, port: port).get()
             case .unix(let path, let mode):
                 channel = try await bootstrap(tcp: false).bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
                 if chmod(path, mode_t(mode)) != 0 {
@@ -88,7 +99,7 @@ public final class CTIServer: Sendable {
     /// Sessions currently logged in.
     public var sessions: [CTISessionInfo] { shared.sessions.withLockedValue { Array($0.values) } }
 
-    private func bootstrap(tcp: Bool) -> ServerBootstrap {
+    private func bootstrap(tcp: Bool, security: (any CTITransportSecurity)? = nil) -> ServerBootstrap {
         let shared = self.shared
         let configuration = shared.configuration
         var bootstrap = ServerBootstrap(group: group)
@@ -105,12 +116,20 @@ public final class CTIServer: Sendable {
         return bootstrap.childChannelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
                 let sync = channel.pipeline.syncOperations
+                try security?.addServerHandlers(to: sync)
                 try sync.addHandler(ByteToMessageHandler(CTILineDecoder(maximumLength: configuration.maximumLineBytes)))
                 try sync.addHandler(IdleStateHandler(readTimeout: .milliseconds(configuration.idleTimeoutMilliseconds)))
                 try sync.addHandler(CTIConnectionHandler(shared: shared, isUnixSocket: !tcp))
             }
         }
     }
+}
+
+/// A listener that cannot be opened, with what is wrong.
+public struct CTIServerError: Error, CustomStringConvertible {
+    public var listener: String
+    public var problem: String
+    public var description: String { "CTI listener \(listener): \(problem)" }
 }
 
 /// What every connection of one server shares. Its mutable parts are behind locks and touched

@@ -11,11 +11,20 @@ struct CTIEventFilter {
     var calls: Set<String>? = nil
     var scope: CTIScope = .everything
 
+    /// Whether the filter selects by channel or call: the fan-out then looks at its subscriber
+    /// only for events on those channels or calls.
+    var isNarrow: Bool { channels != nil || calls != nil }
+
     /// Channels 1–1024 as bits: checked per event per subscriber, so no hashing.
     struct ChannelSet {
         private var words = [UInt64](repeating: 0, count: 17)
+        /// The same channels as a list (in range, no repeats), for the fan-out's index.
+        private(set) var members: [Int] = []
         init(_ channels: [Int]) {
-            for channel in channels where channel >= 0 && channel < 17 * 64 { words[channel >> 6] |= 1 << UInt64(channel & 63) }
+            for channel in channels where channel >= 0 && channel < 17 * 64 && !contains(channel) {
+                words[channel >> 6] |= 1 << UInt64(channel & 63)
+                members.append(channel)
+            }
         }
         func contains(_ channel: Int) -> Bool {
             channel >= 0 && channel < 17 * 64 && words[channel >> 6] & (1 << UInt64(channel & 63)) != 0
@@ -69,14 +78,24 @@ protocol EventSink: AnyObject {
 
 /// One session's subscription. Loop-confined (lives on its connection's event loop).
 ///
+/// A new subscriber first replays (when it asked for `since_seq`) on its own cursor; once it has
+/// caught up with its fan-out it is live: the fan-out looks it up in its index only for events
+/// its filter can select, stages them, and hands them over once per drain.
+///
 /// Events the socket can take are written at once; the rest wait in `pending`, the client's
 /// bounded queue. When the queue would exceed its limit, or the ring has already dropped events
 /// this subscriber had not seen, the client is told the exact range it lost and closed.
 final class EventSubscriber {
-    var filter: CTIEventFilter
-    /// The last seq this subscriber has considered (delivered, queued or filtered out).
+    let filter: CTIEventFilter
+    /// Replaying: the last seq considered (delivered, queued or filtered out). Live: the last seq
+    /// taken, so an event selected by both its channel and its call is taken once, and a
+    /// subscriber that joined at the head skips what was published before it.
     var cursor: UInt64
+    /// In its fan-out's index (caught up), rather than replaying on its own cursor.
+    var live = false
     private var pending = CircularBuffer<EventRecord>(initialCapacity: 64)
+    /// Events selected for this subscriber in the current drain.
+    private var staged: [EventRecord] = []
     private let queueLimit: Int
     private weak var sink: (any EventSink)?
     private(set) var active = true
@@ -91,6 +110,7 @@ final class EventSubscriber {
     func deactivate() {
         active = false
         pending.removeAll()
+        staged.removeAll()
     }
 
     /// Events bound for the socket in one drain are copied into one buffer and written once
@@ -98,7 +118,7 @@ final class EventSubscriber {
     /// instead of per event, which is what fan-out to many clients spends most of its time on.
     private static let chunkBytes = 64 * 1024
 
-    /// New records (in seq order) and the ring's window at the time they were taken.
+    /// Replaying: new records (in seq order) and the ring's window at the time they were taken.
     func deliver(_ records: ArraySlice<EventRecord>, oldest: UInt64, head: UInt64) {
         guard active, let sink else { return }
         if cursor + 1 < oldest {
@@ -107,11 +127,37 @@ final class EventSubscriber {
             overflow(sink, lostFrom: pending.first?.seq ?? cursor + 1, lostTo: head)
             return
         }
-        var chunk: ByteBuffer?
-        var wrote = false
+        staged.removeAll(keepingCapacity: true)
         for record in records where record.seq > cursor {
             cursor = record.seq
-            guard filter.matches(record) else { continue }
+            if filter.matches(record) { staged.append(record) }
+        }
+        deliverStaged(head: head)
+    }
+
+    /// Live: the fan-out selected `record` for this subscriber. Returns true for the first
+    /// record staged in this drain (the fan-out then remembers to hand this subscriber over).
+    func stage(_ record: EventRecord) -> Bool {
+        guard active, record.seq > cursor else { return false }
+        cursor = record.seq
+        staged.append(record)
+        return staged.count == 1
+    }
+
+    /// Writes (or queues) what was staged in this drain; `head` is the latest seq published.
+    func deliverStaged(head: UInt64) {
+        defer { staged.removeAll(keepingCapacity: true) }
+        guard active, let sink, !staged.isEmpty else { return }
+        // One event to a socket that can take it (a narrow filter's usual case): its shared
+        // bytes go as they are, with no copy into a batch buffer.
+        if staged.count == 1, pending.isEmpty, sink.canTakeEvents {
+            sink.writeEvent(staged[0].bytes)
+            sink.flushEvents()
+            return
+        }
+        var chunk: ByteBuffer?
+        var wrote = false
+        for record in staged {
             if pending.isEmpty && (chunk != nil || sink.canTakeEvents) {
                 if chunk == nil { chunk = sink.allocator.buffer(capacity: min(Self.chunkBytes, record.bytes.readableBytes * 8)) }
                 chunk!.writeImmutableBuffer(record.bytes)
@@ -134,6 +180,13 @@ final class EventSubscriber {
             wrote = true
         }
         if wrote { sink.flushEvents() }
+    }
+
+    /// Live, but the fan-out itself fell behind the ring (its loop was starved): everything
+    /// after `from` that this subscriber had not been sent is lost.
+    func fanoutOverran(from: UInt64, head: UInt64) {
+        guard active, let sink else { return }
+        overflow(sink, lostFrom: pending.first?.seq ?? from, lostTo: head)
     }
 
     /// The socket drained below its low watermark: move queued events to it.
@@ -159,16 +212,23 @@ final class EventSubscriber {
 
 /// Delivers the hub's events to the subscribers on one event loop. The publisher only flips
 /// `wakePending` and, if it was clear, schedules one drain: a burst of events costs one task.
-/// The drain takes the new records under the hub's lock once (sharing their bytes) and hands
-/// them to every subscriber on the loop.
+/// The drain takes the new records under the hub's lock once (sharing their bytes), looks up
+/// for each record the live subscribers its filters can select (`SubscriberIndex`), and hands
+/// each selected subscriber its records once. A subscriber whose filter selects nothing in a
+/// drain is not looked at: a hundred narrow clients cost nothing while their channels are quiet.
 final class EventFanout: @unchecked Sendable {
     let loop: any EventLoop
     private unowned let hub: CTIEventHub
     private let wakePending = Atomic<Bool>(false)
     private let subscriberCount = Atomic<Int>(0)
     // Loop-confined state (only touched on `loop`): what makes this class @unchecked Sendable.
-    private var subscribers: [EventSubscriber] = []
+    /// The last seq handed to the live subscribers.
+    private var cursor: UInt64
+    private var index = SubscriberIndex()
+    /// Subscribers replaying from `since_seq`, each on its own cursor, until they reach `cursor`.
+    private var replaying: [EventSubscriber] = []
     private var scratch: [EventRecord] = []
+    private var touched: [EventSubscriber] = []
     /// Records taken per drain, so a subscriber replaying a long backlog does not hold the loop.
     private static let batchLimit = 4_096
 
@@ -177,10 +237,12 @@ final class EventFanout: @unchecked Sendable {
     /// interval whatever the event rate.
     private let coalescing: TimeAmount
 
-    init(loop: any EventLoop, hub: CTIEventHub, coalescing: TimeAmount) {
+    /// `cursor`: the hub's latest seq when the fan-out is made.
+    init(loop: any EventLoop, hub: CTIEventHub, coalescing: TimeAmount, cursor: UInt64) {
         self.loop = loop
         self.hub = hub
         self.coalescing = coalescing
+        self.cursor = cursor
     }
 
     func wake() {
@@ -196,7 +258,14 @@ final class EventFanout: @unchecked Sendable {
 
     func add(_ subscriber: EventSubscriber) {
         loop.preconditionInEventLoop()
-        subscribers.append(subscriber)
+        // With nobody live, nothing before the newcomer's cursor needs handing out.
+        if index.isEmpty { cursor = max(cursor, subscriber.cursor) }
+        if subscriber.cursor >= cursor {
+            subscriber.live = true
+            index.insert(subscriber)
+        } else {
+            replaying.append(subscriber)
+        }
         subscriberCount.add(1, ordering: .relaxed)
         wakePending.store(true, ordering: .releasing)
         loop.execute { self.drain() }
@@ -205,27 +274,77 @@ final class EventFanout: @unchecked Sendable {
     func remove(_ subscriber: EventSubscriber) {
         loop.preconditionInEventLoop()
         subscriber.deactivate()
-        if let index = subscribers.firstIndex(where: { $0 === subscriber }) {
-            subscribers.remove(at: index)
+        if subscriber.live {
+            if index.remove(subscriber) { subscriberCount.subtract(1, ordering: .relaxed) }
+        } else if let position = replaying.firstIndex(where: { $0 === subscriber }) {
+            replaying.remove(at: position)
             subscriberCount.subtract(1, ordering: .relaxed)
         }
     }
 
     private func drain() {
         wakePending.store(false, ordering: .releasing)
-        guard !subscribers.isEmpty else { return }
-        var from = UInt64.max
-        for subscriber in subscribers where subscriber.active { from = min(from, subscriber.cursor) }
-        guard from != .max else { return }
-        scratch.removeAll(keepingCapacity: true)
-        let window = hub.records(after: from, limit: Self.batchLimit, into: &scratch)
-        // Iterate over a copy: a subscriber that overflows removes itself while we deliver.
-        for subscriber in subscribers {
-            subscriber.deliver(scratch[...], oldest: window.oldest, head: window.head)
-        }
-        if let last = scratch.last, last.seq < window.head, !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+        var more = false
+        if !replaying.isEmpty { more = replay() }
+        if !index.isEmpty { more = dispatch() || more }
+        if more, !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
             loop.execute { self.drain() }
         }
+    }
+
+    /// Moves replaying subscribers on, up to the live cursor; those that reach it go live.
+    /// Returns whether some are still behind.
+    private func replay() -> Bool {
+        var from = UInt64.max
+        for subscriber in replaying where subscriber.active { from = min(from, subscriber.cursor) }
+        guard from != .max else { return false }
         scratch.removeAll(keepingCapacity: true)
+        let window = hub.records(after: from, limit: Self.batchLimit, into: &scratch)
+        // Only up to the live cursor: past it, the index delivers.
+        let upTo = scratch.firstIndex(where: { $0.seq > cursor }) ?? scratch.endIndex
+        // Over a copy: a subscriber that overflows removes itself while we deliver.
+        for subscriber in replaying {
+            subscriber.deliver(scratch[..<upTo], oldest: window.oldest, head: window.head)
+        }
+        scratch.removeAll(keepingCapacity: true)
+        var behind = false
+        replaying.removeAll { subscriber in
+            guard subscriber.active else { return false }
+            guard subscriber.cursor >= cursor else {
+                behind = true
+                return false
+            }
+            subscriber.cursor = max(subscriber.cursor, cursor)
+            subscriber.live = true
+            index.insert(subscriber)
+            return true
+        }
+        return behind
+    }
+
+    /// Hands the records after the live cursor to the live subscribers that select them.
+    /// Returns whether more records are waiting.
+    private func dispatch() -> Bool {
+        scratch.removeAll(keepingCapacity: true)
+        let window = hub.records(after: cursor, limit: Self.batchLimit, into: &scratch)
+        defer { scratch.removeAll(keepingCapacity: true) }
+        if cursor + 1 < window.oldest {
+            // This loop was held up past the ring's capacity: every live subscriber lost events.
+            let from = cursor + 1
+            cursor = window.head
+            for subscriber in index.all { subscriber.fanoutOverran(from: from, head: window.head) }
+            return false
+        }
+        guard let last = scratch.last else { return false }
+        for record in scratch {
+            index.forEach(selecting: record) { subscriber in
+                if subscriber.stage(record) { touched.append(subscriber) }
+            }
+        }
+        cursor = last.seq
+        // Over a copy: a subscriber that overflows removes itself from the index meanwhile.
+        for subscriber in touched { subscriber.deliverStaged(head: window.head) }
+        touched.removeAll(keepingCapacity: true)
+        return last.seq < window.head
     }
 }

@@ -106,15 +106,18 @@ struct Trunkd: AsyncParsableCommand {
         let recorder = try NodeRecorder.open(folder: folder, configuration: configuration?.recording, logger: logger)
         defer { recorder.shutdown() }
         // The analog pairs carry calls too: the gateway's FXO lines (span 4) on the call model, the
-        // lab exchange on the FXS ports (span 3) ringing them (`trunkctl sim call --span 3`).
+        // lab exchange on the FXS ports (span 3) ringing them (`trunkctl sim call --span 3`); or,
+        // when the file declares the FXS ports, those are stations and the FXO side plays phones.
         var callConfiguration = CallManager.Configuration()
         if let flow = configuration?.flow { callConfiguration.flow = flow }
         let calls = try CallService(pri: pri, store: try CDRStore(path: folder.callRecordsPath),
                                     media: CallMediaEngine.lab(simulator: simulator, recorder: recorder),
-                                    configuration: callConfiguration, analog: AnalogLabSetup(simulator: simulator), logger: logger)
+                                    configuration: callConfiguration,
+                                    analog: configuration?.analogLabSetup(simulator: simulator, logger: logger) ?? AnalogLabSetup(simulator: simulator),
+                                    logger: logger)
         let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration?.alarms ?? AlarmSettings(), logger: logger)
         let live = try LiveConfiguration(running: configuration ?? .nothingDeclared(file: configPath ?? "(embedded default)"),
-                                         simulator: simulator, pri: pri, alarms: alarms, logger: logger)
+                                         simulator: simulator, pri: pri, alarms: alarms, heldByCalls: calls.stationChannelNumbers, logger: logger)
         let node = GatewayNode(simulator: simulator, clock: clock, pri: pri, calls: calls, alarms: alarms, configuration: live, logger: logger)
         services.append(AlarmService(node: node, monitor: alarms, storagePath: folder.path, logger: logger))
         if let port = metricsPort ?? configuration?.metrics.port {
@@ -181,10 +184,12 @@ extension Trunkd {
             try CallService(pri: pri, store: try CDRStore(path: folder.callRecordsPath), media: media,
                             configuration: try configuration.callManagerConfiguration(),
                             groupsFromFile: { (trunks) throws(TrunkError) in try configuration.callTrunkGroups(trunks: trunks, numbering: numbering) },
+                            analog: simulator.flatMap { configuration.analogLabSetup(simulator: $0, logger: logger) },
                             logger: logger)
         }
         let alarms = try AlarmMonitor(store: AlarmStore(path: folder.alarmDatabasePath), settings: configuration.alarms, logger: logger)
-        let live = try LiveConfiguration(running: configuration, simulator: simulator, dahdi: dahdi, pri: pri, alarms: alarms, logger: logger)
+        let live = try LiveConfiguration(running: configuration, simulator: simulator, dahdi: dahdi, pri: pri, alarms: alarms,
+                                         heldByCalls: calls?.stationChannelNumbers ?? [], logger: logger)
         let node = GatewayNode(simulator: simulator, dahdi: dahdi, clock: clock, pri: pri, calls: calls, lineTaps: taps, alarms: alarms,
                                configuration: live, logger: logger)
         services.append(AlarmService(node: node, monitor: alarms, storagePath: folder.path, logger: logger))
@@ -192,6 +197,7 @@ extension Trunkd {
             services.append(MetricsServer(port: port, logger: logger) { node.metricsText() })
         }
         if let calls, let cti = configuration.ctiConfiguration(folder: folder) {
+            try CTIService.checkTLS(cti, source: configuration.file)
             let service = CTIService(configuration: cti, calls: calls, pri: pri, promptFolder: folder.promptsPath, node: { node }, logger: logger)
             service.forwardAlarms(from: alarms)
             services.append(service)

@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import TrunkCore
 import TrunkCTI
+import TrunkCTITLS
 import TrunkMedia
 
 /// The CTI socket as one of trunkd's services: the event hub, the gateway backend and the
@@ -75,10 +76,28 @@ public final class CTIService: Service, Sendable {
         }
     }
 
+    /// Reads and checks the TLS files of every TLS listener, so a bad certificate or key stops
+    /// trunkd at start with the file named, before any service runs.
+    public static func checkTLS(_ configuration: CTIConfiguration, source: String) throws(TrunkError) {
+        for listener in configuration.listeners {
+            guard case .tls(let host, let port, let files) = listener else { continue }
+            do {
+                _ = try CTITLSServerSecurity(files: files)
+            } catch {
+                throw TrunkError(.invalidArgument, "\(source) [cti] tls \(host):\(port): \(error)")
+            }
+        }
+    }
+
     public func run() async throws {
-        var server = try CTIServer(configuration: configuration, backend: backend, hub: hub, logger: logger)
+        let tls = CTITLSServerSecurity.loader
+        var server = try CTIServer(configuration: configuration, backend: backend, hub: hub, logger: logger, tls: tls)
         do {
             try await server.start()
+        } catch let error as CTITLSError {
+            // Bad TLS files are a configuration mistake, not a busy port: nothing falls back.
+            await server.stop()
+            throw error
         } catch {
             // A TCP port taken (another node on this machine) must not take the node down:
             // the Unix socket in the data folder still serves local clients.
@@ -87,7 +106,7 @@ public final class CTIService: Service, Sendable {
             logger.error("CTI listener failed; serving the Unix socket only", metadata: ["error": "\(error)"])
             guard !local.listeners.isEmpty else { throw error }
             await server.stop()
-            server = try CTIServer(configuration: local, backend: backend, hub: hub, logger: logger)
+            server = try CTIServer(configuration: local, backend: backend, hub: hub, logger: logger, tls: tls)
             try await server.start()
         }
         let running = server

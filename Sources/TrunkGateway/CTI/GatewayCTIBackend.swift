@@ -52,6 +52,8 @@ public final class GatewayCTIBackend: CTIBackend {
         var bargeIn: Set<String> = []
         /// Blind transfers waiting for their new call's answer: new call → (partner, bridge, op).
         var blindTransfers: [String: (partner: String, bridgeID: String, opID: String)] = [:]
+        /// Calls placed by `channel.ring` (an FXS station rung) until they end.
+        var rings: Set<String> = []
         /// Recordings CTI started, by call: their id and the operation that ends with recording.finished.
         var recordingOps: [String: (recordingID: String, opID: String)] = [:]
     }
@@ -113,9 +115,14 @@ public final class GatewayCTIBackend: CTIBackend {
                 hub.publish(CTIEvent(.opFailed, callID: transfer.partner, opID: transfer.opID,
                                      fields: [("reason", "transfer_target_not_answered"), ("cause", .int(call.cause ?? 0))]))
             }
+            let rang = state.withLockedValue { $0.rings.remove(call.callID) != nil }
             if let op {
+                // A station nobody picked up: `timeout` when the ring timed out, `abandoned` when
+                // the client hung up first, `cleared` when the phone side went away.
+                let abandoned = rang && call.clearedBy == .local && call.failure != .timeout
+                let reason = abandoned ? "abandoned" : call.failure?.rawValue ?? "cleared"
                 hub.publish(CTIEvent(.opFailed, callID: call.callID, opID: op, fields: [
-                    ("reason", .string(call.failure?.rawValue ?? "cleared")), ("cause", .int(call.cause ?? 0)),
+                    ("reason", .string(reason)), ("cause", .int(call.cause ?? 0)),
                 ]))
             }
             if let collect { finishCollect(call.callID, collect, reason: "hangup") }
@@ -264,7 +271,7 @@ public final class GatewayCTIBackend: CTIBackend {
             }
             state.withLockedValue { $0.originateOps[o.callID] = o.opID }
             do {
-                try Self.wrap { () throws(TrunkError) in
+                _ = try Self.wrap { () throws(TrunkError) in
                     try manager.originate(group: route.group, channel: route.channel, number: o.number, callerID: o.callerID,
                                           timeoutMs: o.timeoutMilliseconds, callID: o.callID)
                 }
@@ -272,8 +279,29 @@ public final class GatewayCTIBackend: CTIBackend {
                 state.withLockedValue { _ = $0.originateOps.removeValue(forKey: o.callID) }
                 throw error
             }
-        case .ring:
-            throw CTIBackendError(.unavailable, "ringing an FXS port needs the analog line service, which this node does not run")
+        case .ring(let r):
+            guard let address = calls.media?.numbering.address(of: r.channel) else { throw CTIBackendError(.notFound, "no channel \(r.channel)") }
+            guard calls.stations[address.span] != nil else {
+                let stations = calls.stations.values.flatMap { span in span.channels.compactMap { number(ChannelAddress(span: span.span, channel: $0)) } }.sorted()
+                throw CTIBackendError(
+                    .invalidState,
+                    "channel \(r.channel) is not an FXS station port (station channels: \(stations.isEmpty ? "none on this node" : stations.map(String.init).joined(separator: ", ")))")
+            }
+            state.withLockedValue { state in
+                state.originateOps[r.callID] = r.opID
+                state.rings.insert(r.callID)
+            }
+            do {
+                _ = try Self.wrap { () throws(TrunkError) in
+                    try manager.originate(channel: address, number: "", callerID: r.callerID, timeoutMs: r.timeoutMilliseconds, callID: r.callID)
+                }
+            } catch {
+                state.withLockedValue { state in
+                    state.originateOps[r.callID] = nil
+                    state.rings.remove(r.callID)
+                }
+                throw error
+            }
         case .sendDTMF(let target, let digits, _):
             let call = try call(target)
             let engine = try media()

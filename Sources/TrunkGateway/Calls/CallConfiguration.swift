@@ -54,9 +54,13 @@ extension TrunklineConfig {
 
     /// The CTI server's listeners and tokens; nil when the file declares none (no CTI socket).
     public func ctiConfiguration(folder: DataFolder) -> CTIConfiguration? {
-        guard !cti.tcp.isEmpty || !cti.unix.isEmpty else { return nil }
+        guard !cti.tcp.isEmpty || !cti.unix.isEmpty || !cti.tls.isEmpty else { return nil }
         var configuration = CTIConfiguration()
         configuration.listeners = cti.tcp.map { .tcp(host: $0.host, port: $0.port) } + cti.unix.map { .unix(path: $0, mode: 0o660) }
+        if let certificate = cti.tlsCertificate, let key = cti.tlsKey {
+            let files = CTITLSFiles(certificatePath: certificate, privateKeyPath: key)
+            configuration.listeners += cti.tls.map { .tls(host: $0.host, port: $0.port, files) }
+        }
         configuration.auditLogPath = folder.path + "/cti-audit.jsonl"
         configuration.tokens = cti.tokens.map { token in
             CTIConfiguration.Token(secret: token.token, name: token.name,

@@ -16,6 +16,9 @@ public final class CallService: Sendable {
     /// FXO spans (the call centre's analog lines) and the lab exchange's FXS spans.
     public let analogTrunks: [Int: AnalogTrunk]
     public let exchanges: [Int: LabExchange]
+    /// FXS spans with phones the gateway rings (`channel.ring`), and the lab's phones on them.
+    public let stations: [Int: AnalogStations]
+    public let phones: [Int: LabPhones]
     public let store: CDRStore?
     /// Plays, collects and records for calls; nil on a node without a media loop.
     public let media: CallMediaEngine?
@@ -41,13 +44,18 @@ public final class CallService: Sendable {
             }
         }
         let analogNow: @Sendable () -> AnalogInstant = { AnalogInstant(milliseconds: pri.now.nanoseconds / 1_000_000) }
-        let (analogTrunks, exchanges) = try analog?.build(manager: manager, now: analogNow) ?? ([:], [:])
+        let built = try analog?.build(manager: manager, now: analogNow) ?? AnalogLabSetup.Built()
+        let (analogTrunks, exchanges) = (built.trunks, built.exchanges)
         for trunk in analogTrunks.values {
             manager.register(trunk)
             media?.borrowChannels(span: trunk.span, from: trunk)
         }
         // Line tests on the exchange's FXS ports borrow their devices as calls borrow the FXO lines'.
         for exchange in exchanges.values { media?.borrowChannels(span: exchange.span, from: exchange) }
+        for stations in built.stations.values {
+            manager.register(stations)
+            media?.borrowChannels(span: stations.span, from: stations)
+        }
         var callChannels = trunks.mapValues(\.channels)
         for (span, trunk) in analogTrunks { callChannels[span] = trunk.channels }
         let fromFile = try groupsFromFile?(callChannels)
@@ -56,6 +64,8 @@ public final class CallService: Sendable {
         }
         self.analogTrunks = analogTrunks
         self.exchanges = exchanges
+        self.stations = built.stations
+        self.phones = built.phones
         self.manager = manager
         self.trunks = trunks
         self.carriers = carriers
@@ -94,21 +104,30 @@ public final class CallService: Sendable {
         let carrierList = Array(carriers.values)
         let analogList = analogTrunks.values.sorted { $0.span < $1.span }
         let exchangeList = exchanges.values.sorted { $0.span < $1.span }
+        let stationList = built.stations.values.sorted { $0.span < $1.span }
+        let phoneList = built.phones.values.sorted { $0.span < $1.span }
         let heartbeatEvery: Int64 = 5_000_000_000
         let lastHeartbeat = IntervalGate(pri.now.nanoseconds)
         let traffic = self.traffic
         pri.onTick { [writes] in
             for trunk in trunkList { trunk.service() }
             for trunk in analogList { trunk.service() }
+            for stations in stationList { stations.service() }
             media?.pump()
             manager.service()
             traffic.withLockedValue { $0 }?.service()
             for carrier in carrierList { carrier.service() }
             for exchange in exchangeList { exchange.service() }
+            for phones in phoneList { phones.service() }
             if let store, lastHeartbeat.advance(to: pri.now.nanoseconds, every: heartbeatEvery) {
                 writes.async { try? store.heartbeat() }
             }
         }
+    }
+
+    /// The global channel numbers of the station ports (held open by the stations themselves).
+    public var stationChannelNumbers: Set<Int> {
+        Set(stations.values.flatMap { span in span.channels.compactMap { media?.numbering.number(of: ChannelAddress(span: span.span, channel: $0)) } })
     }
 
     /// The embedded default's trunk groups: every B-channel of the node's PRI spans ("pri") and

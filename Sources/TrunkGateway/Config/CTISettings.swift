@@ -34,6 +34,11 @@ public struct CTISettings: Sendable, Equatable, Codable {
 
     public var tcp: [TCPListener] = []
     public var unix: [String] = []
+    /// TCP listeners that speak only TLS, with the certificate and key below.
+    public var tls: [TCPListener] = []
+    /// PEM files of the TLS listeners (absolute paths; read and checked when trunkd starts).
+    public var tlsCertificate: String?
+    public var tlsKey: String?
     public var tokens: [Token] = []
 
     public init() {}
@@ -44,17 +49,44 @@ public struct CTISettings: Sendable, Equatable, Codable {
 
 extension ConfigReader {
     mutating func ctiListeners(_ table: ConfigTable, into settings: inout CTISettings) {
-        checkKeys(table, allowed: ["tcp", "unix"], label: "[cti]")
+        checkKeys(table, allowed: ["tcp", "unix", "tls", "tls_cert", "tls_key"], label: "[cti]")
         for (text, position) in strings(table, "tcp") {
             if let listener = tcpListener(text, at: position) { settings.tcp.append(listener) }
         }
         for (path, position) in strings(table, "unix") {
             if path.hasPrefix("/") { settings.unix.append(path) } else { fail(position, "unix must be an absolute socket path, not \"\(path)\"") }
         }
+        ctiTLS(table, into: &settings)
+    }
+
+    /// `tls` listeners need both PEM files; the files without a listener are a mistake too.
+    private mutating func ctiTLS(_ table: ConfigTable, into settings: inout CTISettings) {
+        for (text, position) in strings(table, "tls") {
+            guard let listener = tcpListener(text, at: position, key: "tls") else { continue }
+            if settings.tcp.contains(listener) {
+                fail(position, "\(text) is both a tcp and a tls listener: a port speaks either plain text or TLS")
+            }
+            settings.tls.append(listener)
+        }
+        for (key, label) in [("tls_cert", "certificate"), ("tls_key", "private key")] {
+            guard value(table, key) != nil, let path = string(table, key) else {
+                if !settings.tls.isEmpty {
+                    fail(value(table, "tls")!.position, "tls listeners need \(key): the absolute path of the PEM \(label) file")
+                }
+                continue
+            }
+            let position = value(table, key)!.position
+            if !path.hasPrefix("/") {
+                fail(position, "\(key) must be an absolute path to a PEM \(label) file, not \"\(path)\"")
+            } else if settings.tls.isEmpty && value(table, "tls") == nil {
+                fail(position, "\(key) is set but there is no tls listener: add tls = \"HOST:PORT\" or remove \(key)")
+            }
+            if key == "tls_cert" { settings.tlsCertificate = path } else { settings.tlsKey = path }
+        }
     }
 
     /// "host:port" or "[v6]:port".
-    private mutating func tcpListener(_ text: String, at position: SourcePosition) -> CTISettings.TCPListener? {
+    private mutating func tcpListener(_ text: String, at position: SourcePosition, key: String = "tcp") -> CTISettings.TCPListener? {
         var host = "", portText = ""
         if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
             host = String(text[text.index(after: text.startIndex)..<close])
@@ -64,7 +96,7 @@ extension ConfigReader {
             portText = String(text[text.index(after: colon)...])
         }
         guard !host.isEmpty, let port = Int(portText), (1...65535).contains(port) else {
-            fail(position, "tcp must be \"HOST:PORT\" (port 1…65535), like \"127.0.0.1:7070\", not \"\(text)\"")
+            fail(position, "\(key) must be \"HOST:PORT\" (port 1…65535), like \"127.0.0.1:7070\", not \"\(text)\"")
             return nil
         }
         return CTISettings.TCPListener(host: host, port: port)

@@ -12,6 +12,8 @@ public final class LiveConfiguration: Sendable {
         var running: TrunklineConfig
         /// Analog ports in service: their channels held open (closing is dropping the device).
         var openPorts: [Int: any ChannelDevice] = [:]
+        /// Declared analog ports the call service holds open itself (FXS stations).
+        var heldByCalls: Set<Int> = []
     }
 
     private let state: NIOLockedValueBox<State>
@@ -23,8 +25,10 @@ public final class LiveConfiguration: Sendable {
 
     /// Brings the node to `running`: the spans' configured timers into their drivers, the
     /// declared analog ports opened.
+    /// - Parameter heldByCalls: channels the call service already holds open (station ports):
+    ///   in service, not opened a second time.
     public init(running: TrunklineConfig, simulator: LineSimulator?, dahdi: DAHDIBackend? = nil, pri: PRILab?,
-                alarms: AlarmMonitor?, logger: Logger) throws(TrunkError) {
+                alarms: AlarmMonitor?, heldByCalls: Set<Int> = [], logger: Logger) throws(TrunkError) {
         self.simulator = simulator
         self.dahdi = dahdi
         self.pri = pri
@@ -32,12 +36,15 @@ public final class LiveConfiguration: Sendable {
         self.logger = logger
         var initial = State(running: running)
         for span in running.effectiveSpans where span.pri != PRISettings() { pri?.drivers[span.number]?.retime(span.pri) }
-        for port in running.analogPorts { initial.openPorts[port.channel] = try Self.open(port, simulator: simulator, dahdi: dahdi) }
+        initial.heldByCalls = heldByCalls
+        for port in running.analogPorts where !heldByCalls.contains(port.channel) {
+            initial.openPorts[port.channel] = try Self.open(port, simulator: simulator, dahdi: dahdi)
+        }
         state = NIOLockedValueBox(initial)
     }
 
     public var running: TrunklineConfig { state.withLockedValue { $0.running } }
-    public var portsInService: [Int] { state.withLockedValue { $0.openPorts.keys.sorted() } }
+    public var portsInService: [Int] { state.withLockedValue { $0.heldByCalls.union($0.openPorts.keys).sorted() } }
 
     private static func open(_ port: AnalogPortConfig, simulator: LineSimulator?, dahdi: DAHDIBackend?) throws(TrunkError) -> any ChannelDevice {
         switch port.backend {
