@@ -28,6 +28,7 @@ public enum ControlMethod: String, Sendable, Codable, CaseIterable {
     case alarms = "alarms"
     case configApply = "config.apply"
     case spanLoopback = "span.loopback"
+    case simListen = "sim.listen"
 }
 
 /// A call from the lab's carrier (an E1 span) or exchange (an FXS span) into the gateway, as a
