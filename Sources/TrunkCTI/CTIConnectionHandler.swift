@@ -330,7 +330,8 @@ final class CTIConnectionHandler: ChannelInboundHandler, EventSink {
         }
         detachSubscriber()
         let fanout = shared.hub.fanout(for: context!.eventLoop)
-        let subscriber = EventSubscriber(filter: filter, cursor: cursor, queueLimit: shared.configuration.clientQueueEvents, sink: self)
+        let subscriber = EventSubscriber(filter: filter, cursor: cursor, queueLimit: shared.configuration.clientQueueEvents, sink: self,
+                                         replayThrough: since == nil ? 0 : window.head)
         send(
             id: id,
             result: .object([

@@ -12,11 +12,13 @@ final class CTILab: @unchecked Sendable {
     /// trunkd's log, in a file so that a test can watch it while trunkd runs.
     var logPath: String { data + "/trunkd.log" }
 
-    init() throws {
+    /// `realtime`: trunkd asks for SCHED_FIFO for its tick thread (`--realtime`), as a production
+    /// node does, so its tick lateness measures trunkd and not the other work on the machine.
+    init(realtime: Bool = false) throws {
         data = temporaryDataFolder()
         _ = FileManager.default.createFile(atPath: data + "/trunkd.log", contents: nil)
         daemon.executableURL = URL(fileURLWithPath: Binaries.path("trunkd"))
-        daemon.arguments = ["--data", data, "--cti-port", "0"]
+        daemon.arguments = ["--data", data, "--cti-port", "0"] + (realtime ? ["--realtime"] : [])
         daemon.standardOutput = FileHandle.nullDevice
         daemon.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: data + "/trunkd.log"))
         try daemon.run()

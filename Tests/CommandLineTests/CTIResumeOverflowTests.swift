@@ -17,12 +17,12 @@ struct CTIResumeOverflowTests {
     }
 
     /// Events from the gateway at the rate the socket takes them: `conference.mute` toggles on
-    /// `call` (each publishes conference.muted and sends the media loop a command), up to 32
-    /// requests in flight, until `stop` says so or `count` were answered. Returns how many.
+    /// `call` (each publishes conference.muted and sends the media loop a command), up to 60
+    /// requests in flight (the server allows 64), until `stop` says so or `count` were answered. Returns how many.
     static func storm(_ client: CTISocketClient, call: String, count: Int, stop: @escaping () -> Bool = { false }) throws -> Int {
         var done = 0
         while done < count && !stop() {
-            let batch = min(32, count - done)
+            let batch = min(60, count - done)
             let start = client.messageCount
             var last: Any = 0
             for index in 0..<batch {
@@ -93,9 +93,49 @@ struct CTIResumeOverflowTests {
         CTISchema.expectValid(first.receivedLines, kind: "server")
     }
 
+    @Test("resuming from events older than the node's ring (65,536 events) is told exactly which range is gone, then gets the rest")
+    func resumeBeyondTheRing() throws {
+        let lab = try CTILab()
+        defer { lab.stop() }
+        let driver = try lab.client(name: "driver")
+        defer { driver.close() }
+        try driver.call("calls.claim", ["dnis": "955XX"])
+        try driver.call("events.subscribe", ["types": ["channel.*"]])
+        let call = try Self.answeredCall(lab, driver, channel: 1, from: "13800138000")
+        try driver.call("conference.create", ["conference_id": "storm"])
+        try driver.call("conference.add", ["conference_id": "storm", "call_id": call])
+        try driver.call("events.unsubscribe")
+
+        var away = try lab.client(name: "resuming")
+        try away.call("events.subscribe")
+        try driver.call("conference.mute", ["conference_id": "storm", "call_id": call, "muted": true])
+        let lastSeen = try #require(try away.event("conference.muted")["seq"] as? Int)
+        away.close()
+
+        let ring = 65_536
+        let stormer = try lab.client(name: "storm")
+        defer { stormer.close() }
+        _ = try Self.storm(stormer, call: call, count: ring + 2_000)
+
+        away = try lab.client(name: "resuming")
+        defer { away.close() }
+        let resumed = try away.call("events.subscribe", ["since_seq": lastSeen])
+        let head = try #require(resumed["head_seq"] as? Int)
+        let gone = try #require(resumed["gone"] as? [String: Any], "\(resumed)")
+        #expect(gone["from"] as? Int == lastSeen + 1)
+        #expect(gone["to"] as? Int == head - ring, "the ring keeps the last \(ring) events")
+        #expect(resumed["replay_from"] as? Int == head - ring + 1)
+        let last = away.wait(timeout: 120) { message in
+            (message["params"] as? [String: Any])?["seq"] as? Int == head || message["method"] as? String == "events.overflow"
+        }
+        #expect(last?["method"] as? String == "event", "a client reading a long replay is not cut off: \(String(describing: last))")
+        #expect(Self.seqs(away.events) == Array((head - ring + 1)...head), "the kept events, all of them, in order")
+        CTISchema.expectValid(Array(away.receivedLines.prefix(3)), kind: "server")
+    }
+
     @Test("a client that stops reading is told what it lost and closed; another gets every event; media ticks stay on time (measured)")
     func slowClientIsCutOffAlone() throws {
-        let lab = try CTILab()
+        let lab = try CTILab(realtime: true)
         defer { lab.stop() }
         let driver = try lab.client(name: "driver")
         defer { driver.close() }
@@ -174,12 +214,22 @@ struct CTIResumeOverflowTests {
         let rate = Double(stormCount) / seconds
         print("""
             slow-client episode: \(stormCount) events in \(String(format: "%.1f", seconds)) s (\(Int(rate))/s); slow client lost \(lostFrom)…\(lostTo)
+            tick thread real-time: \(quiet.realtime)
             tick lateness quiet: p50 < \(quiet.latenessP50Microseconds) µs, p99 < \(quiet.latenessP99Microseconds) µs, p99.9 < \(quiet.latenessP999Microseconds) µs, max \(quiet.latenessMaxMicroseconds) µs, skipped \(quiet.skippedTicks)
             tick lateness storm: p50 < \(during.latenessP50Microseconds) µs, p99 < \(during.latenessP99Microseconds) µs, p99.9 < \(during.latenessP999Microseconds) µs, max \(during.latenessMaxMicroseconds) µs, skipped \(during.skippedTicks)
             """)
-        #expect(during.skippedTicks == 0, "no tick given up during the episode")
-        #expect(during.latenessP99Microseconds <= max(4 * quiet.latenessP99Microseconds, 2_048),
-                "99 % of ticks within 2 ms (or 4× the quiet p99) of their deadline during the episode")
+        if quiet.realtime {
+            // The tick thread outranks everything else on the machine, so what it measures is
+            // trunkd: every tick must run within its own millisecond at p99 (power-of-two buckets:
+            // ≤ 1024 µs), 99.9 % within two, none given up.
+            #expect(during.skippedTicks == 0, "no tick given up during the episode")
+            #expect(during.latenessP99Microseconds <= 1_024, "p99 tick lateness during the episode")
+            #expect(during.latenessP999Microseconds <= 2_048, "p99.9 tick lateness during the episode")
+        } else {
+            // Without SCHED_FIFO the machine's other load is in the figures: compare with the quiet sample.
+            print("the tick thread did not get SCHED_FIFO (no CAP_SYS_NICE): comparing with the quiet sample only")
+            #expect(during.latenessP99Microseconds <= max(4 * quiet.latenessP99Microseconds, 2_048), "p99 tick lateness during the episode")
+        }
         #expect(during.ticks >= 2_900, "the clock ticked through the sample (\(during.ticks) ticks in 3 s)")
     }
 }

@@ -125,6 +125,33 @@ struct EventDeliveryTests {
         await second.close()
     }
 
+    @Test("a replay longer than the client's queue is paced by its socket, not cut off")
+    func longReplayIsPacedBySocket() async throws {
+        let server = try await TestServer.start(ringCapacity: 20_000) {
+            $0.clientQueueEvents = 100
+            $0.clientSocketBufferBytes = 8 * 1024
+            $0.socketSendBufferBytes = 8 * 1024
+        }
+        defer { Task { await server.stop() } }
+        let published = Self.publish(server.hub, count: 5_000)
+        let client = try await server.connect(receiveBuffer: 4096)
+        try await client.login(TestServer.agentToken)
+        let subscribed = try #require(try await client.call("events.subscribe", ["since_seq": 0])["result"])
+        #expect(subscribed["replay_from"] == 1)
+        // Live events arrive while it replays; they follow the backlog.
+        let live = Self.publish(server.hub, count: 50)
+        var seen: [Int64] = []
+        while let message = try await client.next(timeout: .seconds(20), waitingFor: "event \(live.last!)") {
+            #expect(message["method"] != "events.overflow", "a client that reads its replay must not be cut off: \(message)")
+            if message["method"] == "event", let seq = message["params"]?["seq"]?.intValue {
+                seen.append(seq)
+                if seq == Int64(live.last!) { break }
+            }
+        }
+        #expect(seen == (published + live).map { Int64($0) })
+        await client.close()
+    }
+
     @Test("resuming from events older than the ring says exactly which range is gone")
     func resumeReportsTheGoneRange() async throws {
         let server = try await TestServer.start(ringCapacity: 100)
