@@ -136,6 +136,11 @@ struct CTIAcceptanceTests {
         let blindHeard = try lab.listen([(1, 500), (targetChannel, 1_900)], hz: [500, 1_900])
         #expect(Self.hears(blindHeard, 1, 1_900) && Self.hears(blindHeard, targetChannel, 500), "caller and transfer target: \(Self.describe(blindHeard))")
 
+        for (step, result) in [("play", dial), ("bridge", bridged), ("listen", listening), ("whisper", whisper), ("barge", barge),
+                               ("snoop stopped", afterSnoop), ("attended", handedOver), ("blind", blindHeard)] {
+            print("far ends heard, \(step): \(Self.describe(result))")
+        }
+
         // 6. Hang up everything through the socket.
         for call in [caller, target, supervisor] {
             try agent.call("channel.hangup", ["call_id": call, "cause": 16])
@@ -168,5 +173,16 @@ struct CTIAcceptanceTests {
         // Every message both ways is what docs/cti-schema.json says.
         CTISchema.expectValid(agent.receivedLines, kind: "server")
         CTISchema.expectValid(agent.sentLines, kind: "client")
+    }
+
+    @Test("sim listen refuses a channel with no call (an idle line is not measured as silence)")
+    func listenNeedsACall() throws {
+        let lab = try CTILab()
+        defer { lab.stop() }
+        let result = try run("trunkctl", ["--data", lab.data, "sim", "listen", "7:500", "--hz", "500"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("span 1 channel 7"), "\(result.stderr)")
+        let malformed = try run("trunkctl", ["--data", lab.data, "sim", "listen", "seven"])
+        #expect(malformed.status != 0 && malformed.stderr.contains("CHANNEL or CHANNEL:HZ"), "\(malformed.stderr)")
     }
 }
