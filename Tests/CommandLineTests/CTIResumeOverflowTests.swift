@@ -133,6 +133,51 @@ struct CTIResumeOverflowTests {
         CTISchema.expectValid(Array(away.receivedLines.prefix(3)), kind: "server")
     }
 
+    @Test("a client that reads slower than events come is told it overflowed, however long it takes to read up to the notice")
+    func slowReaderGetsTheNotice() throws {
+        let lab = try CTILab()
+        defer { lab.stop() }
+        let driver = try lab.client(name: "driver")
+        defer { driver.close() }
+        try driver.call("calls.claim", ["dnis": "955XX"])
+        try driver.call("events.subscribe", ["types": ["channel.*"]])
+        let call = try Self.answeredCall(lab, driver, channel: 1, from: "13800138000")
+        try driver.call("conference.create", ["conference_id": "storm"])
+        try driver.call("conference.add", ["conference_id": "storm", "call_id": call])
+        try driver.call("events.unsubscribe")
+
+        let slow = try lab.client(name: "slow", receiveBuffer: 4_096)
+        defer { slow.close() }
+        let head = try #require(try slow.call("events.subscribe")["head_seq"] as? Int)
+        // About 160 KB/s: behind the storm (several hundred KB/s), and well over the 2 s close
+        // grace to read the megabyte or so buffered for it when it overflows.
+        slow.readSlowly(bytes: 8_192, pauseMilliseconds: 50)
+        let stormer = try lab.client(name: "storm")
+        defer { stormer.close() }
+        let storm = StormRun()
+        let thread = Thread {
+            do {
+                storm.finish(count: try Self.storm(stormer, call: call, count: 400_000, stop: { storm.stopRequested }), error: nil)
+            } catch {
+                storm.finish(count: 0, error: error)
+            }
+        }
+        thread.start()
+        let cutOff = lab.waitForLog("CTI client not reading its events", timeout: 120)
+        storm.requestStop()
+        _ = storm.waitUntilFinished()
+        #expect(cutOff)
+        let overflowedAt = Date()
+        #expect(slow.waitUntilClosed(timeout: 120))
+        let reading = Date().timeIntervalSince(overflowedAt)
+        let notice = try #require(slow.allMessages.first { $0["method"] as? String == "events.overflow" }?["params"] as? [String: Any],
+                                  "closed after \(String(format: "%.1f", reading)) s of reading without the overflow notice")
+        let lostFrom = try #require(notice["lost_from"] as? Int)
+        #expect(Self.seqs(slow.events) == Array((head + 1)..<lostFrom), "everything before lost_from, in order")
+        #expect(slow.allMessages.last?["method"] as? String == "events.overflow")
+        print("slow reader: took \(String(format: "%.1f", reading)) s after the overflow to reach the notice (close grace 2 s)")
+    }
+
     @Test("a client that stops reading is told what it lost and closed; another gets every event; media ticks stay on time (measured)")
     func slowClientIsCutOffAlone() throws {
         let lab = try CTILab(realtime: true)

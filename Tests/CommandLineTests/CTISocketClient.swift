@@ -21,6 +21,7 @@ final class CTISocketClient: @unchecked Sendable {
     private var nextID = 0
     private var reader: Thread?
     private var paused = false
+    private var throttle: (bytes: Int, pauseMicroseconds: UInt32)?
 
     /// `receiveBuffer` shrinks SO_RCVBUF (before connecting, so the TCP-like window is small too);
     /// `reading: false` leaves every byte the server sends in the socket until `startReading()`.
@@ -64,7 +65,9 @@ final class CTISocketClient: @unchecked Sendable {
                 usleep(1_000)
                 continue
             }
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let limit = lock.withLock { throttle }
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, limit?.bytes ?? $0.count)) }
+            if let limit { usleep(limit.pauseMicroseconds) }
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
             pending += buffer[0..<count]
@@ -86,6 +89,10 @@ final class CTISocketClient: @unchecked Sendable {
     /// in the kernel's buffers, as with a client that has hung.
     func pauseReading() { lock.withLock { paused = true } }
     func resumeReading() { lock.withLock { paused = false } }
+
+    /// Reads at most `bytes` at a time with a pause after each: a client that keeps reading, but
+    /// slower than the events come.
+    func readSlowly(bytes: Int, pauseMilliseconds: Int) { lock.withLock { throttle = (bytes, UInt32(pauseMilliseconds * 1000)) } }
 
     /// Sends bytes as they are.
     func sendRaw(_ bytes: [UInt8]) throws {

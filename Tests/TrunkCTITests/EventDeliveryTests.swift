@@ -220,6 +220,37 @@ struct EventDeliveryTests {
         await fast.close()
     }
 
+    @Test("a client that has stopped reading altogether is let go once the close grace passes without progress")
+    func stuckClientIsLetGo() async throws {
+        let server = try await TestServer.start(ringCapacity: 65_536) {
+            $0.clientQueueEvents = 200
+            $0.clientSocketBufferBytes = 16 * 1024
+            $0.socketSendBufferBytes = 8 * 1024
+            $0.closeGraceMilliseconds = 300
+        }
+        defer { Task { await server.stop() } }
+        let admin = try await server.connect()
+        try await admin.login(TestServer.adminToken)
+        let stuck = try await server.connect(receiveBuffer: 4096)
+        try await stuck.login(TestServer.agentToken, client: "stuck")
+        _ = try await stuck.call("events.subscribe")
+        try await pauseReading(stuck)
+        for _ in 0..<100 {
+            _ = Self.publish(server.hub, count: 20)
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        var listed = true
+        let deadline = ContinuousClock.now + .seconds(10)
+        while listed && ContinuousClock.now < deadline {
+            let sessions = try await admin.call("sessions.list")["result"]?["sessions"]
+            listed = sessions?.arrayValue?.contains { $0["client"] == "stuck" } ?? false
+            if listed { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(!listed, "a client that reads nothing is closed after the grace, not kept")
+        await admin.close()
+        await stuck.close()
+    }
+
     /// Stops the collector reading: with autoRead off, a read is only issued after the previous
     /// completes, so once paused the socket's receive buffer fills and TCP pushes back.
     private func pauseReading(_ client: TestClient) async throws {
