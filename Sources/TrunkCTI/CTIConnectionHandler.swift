@@ -330,7 +330,8 @@ final class CTIConnectionHandler: ChannelInboundHandler, EventSink {
         }
         detachSubscriber()
         let fanout = shared.hub.fanout(for: context!.eventLoop)
-        let subscriber = EventSubscriber(filter: filter, cursor: cursor, queueLimit: shared.configuration.clientQueueEvents, sink: self)
+        let subscriber = EventSubscriber(filter: filter, cursor: cursor, queueLimit: shared.configuration.clientQueueEvents, sink: self,
+                                         replayThrough: since == nil ? 0 : window.head)
         send(
             id: id,
             result: .object([
@@ -580,8 +581,22 @@ final class CTIConnectionHandler: ChannelInboundHandler, EventSink {
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(bytes), promise: promise)
         promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
-        context.eventLoop.scheduleTask(in: .milliseconds(shared.configuration.closeGraceMilliseconds)) {
-            channel.close(promise: nil)
+        let grace = TimeAmount.milliseconds(shared.configuration.closeGraceMilliseconds)
+        let deadline = NIODeadline.now() + max(grace, .milliseconds(shared.configuration.idleTimeoutMilliseconds))
+        Self.closeUnlessDraining(channel, grace: grace, deadline: deadline, lastBuffered: .max)
+    }
+
+    /// Closes `channel` once a grace period passes in which the client took none of what is
+    /// still on its way to it, in NIO or the kernel (or at `deadline`): a client that reads slowly still reaches its
+    /// closing notice behind the events it had been sent; one that has stopped is let go.
+    private static func closeUnlessDraining(_ channel: any Channel, grace: TimeAmount, deadline: NIODeadline, lastBuffered: Int) {
+        channel.eventLoop.scheduleTask(in: grace) {
+            let unread = UnreadBytes.count(channel)
+            if unread > 0, unread < lastBuffered, NIODeadline.now() < deadline {
+                closeUnlessDraining(channel, grace: grace, deadline: deadline, lastBuffered: unread)
+            } else {
+                channel.close(promise: nil)
+            }
         }
     }
 

@@ -99,12 +99,21 @@ final class EventSubscriber {
     private let queueLimit: Int
     private weak var sink: (any EventSink)?
     private(set) var active = true
+    /// The replay asked for with `since_seq` ends here (the head when it subscribed). Replayed
+    /// events stay in the ring until the socket takes them, so a client reading a long backlog
+    /// is paced by its socket rather than cut off by its queue; only live events are queued.
+    let replayThrough: UInt64
+    /// Replaying, and the socket is full: the fan-out leaves this subscriber out until it drains.
+    private(set) var waitingForSocket = false
+    /// Set by the fan-out: drain again (the socket took what it had).
+    var resume: (() -> Void)?
 
-    init(filter: CTIEventFilter, cursor: UInt64, queueLimit: Int, sink: any EventSink) {
+    init(filter: CTIEventFilter, cursor: UInt64, queueLimit: Int, sink: any EventSink, replayThrough: UInt64 = 0) {
         self.filter = filter
         self.cursor = cursor
         self.queueLimit = queueLimit
         self.sink = sink
+        self.replayThrough = replayThrough
     }
 
     func deactivate() {
@@ -120,7 +129,7 @@ final class EventSubscriber {
 
     /// Replaying: new records (in seq order) and the ring's window at the time they were taken.
     func deliver(_ records: ArraySlice<EventRecord>, oldest: UInt64, head: UInt64) {
-        guard active, let sink else { return }
+        guard active, !waitingForSocket, let sink else { return }
         if cursor + 1 < oldest {
             // Events left the ring before this subscriber saw them: it cannot know whether they
             // were its own, so the whole range counts as lost.
@@ -129,6 +138,10 @@ final class EventSubscriber {
         }
         staged.removeAll(keepingCapacity: true)
         for record in records where record.seq > cursor {
+            if record.seq <= replayThrough && staged.isEmpty && pending.isEmpty && !sink.canTakeEvents {
+                waitingForSocket = true
+                break
+            }
             cursor = record.seq
             if filter.matches(record) { staged.append(record) }
         }
@@ -202,6 +215,10 @@ final class EventSubscriber {
             wrote = true
         }
         if wrote { sink.flushEvents() }
+        if waitingForSocket && pending.isEmpty && sink.canTakeEvents {
+            waitingForSocket = false
+            resume?()
+        }
     }
 
     private func overflow(_ sink: any EventSink, lostFrom: UInt64, lostTo: UInt64) {
@@ -267,6 +284,10 @@ final class EventFanout: @unchecked Sendable {
             replaying.append(subscriber)
         }
         subscriberCount.add(1, ordering: .relaxed)
+        subscriber.resume = { [weak self] in
+            guard let self, !self.wakePending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+            self.loop.execute { self.drain() }
+        }
         wakePending.store(true, ordering: .releasing)
         loop.execute { self.drain() }
     }
@@ -296,7 +317,8 @@ final class EventFanout: @unchecked Sendable {
     /// Returns whether some are still behind.
     private func replay() -> Bool {
         var from = UInt64.max
-        for subscriber in replaying where subscriber.active { from = min(from, subscriber.cursor) }
+        // A subscriber waiting for its socket is left out: its resume() wakes the drain again.
+        for subscriber in replaying where subscriber.active && !subscriber.waitingForSocket { from = min(from, subscriber.cursor) }
         guard from != .max else { return false }
         scratch.removeAll(keepingCapacity: true)
         let window = hub.records(after: from, limit: Self.batchLimit, into: &scratch)
@@ -311,7 +333,7 @@ final class EventFanout: @unchecked Sendable {
         replaying.removeAll { subscriber in
             guard subscriber.active else { return false }
             guard subscriber.cursor >= cursor else {
-                behind = true
+                if !subscriber.waitingForSocket { behind = true }
                 return false
             }
             subscriber.cursor = max(subscriber.cursor, cursor)

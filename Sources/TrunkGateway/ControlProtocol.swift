@@ -35,6 +35,7 @@ public enum ControlMethod: String, Sendable, Codable, CaseIterable {
     case chanLevel = "chan.level"
     /// Streamed: `chan.monitor.audio` notifications, then the reply.
     case chanMonitor = "chan.monitor"
+    case simListen = "sim.listen"
 }
 
 /// A call from the lab's carrier (an E1 span) or exchange (an FXS span) into the gateway, as a

@@ -95,7 +95,7 @@ extension Trunkctl {
     struct Sim: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Line simulator controls: cut and restore cables, add impairments.",
-            subcommands: [Cut.self, Restore.self, Impair.self, Call.self, Traffic.self])
+            subcommands: [Cut.self, Restore.self, Impair.self, Call.self, Traffic.self, Listen.self])
 
         struct Cut: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Cut span N's receive pair: RED here, YELLOW at the far end.")

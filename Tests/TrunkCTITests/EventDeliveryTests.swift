@@ -125,6 +125,33 @@ struct EventDeliveryTests {
         await second.close()
     }
 
+    @Test("a replay longer than the client's queue is paced by its socket, not cut off")
+    func longReplayIsPacedBySocket() async throws {
+        let server = try await TestServer.start(ringCapacity: 20_000) {
+            $0.clientQueueEvents = 100
+            $0.clientSocketBufferBytes = 8 * 1024
+            $0.socketSendBufferBytes = 8 * 1024
+        }
+        defer { Task { await server.stop() } }
+        let published = Self.publish(server.hub, count: 5_000)
+        let client = try await server.connect(receiveBuffer: 4096)
+        try await client.login(TestServer.agentToken)
+        let subscribed = try #require(try await client.call("events.subscribe", ["since_seq": 0])["result"])
+        #expect(subscribed["replay_from"] == 1)
+        // Live events arrive while it replays; they follow the backlog.
+        let live = Self.publish(server.hub, count: 50)
+        var seen: [Int64] = []
+        while let message = try await client.next(timeout: .seconds(20), waitingFor: "event \(live.last!)") {
+            #expect(message["method"] != "events.overflow", "a client that reads its replay must not be cut off: \(message)")
+            if message["method"] == "event", let seq = message["params"]?["seq"]?.intValue {
+                seen.append(seq)
+                if seq == Int64(live.last!) { break }
+            }
+        }
+        #expect(seen == (published + live).map { Int64($0) })
+        await client.close()
+    }
+
     @Test("resuming from events older than the ring says exactly which range is gone")
     func resumeReportsTheGoneRange() async throws {
         let server = try await TestServer.start(ringCapacity: 100)
@@ -191,6 +218,37 @@ struct EventDeliveryTests {
         #expect(slow.isClosed)
         SchemaCheck.expectValid(Array(slow.allReceivedLines.suffix(5)), kind: "server")
         await fast.close()
+    }
+
+    @Test("a client that has stopped reading altogether is let go once the close grace passes without progress")
+    func stuckClientIsLetGo() async throws {
+        let server = try await TestServer.start(ringCapacity: 65_536) {
+            $0.clientQueueEvents = 200
+            $0.clientSocketBufferBytes = 16 * 1024
+            $0.socketSendBufferBytes = 8 * 1024
+            $0.closeGraceMilliseconds = 300
+        }
+        defer { Task { await server.stop() } }
+        let admin = try await server.connect()
+        try await admin.login(TestServer.adminToken)
+        let stuck = try await server.connect(receiveBuffer: 4096)
+        try await stuck.login(TestServer.agentToken, client: "stuck")
+        _ = try await stuck.call("events.subscribe")
+        try await pauseReading(stuck)
+        for _ in 0..<100 {
+            _ = Self.publish(server.hub, count: 20)
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        var listed = true
+        let deadline = ContinuousClock.now + .seconds(10)
+        while listed && ContinuousClock.now < deadline {
+            let sessions = try await admin.call("sessions.list")["result"]?["sessions"]
+            listed = sessions?.arrayValue?.contains { $0["client"] == "stuck" } ?? false
+            if listed { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(!listed, "a client that reads nothing is closed after the grace, not kept")
+        await admin.close()
+        await stuck.close()
     }
 
     /// Stops the collector reading: with autoRead off, a read is only issued after the previous

@@ -16,6 +16,8 @@ extension CTIService {
             }
             hub.publish(CTIEvent(type, span: record.span, fields: [
                 ("kind", .string(record.kind)), ("severity", .string(record.severity.rawValue)), ("message", .string(record.message)),
+                // The alarm by name as the protocol lists them (red, yellow, … for span.red, span.yellow).
+                ("alarms", .array([.string(record.kind.hasPrefix("span.") ? String(record.kind.dropFirst(5)) : record.kind)])),
             ]))
         }
     }

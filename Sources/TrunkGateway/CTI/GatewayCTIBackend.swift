@@ -56,6 +56,8 @@ public final class GatewayCTIBackend: CTIBackend {
         var rings: Set<String> = []
         /// Recordings CTI started, by call: their id and the operation that ends with recording.finished.
         var recordingOps: [String: (recordingID: String, opID: String)] = [:]
+        /// Calls whose CTI recording a client stopped (their recording.finished says "stopped", else "max_ms").
+        var stoppedRecordings: Set<String> = []
     }
 
     private var manager: CallManager { calls.manager }
@@ -81,6 +83,7 @@ public final class GatewayCTIBackend: CTIBackend {
             hub.publish(CTIEvent(.channelOffered, callID: call.callID, channel: number(call.address), span: call.address.span, fields: [
                 ("ani", .string(call.caller)), ("dnis", .string(call.callee)), ("redirecting", .string(call.redirecting)),
                 ("presentation", .string(call.callerPresentation)), ("trunk", .string(call.trunk.rawValue)),
+                ("trunk_type", call.trunk == .pri ? "pri" : "analog"),
                 ("trunk_group", .string(call.trunkGroup)), ("claimed_by", .string(call.handler)),
             ]))
         case .originated(let call):
@@ -95,10 +98,17 @@ public final class GatewayCTIBackend: CTIBackend {
                                      fields: [("progress", .string(call.state.rawValue))]))
             }
             if call.state == .up, let transfer = state.withLockedValue({ $0.blindTransfers.removeValue(forKey: call.callID) }) {
-                try? createBridge(transfer.bridgeID, [transfer.partner, call.callID])
-                manager.note(transfer.partner, .transferred, detail: call.callID)
-                hub.publish(CTIEvent(.channelTransferred, callID: transfer.partner, opID: transfer.opID,
-                                     fields: [("to_call_id", .string(call.callID)), ("mode", "blind")]))
+                do {
+                    try createBridge(transfer.bridgeID, [transfer.partner, call.callID])
+                    manager.note(transfer.partner, .transferred, detail: call.callID)
+                    hub.publish(callEvent(.channelTransferred, transfer.partner, opID: transfer.opID,
+                                          fields: [("to_call_id", .string(call.callID)), ("mode", "blind")]))
+                } catch {
+                    hub.publish(callEvent(.opFailed, transfer.partner, opID: transfer.opID, fields: [
+                        ("reason", "transfer_bridge_failed"),
+                        ("error", Self.operationError(-32014, "unavailable", "the transfer target answered but could not be bridged: \(error.message)")),
+                    ]))
+                }
             }
             if call.state == .up {
                 let op = state.withLockedValue { $0.originateOps.removeValue(forKey: call.callID) }
@@ -112,8 +122,11 @@ public final class GatewayCTIBackend: CTIBackend {
         case .ended(let call):
             let (op, collect) = state.withLockedValue { ($0.originateOps.removeValue(forKey: call.callID), $0.collects.removeValue(forKey: call.callID)) }
             if let transfer = state.withLockedValue({ $0.blindTransfers.removeValue(forKey: call.callID) }) {
-                hub.publish(CTIEvent(.opFailed, callID: transfer.partner, opID: transfer.opID,
-                                     fields: [("reason", "transfer_target_not_answered"), ("cause", .int(call.cause ?? 0))]))
+                hub.publish(callEvent(.opFailed, transfer.partner, opID: transfer.opID, fields: [
+                    ("reason", "transfer_target_not_answered"), ("cause", .int(call.cause ?? 0)),
+                    ("error", Self.operationError(-32014, "unavailable", "the transfer target did not answer (\(call.causeText ?? "no cause"))",
+                                                  [("cause", .int(call.cause ?? 0))])),
+                ]))
             }
             let rang = state.withLockedValue { $0.rings.remove(call.callID) != nil }
             if let op {
@@ -121,18 +134,21 @@ public final class GatewayCTIBackend: CTIBackend {
                 // the client hung up first, `cleared` when the phone side went away.
                 let abandoned = rang && call.clearedBy == .local && call.failure != .timeout
                 let reason = abandoned ? "abandoned" : call.failure?.rawValue ?? "cleared"
-                hub.publish(CTIEvent(.opFailed, callID: call.callID, opID: op, fields: [
+                hub.publish(callEvent(.opFailed, call.callID, opID: op, fields: [
                     ("reason", .string(reason)), ("cause", .int(call.cause ?? 0)),
+                    ("error", Self.operationError(-32014, "unavailable", "the call ended before it was answered (\(call.causeText ?? "no cause"))",
+                                                  [("cause", .int(call.cause ?? 0))])),
                 ]))
             }
             if let collect { finishCollect(call.callID, collect, reason: "hangup") }
             if let op = state.withLockedValue({ $0.recordingOps.removeValue(forKey: call.callID) }) {
-                hub.publish(CTIEvent(.recordingFinished, callID: call.callID, opID: op.opID,
-                                     fields: [("recording_id", .string(op.recordingID)), ("reason", "hangup")]))
+                hub.publish(callEvent(.recordingFinished, call.callID, opID: op.opID,
+                                      fields: [("recording_id", .string(op.recordingID)), ("reason", "hangup")]))
             }
             state.withLockedValue { state in
                 state.typeahead[call.callID] = nil
                 state.bargeIn.remove(call.callID)
+                state.stoppedRecordings.remove(call.callID)
             }
             leaveBridge(call.callID)
             hub.publish(CTIEvent(.channelHangup, callID: call.callID, channel: number(call.address), span: call.address.span, fields: [
@@ -141,7 +157,9 @@ public final class GatewayCTIBackend: CTIBackend {
             ]))
         case .recordingFinished(let call):
             guard let op = state.withLockedValue({ $0.recordingOps.removeValue(forKey: call.callID) }) else { return }
-            hub.publish(CTIEvent(.recordingFinished, callID: call.callID, opID: op.opID, fields: [("recording_id", .string(op.recordingID))]))
+            let stopped = state.withLockedValue { $0.stoppedRecordings.remove(call.callID) != nil }
+            hub.publish(callEvent(.recordingFinished, call.callID, opID: op.opID,
+                                  fields: [("recording_id", .string(op.recordingID)), ("reason", stopped ? "stopped" : "max_ms")]))
         case .channelChanged:
             break
         }
@@ -150,11 +168,25 @@ public final class GatewayCTIBackend: CTIBackend {
     private func operation(_ event: MediaOperationEvent) {
         switch event {
         case let .playbackFinished(callID, opID, stopped):
-            hub.publish(CTIEvent(.playbackFinished, callID: callID, opID: opID, fields: [("stopped", .bool(stopped))]))
+            // A play of several items ends with its last; the others carry "OP#index" (see `perform`).
+            guard !opID.contains("#") else { return }
+            hub.publish(callEvent(.playbackFinished, callID, opID: opID, fields: [("stopped", .bool(stopped)), ("reason", stopped ? "stopped" : "done")]))
         }
     }
 
     private func number(_ address: ChannelAddress) -> Int? { calls.media?.numbering.number(of: address) }
+
+    /// An event about a call, carrying the call's channel and span as every call event must
+    /// (docs/cti-schema.json); an ended call is still found among the recently ended.
+    private func callEvent(_ type: CTIEventType, _ callID: String, opID: String? = nil, fields: [(String, JSONValue)] = []) -> CTIEvent {
+        let address = manager.call(callID)?.address
+        return CTIEvent(type, callID: callID, channel: address.flatMap(number), span: address?.span, opID: opID, fields: fields)
+    }
+
+    /// The `error` object of an `op.failed` event, shaped like a JSON-RPC error.
+    private static func operationError(_ code: Int, _ reason: String, _ message: String, _ data: [(String, JSONValue)] = []) -> JSONValue {
+        .object([("code", .int(Int64(code))), ("message", .string(message)), ("data", .object([("reason", .string(reason))] + data))])
+    }
 
     // MARK: digit collection
 
@@ -168,7 +200,7 @@ public final class GatewayCTIBackend: CTIBackend {
             }
             if collect.terminators.contains(digit) {
                 state.collects[callID] = nil
-                return (collect, "terminator")
+                return (collect, "term_digit")
             }
             collect.digits.append(digit)
             if collect.digits.count >= collect.maximum {
@@ -183,7 +215,7 @@ public final class GatewayCTIBackend: CTIBackend {
     }
 
     private func finishCollect(_ callID: String, _ collect: Collect, reason: String) {
-        hub.publish(CTIEvent(.collectDone, callID: callID, opID: collect.opID,
+        hub.publish(callEvent(.collectDone, callID, opID: collect.opID,
                              fields: [("digits", .string(collect.digits)), ("reason", .string(reason))]))
     }
 
@@ -318,7 +350,7 @@ public final class GatewayCTIBackend: CTIBackend {
                 }
             }
             if p.bargeIn { state.withLockedValue { _ = $0.bargeIn.insert(call.callID) } }
-            hub.publish(CTIEvent(.playbackStarted, callID: call.callID, opID: p.opID))
+            hub.publish(callEvent(.playbackStarted, call.callID, opID: p.opID))
         case .stopMedia(let target):
             let call = try call(target)
             try media().stopPlayback(callID: call.callID)
@@ -341,12 +373,13 @@ public final class GatewayCTIBackend: CTIBackend {
                 try engine.startRecording(callID: call.callID, maxMs: r.maximumMilliseconds, recordingID: r.recordingID)
             }
             state.withLockedValue { $0.recordingOps[call.callID] = (id, r.opID) }
-            hub.publish(CTIEvent(.recordingStarted, callID: call.callID, opID: r.opID, fields: [("recording_id", .string(id))]))
+            hub.publish(callEvent(.recordingStarted, call.callID, opID: r.opID, fields: [("recording_id", .string(id))]))
         case .recordStop(let target):
             let call = try call(target)
             guard state.withLockedValue({ $0.recordingOps[call.callID] }) != nil else {
                 throw CTIBackendError(.invalidState, "call \(call.callID) is not being recorded")
             }
+            state.withLockedValue { _ = $0.stoppedRecordings.insert(call.callID) }
             try media().stopRecording(callID: call.callID)
         case .recordPause(let target), .recordResume(let target):
             let call = try call(target)
@@ -354,7 +387,7 @@ public final class GatewayCTIBackend: CTIBackend {
             let engine = try media()
             try Self.wrap { () throws(TrunkError) in try engine.pauseRecording(callID: call.callID, paused: paused) }
             let id = state.withLockedValue { $0.recordingOps[call.callID]?.recordingID }
-            hub.publish(CTIEvent(paused ? .recordingPaused : .recordingResumed, callID: call.callID, fields: [("recording_id", .string(id))]))
+            hub.publish(callEvent(paused ? .recordingPaused : .recordingResumed, call.callID, fields: [("recording_id", .string(id))]))
         case .bridgeCreate(let id, let members):
             let members = try members.map { (t) throws(CTIBackendError) in try call(t).callID }
             try createBridge(id, members)
@@ -371,7 +404,7 @@ public final class GatewayCTIBackend: CTIBackend {
             destroyBridge(id)
             let rest = current.filter { $0 != member }
             if rest.count >= 2 { try createBridge(id, rest) }
-            hub.publish(CTIEvent(.bridgeLeft, callID: member, fields: [("bridge_id", .string(id))]))
+            hub.publish(callEvent(.bridgeLeft, member, fields: [("bridge_id", .string(id))]))
         case .bridgeDestroy(let id):
             guard state.withLockedValue({ $0.bridges[id] != nil }) else { throw CTIBackendError(.notFound, "no bridge \(id)") }
             destroyBridge(id)
@@ -388,15 +421,15 @@ public final class GatewayCTIBackend: CTIBackend {
             let engine = try media()
             try Self.wrap { () throws(TrunkError) in try engine.join(call.callID, conference: room, side: .trunk, mode: .talk) }
             if muted { engine.setMuted(call.callID, muted: true) }
-            hub.publish(CTIEvent(.conferenceJoined, callID: call.callID, fields: [("conference_id", .string(id)), ("muted", .bool(muted))]))
+            hub.publish(callEvent(.conferenceJoined, call.callID, fields: [("conference_id", .string(id)), ("muted", .bool(muted))]))
         case .conferenceRemove(let id, let target):
             let call = try call(target)
             try media().leaveConference(call.callID)
-            hub.publish(CTIEvent(.conferenceLeft, callID: call.callID, fields: [("conference_id", .string(id))]))
+            hub.publish(callEvent(.conferenceLeft, call.callID, fields: [("conference_id", .string(id))]))
         case .conferenceMute(let id, let target, let muted):
             let call = try call(target)
             try media().setMuted(call.callID, muted: muted)
-            hub.publish(CTIEvent(.conferenceMuted, callID: call.callID, fields: [("conference_id", .string(id)), ("muted", .bool(muted))]))
+            hub.publish(callEvent(.conferenceMuted, call.callID, fields: [("conference_id", .string(id)), ("muted", .bool(muted))]))
         case .conferenceDestroy(let id):
             guard let room = state.withLockedValue({ state -> Int? in
                 guard let room = state.conferences.removeValue(forKey: id) else { return nil }
@@ -414,7 +447,7 @@ public final class GatewayCTIBackend: CTIBackend {
             try media().disconnect(call.callID)
             state.withLockedValue { _ = $0.held.insert(call.callID) }
             manager.note(call.callID, .held)
-            hub.publish(CTIEvent(.channelHeld, callID: call.callID))
+            hub.publish(callEvent(.channelHeld, call.callID))
         case .unhold(let target):
             let call = try call(target)
             let wasHeld = state.withLockedValue { $0.held.remove(call.callID) != nil }
@@ -425,7 +458,7 @@ public final class GatewayCTIBackend: CTIBackend {
                 try createBridge(bridge, members, announce: false)
             }
             manager.note(call.callID, .retrieved)
-            hub.publish(CTIEvent(.channelUnheld, callID: call.callID))
+            hub.publish(callEvent(.channelUnheld, call.callID))
         case .transfer(let t):
             try transfer(t)
         case .claim(let c):
@@ -515,7 +548,7 @@ public final class GatewayCTIBackend: CTIBackend {
         }
         guard announce else { return }
         hub.publish(CTIEvent(.bridgeCreated, fields: [("bridge_id", .string(id)), ("calls", .array(members.map { .string($0) }))]))
-        for m in members { hub.publish(CTIEvent(.bridgeJoined, callID: m, fields: [("bridge_id", .string(id))])) }
+        for m in members { hub.publish(callEvent(.bridgeJoined, m, fields: [("bridge_id", .string(id))])) }
     }
 
     private func destroyBridge(_ id: String, announce: Bool = true) {
@@ -536,7 +569,7 @@ public final class GatewayCTIBackend: CTIBackend {
         guard let id = state.withLockedValue({ $0.bridgeOfCall[callID] }) else { return }
         let rest = state.withLockedValue { $0.bridges[id]?.calls.filter { $0 != callID } } ?? []
         destroyBridge(id)
-        hub.publish(CTIEvent(.bridgeLeft, callID: callID, fields: [("bridge_id", .string(id))]))
+        hub.publish(callEvent(.bridgeLeft, callID, fields: [("bridge_id", .string(id))]))
         if rest.count >= 2 { try? createBridge(id, rest) }
     }
 
@@ -574,8 +607,9 @@ public final class GatewayCTIBackend: CTIBackend {
             for m in members { state.bridgeOfCall[m] = bridgeID }
             state.snoops[session.sessionID + "/" + s.snoopID] = Snoop(supervisor: supervisor.callID, bridgeID: bridgeID)
         }
-        hub.publish(CTIEvent(.snoopStarted, callID: target.callID, fields: [
-            ("snoop_id", .string(s.snoopID)), ("supervisor_call_id", .string(supervisor.callID)),
+        hub.publish(callEvent(.snoopStarted, target.callID, fields: [
+            ("snoop_id", .string(s.snoopID)), ("spy", .string(s.spy.rawValue)), ("whisper", .string(s.whisper.rawValue)),
+            ("supervisor_call_id", .string(supervisor.callID)),
             ("mode", .string("\(mode)")), ("bridge_id", .string(bridgeID)),
         ]))
     }
@@ -583,7 +617,7 @@ public final class GatewayCTIBackend: CTIBackend {
     private func stopSnoop(_ key: String) {
         guard let snoop = state.withLockedValue({ $0.snoops.removeValue(forKey: key) }) else { return }
         calls.media?.leaveConference(snoop.supervisor)
-        hub.publish(CTIEvent(.snoopStopped, callID: snoop.supervisor, fields: [("snoop_id", .string(String(key.split(separator: "/").last ?? "")))]))
+        hub.publish(callEvent(.snoopStopped, snoop.supervisor, fields: [("snoop_id", .string(String(key.split(separator: "/").last ?? "")))]))
     }
 
     /// Blind: a new call to the number; when it answers the target's partner is bridged to it
@@ -602,7 +636,7 @@ public final class GatewayCTIBackend: CTIBackend {
             try createBridge(bridgeID, [partner, consultation.callID])
             manager.note(partner, .transferred, detail: consultation.callID)
             try Self.wrap { () throws(TrunkError) in try manager.hangup(target.callID) }
-            hub.publish(CTIEvent(.channelTransferred, callID: partner, opID: t.opID, fields: [("to_call_id", .string(consultation.callID)), ("mode", "attended")]))
+            hub.publish(callEvent(.channelTransferred, partner, opID: t.opID, fields: [("to_call_id", .string(consultation.callID)), ("mode", "attended")]))
         case .number(let number):
             let group = manager.trunkGroups.first { $0.members.contains(target.address) }?.name ?? manager.trunkGroups.first?.name
             guard let group else { throw CTIBackendError(.unavailable, "no trunk group to place the transfer on") }

@@ -190,8 +190,10 @@ public final class CallManager: Sendable {
                 state.calls[record.callID] = LiveCall(record: record, reference: reference, startedNs: now)
                 state.byReference[reference] = record.callID
                 setChannel(&state, address, .offered, call: record.callID, &effects)
-                effects.notify(state, .offered(record))
+                // Routed before it is announced, so the offer names who claimed it; announced first all the same.
+                let announce = effects.count
                 if numberComplete { route(&state, record.callID, now: now, &effects) }
+                effects.notify(state, .offered(state.calls[record.callID]?.record ?? record), at: announce)
             case let .numberComplete(reference, callee):
                 guard let id = state.byReference[reference] else { return }
                 state.calls[id]!.record.callee = callee
@@ -213,8 +215,9 @@ public final class CallManager: Sendable {
             case .answered(let reference), .connected(let reference):
                 guard let id = state.byReference[reference], state.calls[id]?.record.state != .up else { return }
                 state.calls[id]!.deadlineNs = nil
-                move(&state, reference, to: .up, event: .answered, now: now, &effects)
+                // Media first: whoever hears the call is up (a CTI client bridging it) finds its channel in the loop.
                 attachMedia(&state, id, &effects)
+                move(&state, reference, to: .up, event: .answered, now: now, &effects)
                 flowInput(&state, id, now: now, &effects) { $0.answered() }
             case let .remoteClearing(reference, cause):
                 guard let id = state.byReference[reference], state.calls[id] != nil else { return }
@@ -585,6 +588,14 @@ public final class CallManager: Sendable {
 
         mutating func notify(_ state: State, _ notification: CallNotification) {
             for observer in state.observers { work.append { observer(notification) } }
+        }
+
+        /// How much work is collected so far: a position for `notify(_:_:at:)`.
+        var count: Int { work.count }
+
+        /// Notifies ahead of the work collected after `position`.
+        mutating func notify(_ state: State, _ notification: CallNotification, at position: Int) {
+            work.insert(contentsOf: state.observers.map { observer in { observer(notification) } }, at: position)
         }
 
         func run() { for body in work { body() } }

@@ -470,24 +470,71 @@ public final class CallMediaEngine: CallMediaControl, @unchecked Sendable {
 
     /// Keys `digits` on the carrier's channel `address` (opening it into the loop if needed).
     public func carrierDTMF(_ address: ChannelAddress, digits: String) {
-        guard let number = numbering.number(of: address) else { return }
-        let existing = state.withLockedValue { $0.carrier[address] }
-        var channelNumber = existing
-        if channelNumber == nil {
-            guard let device = try? backend.openChannel(number), let channel = try? MediaChannel(device: device, blockSize: loop.configuration.blockSize) else {
-                state.withLockedValue { $0.openFailures += 1 }
-                return
-            }
-            channelNumber = channel.number
-            state.withLockedValue { state in
-                state.carrier[address] = channel.number
-                state.channels[channel.number] = Attached(callID: nil, address: address, channel: channel.number)
-            }
-            send(.add(channel))
-        }
+        guard let channel = carrierChannel(address) else { return }
         let generator = DTMFGenerator()
         generator.send(digits)
-        send(.play(channel: channelNumber!, source: generator, id: 0, gain: .unity, mixWithSwitched: false))
+        send(.play(channel: channel, source: generator, id: 0, gain: .unity, mixWithSwitched: false))
+    }
+
+    /// The loop channel of the carrier's subscriber on `address`, opened into the loop on first use.
+    private func carrierChannel(_ address: ChannelAddress) -> Int32? {
+        if let existing = state.withLockedValue({ $0.carrier[address] }) { return existing }
+        guard let number = numbering.number(of: address),
+              let device = try? backend.openChannel(number), let channel = try? MediaChannel(device: device, blockSize: loop.configuration.blockSize) else {
+            state.withLockedValue { $0.openFailures += 1 }
+            return nil
+        }
+        state.withLockedValue { state in
+            state.carrier[address] = channel.number
+            state.channels[channel.number] = Attached(callID: nil, address: address, channel: channel.number)
+        }
+        send(.add(channel))
+        return channel.number
+    }
+
+    /// The lab's far-end ear: for `ms`, each carrier subscriber in `parties` sends its tone (if
+    /// any) and what it hears — what the gateway sent down its B-channel — is kept. Returns the
+    /// heard samples per party, in order. A tone replaces (and ends) DTMF the subscriber was keying.
+    public func carrierListen(_ parties: [(address: ChannelAddress, tone: ToneSequence.Step?)], ms: Int) async throws(TrunkError) -> [[Int16]] {
+        var taps: [(channel: Int32, tap: MediaTap, tone: Bool)] = []
+        for party in parties {
+            guard let channel = carrierChannel(party.address) else {
+                throw TrunkError(.busy, "span \(party.address.span) channel \(party.address.channel): the carrier's channel cannot be opened into the media loop")
+            }
+            let tapID = state.withLockedValue { state -> UInt32 in
+                defer { state.nextTapID &+= 1 }
+                return state.nextTapID
+            }
+            let tap = MediaTap(id: tapID, point: .beforeEchoCanceller, blockFrames: loop.blockSamples,
+                               capacityBlocks: max(16, (ms + 500) * 8 / loop.blockSamples))
+            send(.attachTap(channel: channel, tap: tap))
+            if let tone = party.tone {
+                send(.stopPlayback(channel: channel))
+                send(.play(channel: channel, source: ToneSequence(steps: [tone]), id: 0, gain: .unity, mixWithSwitched: false))
+            }
+            taps.append((channel, tap, party.tone != nil))
+        }
+        var heard = [[Int16]](repeating: [], count: taps.count)
+        var block = [Int16](repeating: 0, count: loop.blockSamples * 2)
+        let started = ContinuousClock.now
+        while true {
+            let done = ContinuousClock.now - started >= .milliseconds(ms)
+            for (index, item) in taps.enumerated() {
+                block.withUnsafeMutableBufferPointer { out in
+                    while item.tap.ring.pop(into: out) != nil, heard[index].count < ms * 8 {
+                        // Left: what the line brought the subscriber (the gateway's side of the call).
+                        for frame in 0..<loop.blockSamples { heard[index].append(out[2 * frame]) }
+                    }
+                }
+            }
+            if done || heard.allSatisfy({ $0.count >= ms * 8 }) { break }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for item in taps {
+            send(.detachTap(channel: item.channel))
+            if item.tone { send(.stopPlayback(channel: item.channel)) }
+        }
+        return heard
     }
 
     /// The carrier's call on `address` ended: give its channel back.

@@ -33,6 +33,22 @@ public final class SimulatorClock: @unchecked Sendable {
             }
             return maximumLatenessMicroseconds
         }
+
+        /// What happened between `earlier` and these statistics: a window's ticks and lateness.
+        /// Its maximum is exact when the window set a new maximum, else the window's top bucket bound.
+        public func since(_ earlier: Statistics) -> Statistics {
+            var window = Statistics()
+            window.ticks = ticks - earlier.ticks
+            window.skippedTicks = skippedTicks - earlier.skippedTicks
+            window.latenessBuckets = zip(latenessBuckets, earlier.latenessBuckets).map { $0 - $1 }
+            window.realtime = realtime
+            if maximumLatenessMicroseconds > earlier.maximumLatenessMicroseconds {
+                window.maximumLatenessMicroseconds = maximumLatenessMicroseconds
+            } else if let top = window.latenessBuckets.lastIndex(where: { $0 > 0 }) {
+                window.maximumLatenessMicroseconds = min(UInt64(1) << UInt64(top), maximumLatenessMicroseconds)
+            }
+            return window
+        }
     }
 
     private let simulator: LineSimulator
