@@ -470,6 +470,9 @@ final class CTIConnectionHandler: ChannelInboundHandler, EventSink {
                 ("seq", .int(Int64(seq))), ("epoch", .int(epoch)), ("spans", .array(spans.map(\.json))),
                 ("calls", .array(calls.map(\.json))), ("bridges", .array(bridges.map(\.json))),
             ])
+        case .recording(let recordingID):
+            let opID: String = if case .recordStart(let r) = request { r.opID } else { "" }
+            return .object([("op_id", .string(opID)), ("recording_id", .string(recordingID))])
         case .done:
             switch request {
             case .originate(let o): return .object([("op_id", .string(o.opID)), ("call_id", .string(o.callID))])

@@ -202,6 +202,9 @@ public enum CTIResult: Sendable, Equatable {
     case done
     case spanStatus([CTISpanStatus])
     case snapshot(CTISnapshot)
+    /// A recording started or joined: its id in the store, which differs from the requested one
+    /// when the call was already recorded full-time (the client's id then is a tag on it).
+    case recording(id: String)
 }
 
 public struct CTISpanStatus: Sendable, Equatable {

@@ -137,13 +137,23 @@ final class EventSubscriber {
             return
         }
         staged.removeAll(keepingCapacity: true)
+        var stagedBytes = 0
         for record in records where record.seq > cursor {
             if record.seq <= replayThrough && staged.isEmpty && pending.isEmpty && !sink.canTakeEvents {
                 waitingForSocket = true
                 break
             }
             cursor = record.seq
-            if filter.matches(record) { staged.append(record) }
+            guard filter.matches(record) else { continue }
+            staged.append(record)
+            stagedBytes += record.bytes.readableBytes
+            // Replayed events go out a chunk at a time, so the socket's state is looked at
+            // again before the next chunk: a full socket pauses the replay instead of queueing it.
+            if record.seq <= replayThrough && stagedBytes >= Self.chunkBytes {
+                deliverStaged(head: head)
+                stagedBytes = 0
+                guard active else { return }
+            }
         }
         deliverStaged(head: head)
     }
@@ -275,8 +285,9 @@ final class EventFanout: @unchecked Sendable {
 
     func add(_ subscriber: EventSubscriber) {
         loop.preconditionInEventLoop()
-        // With nobody live, nothing before the newcomer's cursor needs handing out.
-        if index.isEmpty { cursor = max(cursor, subscriber.cursor) }
+        // With nobody live, nothing up to the head at subscription needs handing out live; a
+        // replaying newcomer must stay behind that point, or its replay would bypass the pacing.
+        if index.isEmpty { cursor = max(cursor, subscriber.cursor, subscriber.replayThrough) }
         if subscriber.cursor >= cursor {
             subscriber.live = true
             index.insert(subscriber)

@@ -374,6 +374,7 @@ public final class GatewayCTIBackend: CTIBackend {
             }
             state.withLockedValue { $0.recordingOps[call.callID] = (id, r.opID) }
             hub.publish(callEvent(.recordingStarted, call.callID, opID: r.opID, fields: [("recording_id", .string(id))]))
+            return .recording(id: id)
         case .recordStop(let target):
             let call = try call(target)
             guard state.withLockedValue({ $0.recordingOps[call.callID] }) != nil else {
