@@ -167,18 +167,18 @@ extension Trunkd {
             pri = try PRILab(dahdi: backend, spans: dahdiSpans, logger: logger)
             dahdi = backend
         }
+        let recorder = try NodeRecorder.open(folder: folder, configuration: configuration.recording, logger: logger)
+        defer { recorder.shutdown() }
         var taps: [LineTapService] = []
-        for port in configuration.ports where port.backend == .alsa {
+        for port in configuration.ports where port.backend == .alsa && port.use == .lineTap {
             do {
-                taps.append(try LineTapService(port: port, logger: logger))
+                taps.append(try LineTapService(port: port, recorder: recorder, logger: logger))
             } catch {
                 throw TrunkError(error.code, "\(configuration.file):\(port.position.line):\(port.position.column): port \(port.name): \(error.message)")
             }
         }
         services += taps.map { $0 as any Service }
         let numbering = ChannelNumbering(statuses: (simulator?.spanStatuses() ?? []) + ((try? dahdi?.discover().map(\.status)) ?? []))
-        let recorder = try NodeRecorder.open(folder: folder, configuration: configuration.recording, logger: logger)
-        defer { recorder.shutdown() }
         let media = simulator.map { CallMediaEngine.lab(simulator: $0, recorder: recorder) }
         let calls = try pri.map { pri in
             try CallService(pri: pri, store: try CDRStore(path: folder.callRecordsPath), media: media,

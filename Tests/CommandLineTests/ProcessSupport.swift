@@ -74,9 +74,11 @@ final class Daemon {
     let stderrPipe = Pipe()
     private let stderrText: ReadAll
 
-    init(_ executable: String, _ arguments: [String]) throws {
+    /// `environment`: variables set (or replaced) for the daemon on top of the test's own.
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: Binaries.path(executable))
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = stderrPipe
         try process.run()

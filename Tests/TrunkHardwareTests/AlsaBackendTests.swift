@@ -86,7 +86,7 @@ struct AlsaBackendTests {
         settings.hangMs = 400
         settings.preRollMs = 100
         let recordings = RecordingBox()
-        let tap = try AlsaLineTap(pcm: pcm, settings: settings) { recordings.add($0) }
+        let tap = try AlsaLineTap(pcm: pcm, settings: settings, sink: recordings)
         let deadline = Date().addingTimeInterval(6)
         while pcm.statistics.frames < input.count && Date() < deadline { try tap.poll(timeoutMs: 100) }
 
@@ -97,7 +97,9 @@ struct AlsaBackendTests {
         #expect(abs(recording.startSample - (4000 - 800)) <= 400, "opened at \(recording.startSample)")
         // Closes 400 ms after the speech ends (sample 8800), within one detection window or two.
         let end = recording.startSample + recording.samples.count
+        #expect(recording.endSample == end, "the close names the end of the audio sent")
         #expect(abs(end - (8800 + 3200)) <= 400, "closed at \(end)")
+        #expect(recordings.misuse.isEmpty, "\(recordings.misuse)")
         // What was recorded is exactly what the line carried.
         #expect(recording.samples == Array(input[recording.startSample..<end]))
         #expect(!tap.isRecording)
@@ -153,11 +155,44 @@ struct AlsaBackendTests {
     }
 }
 
-final class RecordingBox: @unchecked Sendable {
+/// Collects what a line tap streams into whole recordings, and checks the order of the calls.
+final class RecordingBox: LineTapRecordingSink, @unchecked Sendable {
+    struct Recording {
+        var startSample: Int
+        var samples: [Int16]
+        var endSample: Int?
+    }
+
     private let lock = NSLock()
-    private var recordings: [AlsaLineTap.Recording] = []
-    func add(_ recording: AlsaLineTap.Recording) { lock.withLock { recordings.append(recording) } }
-    var all: [AlsaLineTap.Recording] { lock.withLock { recordings } }
+    private var recordings: [Recording] = []
+    private var open = false
+    private(set) var misuse: [String] = []
+
+    func lineTapOpened(startSample: Int, heardThrough: Int) {
+        if heardThrough < startSample { misuse.append("opened in the future") }
+        lock.withLock {
+            if open { misuse.append("opened twice") }
+            open = true
+            recordings.append(Recording(startSample: startSample, samples: []))
+        }
+    }
+
+    func lineTapAudio(_ samples: UnsafeBufferPointer<Int16>) {
+        lock.withLock {
+            guard open else { misuse.append("audio outside a recording"); return }
+            recordings[recordings.count - 1].samples += samples
+        }
+    }
+
+    func lineTapClosed(endSample: Int) {
+        lock.withLock {
+            guard open else { misuse.append("closed while not open"); return }
+            open = false
+            recordings[recordings.count - 1].endSample = endSample
+        }
+    }
+
+    var all: [Recording] { lock.withLock { recordings } }
 }
 
 @Suite("ALSA operator audio on a simulated line", .serialized)

@@ -31,7 +31,7 @@ extension GatewayNode {
         }
         var dChannels: [Int: Bool] = [:]
         for (span, driver) in pri?.drivers ?? [:] { dChannels[span] = driver.isDataLinkUp }
-        return AlarmSnapshot(spans: spans, dChannelUp: dChannels, syncSource: syncSource, recorder: calls?.media?.recorder?.health)
+        return AlarmSnapshot(spans: spans, dChannelUp: dChannels, syncSource: syncSource, recorder: (calls?.media?.recorder ?? lineTaps.first?.recorder)?.health)
     }
 
     func alarmMonitor() throws(TrunkError) -> AlarmMonitor {
