@@ -3,8 +3,10 @@ import TrunkMedia
 
 // trunkbench-echo            speed: ns/sample/channel at 256/512/1024 taps vs OSLEC
 //                            (thread CPU time, and wall time alongside)
-// trunkbench-echo speed [--runs N] [--taps T] [--no-oslec]
-//                            N rounds (default 9); one tail length only; ours only
+// trunkbench-echo speed [--runs N] [--taps T] [--chunk C] [--no-oslec]
+//                            N rounds (default 9); one tail length only; C samples
+//                            per call (default 8, DAHDI's 1 ms chunk; 64 = 8 ms,
+//                            160 = 20 ms media blocks); ours only
 // trunkbench-echo g168 [taps] [bulkDelay]   ERLE / convergence table
 // trunkbench-echo doubletalk                ERLE cost of a 2 s double-talk burst
 // trunkbench-echo kernels [taps] [runs] [channels]   ns/sample of each C kernel on its own
@@ -24,16 +26,18 @@ case "kernels":
 case nil, "speed":
     let runs = arguments.firstIndex(of: "--runs").flatMap { $0 + 1 < arguments.count ? Int(arguments[$0 + 1]) : nil } ?? 9
     let taps = arguments.firstIndex(of: "--taps").flatMap { $0 + 1 < arguments.count ? Int(arguments[$0 + 1]) : nil }
-    runSpeed(withOSLEC: !arguments.contains("--no-oslec"), runs: max(1, runs), tapSizes: taps.map { [$0] } ?? [256, 512, 1024])
+    let chunk = arguments.firstIndex(of: "--chunk").flatMap { $0 + 1 < arguments.count ? Int(arguments[$0 + 1]) : nil } ?? 8
+    runSpeed(withOSLEC: !arguments.contains("--no-oslec"), runs: max(1, runs), tapSizes: taps.map { [$0] } ?? [256, 512, 1024],
+             chunk: max(1, chunk))
 default:
-    print("usage: trunkbench-echo [speed [--runs N] [--taps T] [--no-oslec] | g168 [taps] [bulkDelay] | doubletalk | kernels [taps] [runs] [channels]]")
+    print("usage: trunkbench-echo [speed [--runs N] [--taps T] [--chunk C] [--no-oslec] | g168 [taps] [bulkDelay] | doubletalk | kernels [taps] [runs] [channels]]")
 }
 
-func runSpeed(withOSLEC: Bool, runs: Int, tapSizes: [Int]) {
+func runSpeed(withOSLEC: Bool, runs: Int, tapSizes: [Int], chunk: Int) {
     let channels = 8
     let far = SpeechLikeSignal.compositeSource(seconds: 4, activeLevel: -15, voiced: .tableC1, seed: 11)
     let scenario = EchoScenario(far: far, path: EchoPathModel(model: 5, bulkDelay: 400), erl: 6)
-    print("G.168 D.5, ERL 6 dB, CSS −15 dBm0, 4 s, \(channels) channels in turn, 8-sample chunks")
+    print("G.168 D.5, ERL 6 dB, CSS −15 dBm0, 4 s, \(channels) channels in turn, \(chunk)-sample chunks")
     print("NLP and comfort noise on (both cancellers); OSLEC with DAHDI's modes (adaption, NLP, clip, HPFs)")
     print("\(runs) rounds, each timing ours then OSLEC back to back; medians, and the median of the rounds' ratios")
     print("ns/sample: thread CPU time (what a core spends; excludes time the shared machine gave to other processes);")
@@ -43,7 +47,7 @@ func runSpeed(withOSLEC: Bool, runs: Int, tapSizes: [Int]) {
     print("taps  ours ns/sample  channels/core  OSLEC ns/sample  OSLEC/ours  (wall: ours  OSLEC  OSLEC/ours)")
     // Warm-up (page faults, lazy globals, clock ramp-up) so that the first
     // configuration timed is not penalised.
-    _ = SpeedBenchmark.measureCanceller(scenario: scenario, taps: 1024, nlp: true, channels: channels, runs: 1)
+    _ = SpeedBenchmark.measureCanceller(scenario: scenario, taps: 1024, nlp: true, channels: channels, runs: 1, chunk: chunk)
     if let oslec { _ = oslec.measure(scenario: scenario, taps: 1024, channels: channels, runs: 1) }
     for taps in tapSizes {
         var ours: [RunTime] = []
@@ -51,7 +55,7 @@ func runSpeed(withOSLEC: Bool, runs: Int, tapSizes: [Int]) {
         var ratios: [Double] = []
         var wallRatios: [Double] = []
         for _ in 0..<runs {
-            let a = SpeedBenchmark.measureCanceller(scenario: scenario, taps: taps, nlp: true, channels: channels, runs: 1)
+            let a = SpeedBenchmark.measureCanceller(scenario: scenario, taps: taps, nlp: true, channels: channels, runs: 1, chunk: chunk)
             ours.append(a)
             if let oslec {
                 let b = oslec.measure(scenario: scenario, taps: taps, channels: channels, runs: 1)

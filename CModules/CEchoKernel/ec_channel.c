@@ -4,7 +4,11 @@
 // non-linear processor. See CEchoKernel.h.
 #include "CEchoKernel.h"
 
+#include <stddef.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 void ec_channel_init(ec_channel *c, int taps, int geigel_hangover, int nlp_hangover,
                      float noise_initial, float noise_floor, float noise_ceiling) {
@@ -36,9 +40,36 @@ static inline __attribute__((always_inline)) float dc_block(float x, float *prev
     return y;
 }
 
+// The far end's DC blocker (the same filter) unrolled four samples ahead:
+// y[n] = d[n] + a d[n-1] + a^2 d[n-2] + a^3 d[n-3] + a^4 y[n-4], with
+// d[n] = x[n] - x[n-1] and a = 0.99. Its recursion then spans four samples,
+// so a chunk's outputs come four at a time instead of one per multiply-add
+// latency: the far-end pass, which the head filter waits for, was bound by
+// that chain. Every output is computed by the same expression whatever the
+// chunking, so the output still does not depend on the caller's block length.
+#define EC_DC_A1 0.99f
+#define EC_DC_A2 0.9801f
+#define EC_DC_A3 0.970299f
+#define EC_DC_A4 0.96059601f
+
 static inline __attribute__((always_inline)) float max_f(float a, float b) { return a > b ? a : b; }
 
+// Saturates to 16 bits and rounds to nearest even (the FPU's default mode).
+static inline __attribute__((always_inline)) int16_t round_to_int16(float y) {
+    float clamped = y > 32767.0f ? 32767.0f : y;
+    clamped = clamped < -32768.0f ? -32768.0f : clamped;
+#if defined(__x86_64__)
+    return (int16_t)_mm_cvtss_si32(_mm_set_ss(clamped));
+#else
+    // Adding and removing 1.5 * 2^23 rounds to nearest even.
+    return (int16_t)((clamped + 12582912.0f) - 12582912.0f);
+#endif
+}
+
+typedef float vf4 __attribute__((vector_size(16), aligned(4), may_alias));
 typedef float vf8 __attribute__((vector_size(32), aligned(4), may_alias));
+typedef float vf16 __attribute__((vector_size(64), aligned(4), may_alias));
+#define LOAD16(p) (*(const vf16 *)(p))
 
 // One step of the output guard's powers (see EC_FN(guard) in
 // ec_channel_impl.h), shared by the loop and the guard so that both compute
@@ -58,6 +89,10 @@ static inline __attribute__((always_inline)) float ring_max(const float *ring, i
     for (int i = 1; i < 8; i++) r = max_f(r, m[i]);
     return r;
 }
+
+// The near pass's result: bit 0 a tone block closed, EC_NEAR_GUARD some
+// sample needs the output guard.
+#define EC_NEAR_GUARD 2
 
 // Goertzel coefficient 2 cos(2 pi 2100 / 8000).
 #define EC_TONE_COEFFICIENT (-0.15691819145568975f)
@@ -133,7 +168,8 @@ int ec_block_summary(const uint8_t *flags, const float *near, const float *resid
 // about 1; flushing below 1e-20 once per 64 samples (0.99^64 ≈ 0.53) keeps it
 // far from the denormal range (1.2e-38) and the output silent after silence.
 void ec_channel_end_block(ec_channel *c) {
-    if (__builtin_fabsf(c->far_previous_out) < 1e-20f) c->far_previous_out = 0;
+    for (int i = 0; i < 4; i++)
+        if (__builtin_fabsf(c->far_out[i]) < 1e-20f) c->far_out[i] = 0;
     if (__builtin_fabsf(c->near_previous_out) < 1e-20f) c->near_previous_out = 0;
     // The output guard's powers decay by 3/4 per sample once the estimate
     // is silent (a few hundred samples to the denormal range).

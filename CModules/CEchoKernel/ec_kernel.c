@@ -9,6 +9,8 @@
 // registers depending on the copy.
 #include "CEchoKernel.h"
 
+#include <stddef.h>
+
 typedef float vf16 __attribute__((vector_size(64), aligned(4), may_alias));
 
 typedef float vf8 __attribute__((vector_size(32), aligned(4), may_alias));

@@ -104,7 +104,10 @@ void ec_fft_inverse_real128(const float *re, const float *im, float *x);
 /// from `ec_channel_init` / `ec_channel_reset`.
 typedef struct {
     int taps;
-    float far_previous_in, far_previous_out;
+    /// The far end's DC blocker (four samples ahead, see ec_channel.c): its
+    /// last four differences and outputs, oldest first, and its last input.
+    float far_difference[4], far_out[4];
+    float far_previous_in;
     float near_previous_in, near_previous_out;
     /// Goertzel recursion and energy of the current tone block; both
     /// directions count the same samples.
