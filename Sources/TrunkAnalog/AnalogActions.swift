@@ -94,4 +94,6 @@ public protocol AnalogPortMachine: Sendable {
     mutating func sendingFinished(now: AnalogInstant, into actions: inout [AnalogAction])
     /// Whether the caller ID receiver should listen (the line is idle or ringing).
     var listensForCallerID: Bool { get }
+    /// The state's name for status and errors ("idle" when the port is free for a call).
+    var stateName: String { get }
 }

@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import TrunkAnalog
 import TrunkCore
 import TrunkHardware
@@ -9,9 +8,10 @@ import TrunkMedia
 /// sees it: placing a call on a port rings the phone — with the port's cadence and caller ID
 /// (FSK between the first and second ring, or DTMF before the first, as the port is set up) —
 /// the phone going off hook answers it, and going on hook clears it. A call's token is the port
-/// and a per-port seizure count, as on `AnalogTrunk`.
+/// and a per-port seizure count; the ports, their devices, call references and the tick are the
+/// `AnalogPortPool`'s, as for `AnalogTrunk`.
 ///
-/// Audio: the span owns each port's device and moves its audio from `service()` while the phone
+/// Audio: the pool owns each port's device and moves its audio from `service()` while the phone
 /// rings (caller ID) or hears a tone, and lends the device to the media engine once the phone
 /// has answered; the engine hands the device's hook events back, so hanging up is seen while
 /// the loop plays and listens.
@@ -19,40 +19,18 @@ import TrunkMedia
 /// A phone that goes off hook with no call gets dial tone and may dial; calls from stations
 /// are not routed yet, so a dialled number gets congestion tone until the phone hangs up.
 public final class AnalogStations: TrunkSignalling, ChannelLender, @unchecked Sendable {
-    public let span: Int
     public let kind = TrunkKind.fxs
-    public let channels: [Int]
-    private let manager: CallManager
-    private let now: @Sendable () -> AnalogInstant
-    /// Guards `ports` and everything in them; never held while calling the manager.
-    private let lock = NIOLock()
-    private var ports: [Int: Port]
-    /// Indications made under the lock, delivered after it is released.
-    private var pending: [TrunkIndication] = []
+    /// Stations keep nothing per port beyond the call.
+    private let pool: AnalogPortPool<FXSPort, Call, Void>
+    private typealias Port = AnalogPortPool<FXSPort, Call, Void>.Port
 
-    private final class Port {
-        let position: Int
-        let device: any ChannelDevice
-        let driver: AnalogPortDriver<FXSPort>
-        var lent = false
-        var call: Call?
-        var seizures: UInt64 = 0
-        var block = [Int16](repeating: 0, count: AnalogStations.blockSamples)
-
-        init(position: Int, device: any ChannelDevice, driver: AnalogPortDriver<FXSPort>) {
-            self.position = position
-            self.device = device
-            self.driver = driver
-        }
-    }
-
-    private struct Call {
+    private struct Call: AnalogPortCall {
         var reference: TrunkCallReference
         var answered = false
     }
 
-    /// 1 ms blocks of linear samples, the tick the span runs on.
-    static let blockSamples = 8
+    public var span: Int { pool.span }
+    public var channels: [Int] { pool.channels }
 
     /// - Parameters:
     ///   - devices: the span's FXS port devices by position (1…n), opened by the caller.
@@ -61,18 +39,10 @@ public final class AnalogStations: TrunkSignalling, ChannelLender, @unchecked Se
     public init(span: Int, devices: [Int: any ChannelDevice], manager: CallManager,
                 configurations: [Int: FXSConfiguration] = [:], tones: TrunkMedia.ToneZone = .cn,
                 now: @escaping @Sendable () -> AnalogInstant) throws(TrunkError) {
-        self.span = span
-        self.manager = manager
-        self.now = now
-        channels = devices.keys.sorted()
-        var ports: [Int: Port] = [:]
-        for (position, device) in devices {
-            try Self.configureForSignalling(device)
+        pool = try AnalogPortPool(span: span, portName: "FXS station port", devices: devices, manager: manager, now: now) { position, device in
             let machine = FXSPort(configuration: configurations[position] ?? Self.defaultConfiguration)
-            let driver = AnalogPortDriver(machine: machine, device: device, detectors: [DTMFReceiver()], tones: tones)
-            ports[position] = Port(position: position, device: device, driver: driver)
+            return (AnalogPortDriver(machine: machine, device: device, detectors: [DTMFReceiver()], tones: tones), ())
         }
-        self.ports = ports
     }
 
     /// China's cadence (1 s on, 4 s off), V.23 FSK caller ID after the first ring, busy tone to
@@ -85,62 +55,12 @@ public final class AnalogStations: TrunkSignalling, ChannelLender, @unchecked Se
         return configuration
     }
 
-    private static func configureForSignalling(_ device: any ChannelDevice) throws(TrunkError) {
-        try device.setLinear(true)
-        try device.setBlockSize(blockSamples)
-        try device.setBufferPolicy(.immediate, buffers: 32)
-    }
-
-    private func reference(_ port: Port) -> TrunkCallReference {
-        TrunkCallReference(span: span, token: UInt64(port.position) << 32 | port.seizures)
-    }
-
-    private func port(of call: TrunkCallReference) -> Port? {
-        guard let port = ports[Int(call.token >> 32)], port.call?.reference == call else { return nil }
-        return port
-    }
-
     // MARK: the tick
 
     /// Moves the audio of ports not lent, polls their devices and timers, and reports what the
     /// phones did to the call manager; call every tick (1 ms).
     public func service() {
-        let at = now()
-        let indications = lock.withLock { () -> [TrunkIndication] in
-            for position in channels {
-                guard let port = ports[position] else { continue }
-                if port.lent {
-                    port.driver.expireTimers(now: at)
-                } else {
-                    port.driver.poll(now: at)
-                    receive(port, now: at)
-                    _ = port.block.withUnsafeMutableBufferPointer { port.driver.transmit(into: $0, now: at) }
-                    _ = port.block.withUnsafeBytes { port.device.write($0) }
-                }
-                translate(port, now: at)
-            }
-            return takePending()
-        }
-        for indication in indications { manager.handle(indication) }
-    }
-
-    private func receive(_ port: Port, now at: AnalogInstant) {
-        while true {
-            let result = port.block.withUnsafeMutableBytes { port.device.read(into: $0) }
-            switch result {
-            case .transferred(let bytes) where bytes == Self.blockSamples * 2:
-                port.block.withUnsafeBufferPointer { port.driver.process(received: $0, now: at) }
-            case .eventPending:
-                port.driver.poll(now: at)
-            default:
-                return
-            }
-        }
-    }
-
-    private func takePending() -> [TrunkIndication] {
-        defer { pending.removeAll() }
-        return pending
+        pool.service(serve: translate)
     }
 
     /// Turns the port machine's indications into the call model's (under the lock).
@@ -151,11 +71,11 @@ public final class AnalogStations: TrunkSignalling, ChannelLender, @unchecked Se
                 guard var call = port.call, !call.answered else { continue }
                 call.answered = true
                 port.call = call
-                pending.append(.answered(call.reference))
+                pool.indicate(.answered(call.reference))
             case .disconnected(let cause):
                 guard let call = port.call else { continue }
                 port.call = nil
-                pending.append(.cleared(call.reference, cause: AnalogTrunk.q850(cause), remote: true))
+                pool.indicate(.cleared(call.reference, cause: AnalogTrunk.q850(cause), remote: true))
             case .digitsCollected:
                 // A call from the station: not routed yet, so the phone hears congestion.
                 port.driver.request(now: at) { machine, now, actions in machine.playTone(.congestion, now: now, into: &actions) }
@@ -168,10 +88,7 @@ public final class AnalogStations: TrunkSignalling, ChannelLender, @unchecked Se
     // MARK: TrunkSignalling
 
     public func canPlaceCall(on channel: Int) -> Bool {
-        lock.withLock {
-            guard let port = ports[channel] else { return false }
-            return port.call == nil && !port.lent && port.driver.machine.stateName == "idle"
-        }
+        pool.withLock { pool[channel].map(pool.isIdle) ?? false }
     }
 
     /// A station has nothing to tell a caller before it answers: the ring is the progress.
@@ -181,16 +98,16 @@ public final class AnalogStations: TrunkSignalling, ChannelLender, @unchecked Se
     public func answer(_ call: TrunkCallReference) {}
 
     public func hangup(_ call: TrunkCallReference, cause: Q850Cause) {
-        let at = now()
-        lock.withLock {
-            guard let port = port(of: call) else { return }
+        let at = pool.now()
+        pool.withLock {
+            guard let port = pool.port(of: call) else { return }
             let answered = port.call?.answered == true
             port.call = nil
             port.driver.request(now: at) { machine, now, actions in
                 // Ringing stops at once; a phone in a call hears busy tone until it hangs up.
                 if answered { machine.farEndReleased(now: now, into: &actions) } else { machine.stopRinging(now: now, into: &actions) }
             }
-            pending.append(.cleared(call, cause: cause, remote: false))
+            pool.indicate(.cleared(call, cause: cause, remote: false))
         }
     }
 
@@ -200,21 +117,16 @@ public final class AnalogStations: TrunkSignalling, ChannelLender, @unchecked Se
         if let caller, caller.isEmpty || !caller.allSatisfy({ "0123456789".contains($0) }) || caller.count > 20 {
             throw TrunkError(.invalidArgument, "span \(span) port \(channel): caller ID to a phone is 1-20 digits, not '\(caller)'")
         }
-        let at = now()
-        let result = lock.withLock { () -> Result<TrunkCallReference, TrunkError> in
-            guard let port = ports[channel] else {
-                return .failure(TrunkError(.notFound, "span \(span) has no FXS station port \(channel) (ports: \(channels.map(String.init).joined(separator: ", ")))"))
-            }
-            guard port.call == nil, !port.lent, port.driver.machine.stateName == "idle" else {
-                return .failure(TrunkError(.busy, "span \(span) port \(channel) is \(port.driver.machine.stateName), not idle"))
-            }
-            port.seizures += 1
-            let reference = reference(port)
+        let at = pool.now()
+        let result = pool.withLock { () -> Result<TrunkCallReference, TrunkError> in
+            guard let port = pool[channel] else { return .failure(pool.noSuchPort(channel)) }
+            guard pool.isIdle(port) else { return .failure(pool.notIdle(port)) }
+            let reference = pool.seize(port)
             port.call = Call(reference: reference)
             let callerID = caller.map { CallerID(number: $0) }
             port.driver.request(now: at) { machine, now, actions in machine.ring(callerID: callerID, now: now, into: &actions) }
             // The phone rings from now on: the call is alerting (reported on the next tick).
-            pending.append(.alerting(reference))
+            pool.indicate(.alerting(reference))
             return .success(reference)
         }
         return try result.get()
@@ -222,38 +134,20 @@ public final class AnalogStations: TrunkSignalling, ChannelLender, @unchecked Se
 
     // MARK: ChannelLender
 
+    /// The loop runs no detectors for a station: its own DTMF detection serves the call.
     public func lend(_ address: ChannelAddress) -> LentChannel? {
-        lock.withLock {
-            guard address.span == span, let port = ports[address.channel], !port.lent else { return nil }
-            port.lent = true
-            return LentChannel(device: port.device, detectors: [])
-        }
+        pool.lend(address) { [] }
     }
 
-    public func deviceEvent(_ event: ChannelEvent, on address: ChannelAddress) {
-        let at = now()
-        let indications = lock.withLock { () -> [TrunkIndication] in
-            guard let port = ports[address.channel] else { return [] }
-            port.driver.deliver(event, now: at)
-            translate(port, now: at)
-            return takePending()
-        }
-        for indication in indications { manager.handle(indication) }
+    public func deviceEvent(_ event: ChannelEvent, on address: ChannelAddress) { pool.deviceEvent(event, on: address, serve: translate) }
+
+    /// Lent with no detectors, a station hears of no tone (the loop's DTMF goes to the call).
+    public func detected(_ detection: MediaDetection.Kind, sampleTime: UInt64, on address: ChannelAddress) {
+        pool.detected(detection, sampleTime: sampleTime, on: address, serve: translate)
     }
 
-    public func detected(_ detection: MediaDetection.Kind, sampleTime: UInt64, on address: ChannelAddress) {}
-
-    public func returned(_ address: ChannelAddress) {
-        lock.withLock {
-            guard let port = ports[address.channel] else { return }
-            // The loop left the device companded in its block size: back to 1 ms of linear.
-            try? Self.configureForSignalling(port.device)
-            port.lent = false
-        }
-    }
+    public func returned(_ address: ChannelAddress) { pool.returned(address) }
 
     /// The port machine's state per port (for status and tests).
-    public func portStates() -> [Int: String] {
-        lock.withLock { ports.mapValues { $0.driver.machine.stateName } }
-    }
+    public func portStates() -> [Int: String] { pool.portStates() }
 }
