@@ -126,6 +126,31 @@ public struct Q931Message: Hashable, Sendable {
     /// Appends the encoded message to `buffer`; with enough reserved capacity this does not allocate.
     /// Elements outside codeset 0 are each preceded by a non-locking shift.
     public func encode(into buffer: inout [UInt8]) throws(Q931EncodingError) {
+        try encode(to: &buffer)
+    }
+
+    /// How encoding into a fixed buffer went.
+    enum InPlaceEncoding {
+        /// The message took this many octets from the start of the buffer.
+        case written(Int)
+        /// The buffer is too small; its contents are undefined.
+        case overflowed
+        case failed(Q931EncodingError)
+    }
+
+    /// Encodes the message at the start of `buffer`, in place: the stack's transmit path,
+    /// which spares the per-octet checks of appending to an array.
+    func encode(inPlace buffer: UnsafeMutableBufferPointer<UInt8>) -> InPlaceEncoding {
+        var writer = Q931OctetWriter(buffer)
+        do {
+            try encode(to: &writer)
+        } catch {
+            return .failed(error)
+        }
+        return writer.overflowed ? .overflowed : .written(writer.count)
+    }
+
+    private func encode<Sink: Q931OctetSink>(to buffer: inout Sink) throws(Q931EncodingError) {
         let start = buffer.count
         buffer.append(protocolDiscriminator)
         buffer.append(UInt8(callReference.length))
@@ -144,7 +169,7 @@ public struct Q931Message: Hashable, Sendable {
         for index in informationElements.indices {
             let codeset = informationElements[index].codeset
             guard codeset <= 7 else {
-                buffer.removeSubrange(start...)
+                buffer.removeOctets(from: start)
                 throw .invalidCodeset(codeset)
             }
             if codeset != 0 {
@@ -153,7 +178,7 @@ public struct Q931Message: Hashable, Sendable {
             do {
                 try informationElements[index].encode(into: &buffer)
             } catch {
-                buffer.removeSubrange(start...)
+                buffer.removeOctets(from: start)
                 throw error
             }
         }
