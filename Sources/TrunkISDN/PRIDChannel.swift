@@ -345,8 +345,10 @@ public struct PRIDChannel: Sendable {
                 out.append(.dataLinkError(error))
             }
         }
-        // Only placeholders are left: dropping them one by one is cheaper than removeAll.
-        while actions.popLast() != nil {}
+        // Only placeholders are left: dropping them one by one is cheaper than removeAll
+        // (the generic replaceSubrange), and `removeLast` than `popLast() != nil`, which
+        // copies each out as an optional to compare it.
+        while !actions.isEmpty { actions.removeLast() }
         returnLinkScratch(&actions)
     }
 
@@ -385,7 +387,7 @@ public struct PRIDChannel: Sendable {
                 out.append(.callControlError(error))
             }
         }
-        while actions.popLast() != nil {}
+        while !actions.isEmpty { actions.removeLast() }
         returnCallScratch(&actions)
     }
 }

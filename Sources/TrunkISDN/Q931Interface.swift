@@ -358,7 +358,11 @@ public struct Q931Interface: Sendable {
 
     /// The channel named by the far side's answer to our SETUP, judged against our request and
     /// the other calls.
-    private func channelVerdict(forCallAt index: Int, _ message: Q931Message) -> Q931ChannelVerdict {
+    ///
+    /// `mutating` although it changes nothing: called from `messageReceived` as a plain
+    /// method it was handed a copy of the whole interface (about 600 bytes) for every
+    /// message; as a mutating one it works on the interface in place.
+    private mutating func channelVerdict(forCallAt index: Int, _ message: Q931Message) -> Q931ChannelVerdict {
         let type = message.messageType
         guard calls.storage[index].id.isOutgoing, type == .setupAcknowledge || type == .callProceeding || type == .alerting || type == .connect,
               let identification = message.channelIdentification,
@@ -600,13 +604,22 @@ public struct Q931Interface: Sendable {
 
     /// Counts the messages sent and the protocol errors among the actions appended since `start`.
     mutating func finish(_ out: inout [Q931Action], from start: Int) {
-        for index in start..<out.count {
-            switch out[index] {
-            case .send: counters.messagesSent += 1
-            case .protocolError: counters.protocolErrors += 1
-            default: break
+        guard start < out.count else { return }
+        // Looked at through the buffer: `out[index]` copied each action out (retaining its
+        // message) only to read its case.
+        var sent = 0
+        var errors = 0
+        out.withUnsafeBufferPointer { actions in
+            for index in start..<actions.count {
+                switch actions[index] {
+                case .send: sent += 1
+                case .protocolError: errors += 1
+                default: break
+                }
             }
         }
+        counters.messagesSent += sent
+        counters.protocolErrors += errors
     }
 }
 

@@ -54,7 +54,8 @@ public struct Q931Message: Hashable, Sendable {
     public static func decode(_ bytes: ArraySlice<UInt8>, into message: inout Q931Message) throws(Q931DecodingError) {
         // Element by element: cheaper than the generic `removeAll(keepingCapacity:)` for the
         // handful a message has.
-        while message.informationElements.popLast() != nil {}
+        // (`removeLast`, not `popLast() != nil`, which copies each out as an optional.)
+        while !message.informationElements.isEmpty { message.informationElements.removeLast() }
         var reader = ByteReader(bytes)
         guard let discriminator = reader.readByte() else { throw .empty }
         guard discriminator == callControlProtocolDiscriminator || discriminator == maintenanceProtocolDiscriminator else {
