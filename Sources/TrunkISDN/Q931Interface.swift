@@ -304,9 +304,8 @@ public struct Q931Interface: Sendable {
             }
         }
         let id = Q931CallID(callReference: setup.callReference.value, isOutgoing: false)
-        let call = Q931Call.incoming(
-            id: id, setup: setup, channel: channel, configuration: configuration, reportsTimers: callSettings.reportsTimerActions)
-        calls[id] = call
+        calls.insertNew(Q931Call.incoming(
+            id: id, setup: setup, channel: channel, configuration: configuration, reportsTimers: callSettings.reportsTimerActions))
         counters.incomingCalls += 1
         out.append(.indication(.incomingCall(Q931IncomingCall(
             id: id,
@@ -319,7 +318,7 @@ public struct Q931Interface: Sendable {
             display: setup.display))))
         if let optional = check.optional {
             out.append(.protocolError(optional.error(.setup)))
-            call.reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context(now), &out)
+            calls[calls.count - 1].reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context(now), &out)
         }
     }
 
@@ -415,8 +414,7 @@ public struct Q931Interface: Sendable {
             return id
         }
         requestDataLink(&out)
-        let call = Q931Call.outgoing(id: id, request: request, channel: channel, context: context(now), &out)
-        calls[id] = call
+        calls.insertNew(Q931Call.outgoing(id: id, request: request, channel: channel, context: context(now), &out))
         counters.outgoingCalls += 1
         return id
     }
