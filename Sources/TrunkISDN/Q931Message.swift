@@ -165,23 +165,26 @@ public struct Q931Message: Hashable, Sendable {
             break
         }
         buffer.append(messageType.rawValue & 0x7F)
-        // By index, so each element is encoded in place rather than copied out (and its
-        // payload retained and released) first.
-        for index in informationElements.indices {
-            let codeset = informationElements[index].codeset
-            guard codeset <= 7 else {
-                buffer.removeOctets(from: start)
-                throw .invalidCodeset(codeset)
+        // Through the buffer, so each element is encoded where it lies: the array's subscript
+        // copied it out (retaining and releasing its payload) first.
+        let failure = informationElements.withUnsafeBufferPointer { elements -> Q931EncodingError? in
+            for index in elements.indices {
+                let codeset = elements[index].codeset
+                guard codeset <= 7 else { return .invalidCodeset(codeset) }
+                if codeset != 0 {
+                    buffer.append(0x98 | codeset)
+                }
+                do throws(Q931EncodingError) {
+                    try elements[index].encode(into: &buffer)
+                } catch {
+                    return error
+                }
             }
-            if codeset != 0 {
-                buffer.append(0x98 | codeset)
-            }
-            do {
-                try informationElements[index].encode(into: &buffer)
-            } catch {
-                buffer.removeOctets(from: start)
-                throw error
-            }
+            return nil
+        }
+        if let failure {
+            buffer.removeOctets(from: start)
+            throw failure
         }
     }
 
@@ -196,13 +199,16 @@ public struct Q931Message: Hashable, Sendable {
     // MARK: - Element access
 
     /// The first element `extract` accepts, made from that element only. Elements are looked
-    /// at in place: a `for case` loop copies each one out (retaining its payload) to test it.
+    /// at in place, through the buffer: a `for case` loop or the array's subscript copies each
+    /// one out (retaining its payload) to test it.
     @inline(__always)
     private func firstElement<T>(_ extract: (Q931InformationElement) -> T?) -> T? {
-        for index in informationElements.indices {
-            if let value = extract(informationElements[index]) { return value }
+        informationElements.withUnsafeBufferPointer { elements in
+            for index in elements.indices {
+                if let value = extract(elements[index]) { return value }
+            }
+            return nil
         }
-        return nil
     }
 
     public var bearerCapability: BearerCapability? {
