@@ -108,7 +108,7 @@ public struct BearerCapability: Hashable, Sendable {
         trailingOctets = reader.isAtEnd ? [] : Array(reader.readRest())
     }
 
-    func encodeContents(into buffer: inout [UInt8]) {
+    func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
         buffer.append(0x80 | (codingStandard << 5) | transferCapability.rawValue)
         buffer.append(0x80 | (transferMode << 5) | transferRate.rawValue)
         if transferRate == .multirate {

@@ -43,7 +43,7 @@ public struct CauseElement: Hashable, Sendable {
         diagnostics = reader.isAtEnd ? [] : Array(reader.readRest())
     }
 
-    func encodeContents(into buffer: inout [UInt8]) {
+    func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
         let octet3 = (codingStandard << 5) | (locationCode & 0x0F)
         if let recommendation {
             buffer.append(octet3)

@@ -126,7 +126,7 @@ public struct ChannelIdentification: Hashable, Sendable {
         }
     }
 
-    func encodeContents(into buffer: inout [UInt8]) {
+    func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
         var octet3: UInt8 = 0x80
         if interfaceIdentifier != nil { octet3 |= 0x40 }
         if interfaceType == .primary { octet3 |= 0x20 }

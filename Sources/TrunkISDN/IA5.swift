@@ -27,7 +27,7 @@ enum IA5 {
         return text
     }
 
-    static func append(_ text: String, to buffer: inout [UInt8]) {
+    static func append<Sink: Q931OctetSink>(_ text: String, to buffer: inout Sink) {
         // Read in place (small strings too): a mutable copy for `withUTF8` cost an allocation
         // per number encoded.
         let ascii = text.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in

@@ -274,16 +274,34 @@ public struct PRIDChannel: Sendable {
         swap(&scratch, &callScratch[callDepth])
     }
 
-    /// The next ring buffer, emptied (capacity kept) for a message to be encoded into.
-    private mutating func nextPayloadBuffer() -> Int {
+    /// Encodes `message` into the next ring buffer and returns the payload: a slice of the
+    /// buffer, which keeps its length (its room) from use to use, so the message is written in
+    /// place with no per-octet array checks and nothing is emptied or regrown.
+    private mutating func encodeIntoRing(_ message: Q931Message) throws(Q931EncodingError) -> ArraySlice<UInt8> {
         let index = payloadCursor
         payloadCursor = index + 1 == payloadRing.count ? 0 : index + 1
-        payloadRing[index].removeAll(keepingCapacity: true)
-        if payloadRing[index].capacity < 64 {
-            // First use of the slot: room for any usual message, so it is not regrown later.
-            payloadRing[index].reserveCapacity(64)
+        if payloadRing[index].isEmpty {
+            // First use of the slot: room for any usual message.
+            payloadRing[index] = Array(repeating: 0, count: 64)
         }
-        return index
+        while true {
+            switch payloadRing[index].withUnsafeMutableBufferPointer({ message.encode(inPlace: $0) }) {
+            case .written(let count):
+                return payloadRing[index][0..<count]
+            case .failed(let error):
+                throw error
+            case .overflowed:
+                let room = payloadRing[index].count
+                guard room < 1024 else {
+                    // Far beyond N201: encoded the plain way, for the data link to refuse.
+                    var octets: [UInt8] = []
+                    try message.encode(into: &octets)
+                    payloadRing[index] = octets
+                    return octets[...]
+                }
+                payloadRing[index] = Array(repeating: 0, count: room * 2)
+            }
+        }
     }
 
     /// Carries out the data link's actions, then empties `actions` and keeps it for reuse.
@@ -327,8 +345,10 @@ public struct PRIDChannel: Sendable {
                 out.append(.dataLinkError(error))
             }
         }
-        // Only placeholders are left: dropping them one by one is cheaper than removeAll.
-        while actions.popLast() != nil {}
+        // Only placeholders are left: dropping them one by one is cheaper than removeAll
+        // (the generic replaceSubrange), and `removeLast` than `popLast() != nil`, which
+        // copies each out as an optional to compare it.
+        while !actions.isEmpty { actions.removeLast() }
         returnLinkScratch(&actions)
     }
 
@@ -343,14 +363,13 @@ public struct PRIDChannel: Sendable {
             case .send(let message):
                 // Encoded straight into a ring buffer, which the data link keeps until the
                 // acknowledgement (see `payloadRing`): no buffer allocated, no copy made.
-                let slot = nextPayloadBuffer()
+                let payload: ArraySlice<UInt8>
                 do {
-                    try message.encode(into: &payloadRing[slot])
+                    payload = try encodeIntoRing(message)
                 } catch {
                     out.append(.callControlError(.encodingFailed(error)))
                     continue
                 }
-                let payload = payloadRing[slot][...]
                 var link = takeLinkScratch()
                 dataLink.dataRequest(payload, now: now, into: &link)
                 handle(&link, now: now, &out)
@@ -368,7 +387,7 @@ public struct PRIDChannel: Sendable {
                 out.append(.callControlError(error))
             }
         }
-        while actions.popLast() != nil {}
+        while !actions.isEmpty { actions.removeLast() }
         returnCallScratch(&actions)
     }
 }

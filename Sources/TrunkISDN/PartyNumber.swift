@@ -95,7 +95,7 @@ public struct PartyNumber: Hashable, Sendable {
         digits = IA5.string(from: reader.readRest())
     }
 
-    func encodeContents(into buffer: inout [UInt8]) {
+    func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
         let octet3 = (typeOfNumber.rawValue << 4) | numberingPlan.rawValue
         if let presentation {
             buffer.append(octet3)

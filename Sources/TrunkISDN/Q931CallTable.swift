@@ -63,6 +63,17 @@ struct Q931CallTable: Sendable {
         }
     }
 
+    /// Adds a call whose id is not in the table (a new call reference): the setter's lookup
+    /// and its optional wrapping, each a copy of the whole call, are skipped.
+    mutating func insertNew(_ call: consuming Q931Call) {
+        let id = call.id
+        assert(index(of: id) == nil, "call \(id) is already in the table")
+        hints[Self.slot(id)] = Int16(ids.count)
+        slotCounts[Self.slot(id)] += 1
+        ids.append(id)
+        storage.append(call)
+    }
+
     mutating func remove(at index: Int) {
         let removedSlot = Self.slot(ids[index])
         if Int(hints[removedSlot]) == index { hints[removedSlot] = -1 }

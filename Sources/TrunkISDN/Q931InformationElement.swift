@@ -155,7 +155,7 @@ public enum Q931InformationElement: Hashable, Sendable {
 
     /// Appends identifier, length and contents (or the single octet). Codeset shifts are the
     /// message encoder's business.
-    func encode(into buffer: inout [UInt8]) throws(Q931EncodingError) {
+    func encode<Sink: Q931OctetSink>(into buffer: inout Sink) throws(Q931EncodingError) {
         let id = identifier
         if id & 0x80 != 0 {
             buffer.append(id)
@@ -186,7 +186,7 @@ public enum Q931InformationElement: Hashable, Sendable {
         }
         let length = buffer.count - lengthIndex - 1
         guard length <= 255 else {
-            buffer.removeSubrange(lengthIndex - 1 ..< buffer.count)
+            buffer.removeOctets(from: lengthIndex - 1)
             throw .elementTooLong(identifier: id, length: length)
         }
         buffer[lengthIndex] = UInt8(length)

@@ -304,9 +304,8 @@ public struct Q931Interface: Sendable {
             }
         }
         let id = Q931CallID(callReference: setup.callReference.value, isOutgoing: false)
-        let call = Q931Call.incoming(
-            id: id, setup: setup, channel: channel, configuration: configuration, reportsTimers: callSettings.reportsTimerActions)
-        calls[id] = call
+        calls.insertNew(Q931Call.incoming(
+            id: id, setup: setup, channel: channel, configuration: configuration, reportsTimers: callSettings.reportsTimerActions))
         counters.incomingCalls += 1
         out.append(.indication(.incomingCall(Q931IncomingCall(
             id: id,
@@ -319,7 +318,7 @@ public struct Q931Interface: Sendable {
             display: setup.display))))
         if let optional = check.optional {
             out.append(.protocolError(optional.error(.setup)))
-            call.reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context(now), &out)
+            calls[calls.count - 1].reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context(now), &out)
         }
     }
 
@@ -358,7 +357,11 @@ public struct Q931Interface: Sendable {
 
     /// The channel named by the far side's answer to our SETUP, judged against our request and
     /// the other calls.
-    private func channelVerdict(forCallAt index: Int, _ message: Q931Message) -> Q931ChannelVerdict {
+    ///
+    /// `mutating` although it changes nothing: called from `messageReceived` as a plain
+    /// method it was handed a copy of the whole interface (about 600 bytes) for every
+    /// message; as a mutating one it works on the interface in place.
+    private mutating func channelVerdict(forCallAt index: Int, _ message: Q931Message) -> Q931ChannelVerdict {
         let type = message.messageType
         guard calls.storage[index].id.isOutgoing, type == .setupAcknowledge || type == .callProceeding || type == .alerting || type == .connect,
               let identification = message.channelIdentification,
@@ -411,8 +414,7 @@ public struct Q931Interface: Sendable {
             return id
         }
         requestDataLink(&out)
-        let call = Q931Call.outgoing(id: id, request: request, channel: channel, context: context(now), &out)
-        calls[id] = call
+        calls.insertNew(Q931Call.outgoing(id: id, request: request, channel: channel, context: context(now), &out))
         counters.outgoingCalls += 1
         return id
     }
@@ -600,13 +602,22 @@ public struct Q931Interface: Sendable {
 
     /// Counts the messages sent and the protocol errors among the actions appended since `start`.
     mutating func finish(_ out: inout [Q931Action], from start: Int) {
-        for index in start..<out.count {
-            switch out[index] {
-            case .send: counters.messagesSent += 1
-            case .protocolError: counters.protocolErrors += 1
-            default: break
+        guard start < out.count else { return }
+        // Looked at through the buffer: `out[index]` copied each action out (retaining its
+        // message) only to read its case.
+        var sent = 0
+        var errors = 0
+        out.withUnsafeBufferPointer { actions in
+            for index in start..<actions.count {
+                switch actions[index] {
+                case .send: sent += 1
+                case .protocolError: errors += 1
+                default: break
+                }
             }
         }
+        counters.messagesSent += sent
+        counters.protocolErrors += errors
     }
 }
 

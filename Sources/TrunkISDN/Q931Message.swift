@@ -54,7 +54,8 @@ public struct Q931Message: Hashable, Sendable {
     public static func decode(_ bytes: ArraySlice<UInt8>, into message: inout Q931Message) throws(Q931DecodingError) {
         // Element by element: cheaper than the generic `removeAll(keepingCapacity:)` for the
         // handful a message has.
-        while message.informationElements.popLast() != nil {}
+        // (`removeLast`, not `popLast() != nil`, which copies each out as an optional.)
+        while !message.informationElements.isEmpty { message.informationElements.removeLast() }
         var reader = ByteReader(bytes)
         guard let discriminator = reader.readByte() else { throw .empty }
         guard discriminator == callControlProtocolDiscriminator || discriminator == maintenanceProtocolDiscriminator else {
@@ -126,6 +127,31 @@ public struct Q931Message: Hashable, Sendable {
     /// Appends the encoded message to `buffer`; with enough reserved capacity this does not allocate.
     /// Elements outside codeset 0 are each preceded by a non-locking shift.
     public func encode(into buffer: inout [UInt8]) throws(Q931EncodingError) {
+        try encode(to: &buffer)
+    }
+
+    /// How encoding into a fixed buffer went.
+    enum InPlaceEncoding {
+        /// The message took this many octets from the start of the buffer.
+        case written(Int)
+        /// The buffer is too small; its contents are undefined.
+        case overflowed
+        case failed(Q931EncodingError)
+    }
+
+    /// Encodes the message at the start of `buffer`, in place: the stack's transmit path,
+    /// which spares the per-octet checks of appending to an array.
+    func encode(inPlace buffer: UnsafeMutableBufferPointer<UInt8>) -> InPlaceEncoding {
+        var writer = Q931OctetWriter(buffer)
+        do {
+            try encode(to: &writer)
+        } catch {
+            return .failed(error)
+        }
+        return writer.overflowed ? .overflowed : .written(writer.count)
+    }
+
+    private func encode<Sink: Q931OctetSink>(to buffer: inout Sink) throws(Q931EncodingError) {
         let start = buffer.count
         buffer.append(protocolDiscriminator)
         buffer.append(UInt8(callReference.length))
@@ -139,23 +165,26 @@ public struct Q931Message: Hashable, Sendable {
             break
         }
         buffer.append(messageType.rawValue & 0x7F)
-        // By index, so each element is encoded in place rather than copied out (and its
-        // payload retained and released) first.
-        for index in informationElements.indices {
-            let codeset = informationElements[index].codeset
-            guard codeset <= 7 else {
-                buffer.removeSubrange(start...)
-                throw .invalidCodeset(codeset)
+        // Through the buffer, so each element is encoded where it lies: the array's subscript
+        // copied it out (retaining and releasing its payload) first.
+        let failure = informationElements.withUnsafeBufferPointer { elements -> Q931EncodingError? in
+            for index in elements.indices {
+                let codeset = elements[index].codeset
+                guard codeset <= 7 else { return .invalidCodeset(codeset) }
+                if codeset != 0 {
+                    buffer.append(0x98 | codeset)
+                }
+                do throws(Q931EncodingError) {
+                    try elements[index].encode(into: &buffer)
+                } catch {
+                    return error
+                }
             }
-            if codeset != 0 {
-                buffer.append(0x98 | codeset)
-            }
-            do {
-                try informationElements[index].encode(into: &buffer)
-            } catch {
-                buffer.removeSubrange(start...)
-                throw error
-            }
+            return nil
+        }
+        if let failure {
+            buffer.removeOctets(from: start)
+            throw failure
         }
     }
 
@@ -170,13 +199,16 @@ public struct Q931Message: Hashable, Sendable {
     // MARK: - Element access
 
     /// The first element `extract` accepts, made from that element only. Elements are looked
-    /// at in place: a `for case` loop copies each one out (retaining its payload) to test it.
+    /// at in place, through the buffer: a `for case` loop or the array's subscript copies each
+    /// one out (retaining its payload) to test it.
     @inline(__always)
     private func firstElement<T>(_ extract: (Q931InformationElement) -> T?) -> T? {
-        for index in informationElements.indices {
-            if let value = extract(informationElements[index]) { return value }
+        informationElements.withUnsafeBufferPointer { elements in
+            for index in elements.indices {
+                if let value = extract(elements[index]) { return value }
+            }
+            return nil
         }
-        return nil
     }
 
     public var bearerCapability: BearerCapability? {

@@ -32,7 +32,7 @@ public struct ProgressIndicator: Hashable, Sendable {
         description = ProgressDescription(rawValue: octet4)
     }
 
-    func encodeContents(into buffer: inout [UInt8]) {
+    func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
         buffer.append(0x80 | (codingStandard << 5) | (locationCode & 0x0F))
         buffer.append(0x80 | description.rawValue)
     }
@@ -68,7 +68,7 @@ public struct DateTimeElement: Hashable, Sendable {
         second = octets.count > 5 ? octets[5] : nil
     }
 
-    func encodeContents(into buffer: inout [UInt8]) {
+    func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
         buffer.append(year)
         buffer.append(month)
         buffer.append(day)
@@ -116,7 +116,7 @@ public struct HighLayerCompatibility: Hashable, Sendable {
         }
     }
 
-    func encodeContents(into buffer: inout [UInt8]) {
+    func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
         buffer.append(0x80 | (codingStandard << 5) | (interpretation << 2) | presentationMethod)
         if let extendedCharacteristics {
             buffer.append(characteristics)
@@ -144,7 +144,7 @@ public struct CallStateElement: Hashable, Sendable {
         value = octet3 & 0x3F
     }
 
-    func encodeContents(into buffer: inout [UInt8]) {
+    func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
         buffer.append((codingStandard << 6) | value)
     }
 }
@@ -172,7 +172,7 @@ public struct RestartIndicator: Hashable, Sendable {
         self.restartClass = restartClass
     }
 
-    func encodeContents(into buffer: inout [UInt8]) {
+    func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
         buffer.append(0x80 | restartClass.rawValue)
     }
 }
@@ -195,7 +195,7 @@ public struct NotificationIndicator: Hashable, Sendable {
         extraOctets = Array(contents.dropFirst())
     }
 
-    func encodeContents(into buffer: inout [UInt8]) {
+    func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
         buffer.append(0x80 | description)
         buffer.append(contentsOf: extraOctets)
     }

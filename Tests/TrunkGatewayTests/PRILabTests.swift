@@ -90,6 +90,38 @@ struct PRILabTests {
         #expect(try lab.driver(span: 1).report().dataLinkUp)
     }
 
+    @Test("an answer given while the driver services the D-channel carries the acknowledgement: no RR for that SETUP, and the RR for ALERTING still comes")
+    func answersCarryTheAcknowledgement() throws {
+        let (simulator, lab, _) = try makeLab()
+        let path = NSTemporaryDirectory() + "trunkline-ack-\(UUID().uuidString.prefix(8)).pcap"
+        let writer = try LAPDTraceWriter(path: path, networkSide: false)
+        let user = try lab.driver(span: 2)
+        simulator.tick(count: 200)
+        user.addTrace(writer)
+        _ = try lab.driver(span: 1).placeCall(called: "95500", calling: "13800138000", channel: 7, now: lab.now)
+        // Far less than T200 (1 s): an acknowledgement that only a T200 poll would bring is not seen.
+        simulator.tick(count: 300)
+        user.removeTrace(writer)
+
+        // I frame: control octet 3 bit 1 clear, N(S) in octet 3, N(R) in octet 4; the Q.931
+        // message type follows the 2-octet call reference. S frame RR: octet 3 = 0x01.
+        let records = try LAPDTraceReader.read(path: path)
+        func isInformation(_ frame: [UInt8]) -> Bool { frame.count > 8 && frame[2] & 0x01 == 0 }
+        func isReceiveReady(_ frame: [UInt8]) -> Bool { frame.count == 4 && frame[2] == 0x01 }
+        let setupIndex = try #require(records.firstIndex { $0.direction == .received && isInformation($0.frame) && $0.frame[8] == 0x05 })
+        let setupNS = records[setupIndex].frame[2] >> 1
+        let answerIndex = try #require(records[(setupIndex + 1)...].firstIndex { $0.direction == .sent })
+        let answer = records[answerIndex].frame
+        #expect(isInformation(answer) && answer[8] == 0x01, "the first frame sent after SETUP is ALERTING, not an RR: \(answer)")
+        #expect(answer[3] >> 1 == (setupNS + 1) & 0x7F, "ALERTING acknowledges the SETUP (N(R))")
+        let alertingNS = answer[2] >> 1
+        #expect(records[(answerIndex + 1)...].contains {
+            $0.direction == .received && isReceiveReady($0.frame) && $0.frame[3] >> 1 == (alertingNS + 1) & 0x7F
+        }, "the carrier, which answers nothing, acknowledges ALERTING with an RR in the same pass")
+        #expect(try lab.driver(span: 1).report().q921.retransmitted == 0)
+        #expect(user.report().q921.retransmitted == 0)
+    }
+
     @Test("a trace of a call is decoded by tshark: every message, the numbers and the cause")
     func tsharkDecodesTrace() throws {
         let (simulator, lab, _) = try makeLab()

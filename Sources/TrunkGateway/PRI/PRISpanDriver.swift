@@ -54,6 +54,11 @@ public final class PRISpanDriver: @unchecked Sendable {
         var callControl = Q931Configuration(role: role)
         callControl.bChannels = bChannels
         stack = PRIDChannel(dataLink: Q921Configuration(role: role), callControl: callControl)
+        // The RR owed for received I frames waits until the call manager has had the
+        // indications of a whole `service` pass: answers it gives at once (CALL PROCEEDING,
+        // ALERTING, ...) then carry N(R) and no RR goes out (Q.921 §5.6.2.1). `service` flushes
+        // before it returns, so the wait is never longer than one pass.
+        stack.defersAcknowledgementToDriver = true
         for channel in bChannels { channelStates[channel] = (.idle, nil, "") }
         writeBuffer.reserveCapacity(300)
     }
@@ -99,6 +104,21 @@ public final class PRISpanDriver: @unchecked Sendable {
                 nextEstablishAttempt = now + Self.reestablishInterval
                 perform(stack.start(now: now), now: now, indications: &out)
             }
+            return out
+        }
+        deliver(indications)
+        flushAcknowledgement(now: now)
+    }
+
+    /// Sends the RR still owed for the frames this pass read, unless an answer sent since
+    /// (from the stack itself or from a handler in `deliver`) carried the acknowledgement.
+    private func flushAcknowledgement(now: ISDNInstant) {
+        let indications = lock.withLock { () -> [Q931Indication] in
+            var actions: [PRIAction] = []
+            stack.sendPendingAcknowledgement(now: now, into: &actions)
+            guard !actions.isEmpty else { return [] }
+            var out: [Q931Indication] = []
+            perform(actions, now: now, indications: &out)
             return out
         }
         deliver(indications)
