@@ -200,21 +200,24 @@ func runPhase(options: Options, narrow: Int, serverGroup: MultiThreadedEventLoop
 
     publisher.thread.join()
     let published = Int64(publisher.published)
+    var problems: [String] = []
+    if let failure = publisher.failure { problems.append(failure) }
+    // Verdicts before anything is closed from this side (a close is not the server's).
     if let reader {
         reader.finish(published: published)
         reader.thread!.join()
+        for tally in tallies { problems += tally.verdict(published: published) }
         reader.closeAll()
     } else {
         try await awaitNIOSubscribers(nioChannels, tallies, published: published)
+        for (channel, tally) in zip(nioChannels, tallies) {
+            problems += try await channel.eventLoop.submit { tally.verdict(published: published) }.get()
+        }
     }
     prober.thread!.join()
+    if let failure = prober.problem { problems.append(failure) }
     for channel in nioChannels { try? await channel.close() }
     await server.stop()
-
-    var problems: [String] = []
-    if let failure = publisher.failure { problems.append(failure) }
-    if let failure = prober.problem { problems.append(failure) }
-    for tally in tallies { problems += tally.verdict(published: published) }
     let seconds = Double(duration) / 1e9
     let full = tallies.prefix(options.full)
     let narrowTallies = tallies.dropFirst(options.full)
