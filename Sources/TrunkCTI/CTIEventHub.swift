@@ -28,7 +28,7 @@ public final class CTIEventHub: Sendable {
 
     public let capacity: Int
     /// How long delivery waits after an event to gather the ones that follow into one batch,
-    /// while events are sparse; while they are many, up to `maximumCoalescing`
+    /// while the loops keep up; while they run behind, up to `maximumCoalescing`
     /// (see `CoalescingWindow`).
     public let coalescing: TimeAmount
     public let maximumCoalescing: TimeAmount
@@ -40,10 +40,10 @@ public final class CTIEventHub: Sendable {
     private let allocator = ByteBufferAllocator()
 
     /// `coalescing`: added latency traded for batching (one socket write per client per batch);
-    /// 0.5 ms when events are sparse, stretching to `maximumCoalescing` (2 ms) while they come
-    /// faster than a few per window: a client's p99 stays well under the protocol's 10 ms while
-    /// writes and wake-ups at 20,000 events/s fall to at most 500 per second per client.
-    /// `coalescing` 0: every event is delivered at once.
+    /// 0.5 ms while the loops keep up, stretching to `maximumCoalescing` (2 ms) while events
+    /// come fast and a loop runs behind (short of CPU): a client's p99 stays well under the
+    /// protocol's 10 ms, and a starved node's writes at 20,000 events/s fall to at most 500 per
+    /// second per client. `coalescing` 0: every event is delivered at once.
     public init(capacity: Int = 65_536, coalescing: TimeAmount = defaultCoalescing, maximumCoalescing: TimeAmount = defaultMaximumCoalescing) {
         precondition(capacity > 0, "the event ring needs room for at least one event")
         self.capacity = capacity

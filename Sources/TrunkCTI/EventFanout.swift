@@ -299,7 +299,8 @@ final class EventFanout: @unchecked Sendable {
         if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
             let window = windowNanoseconds.load(ordering: .relaxed)
             if window > 0 {
-                loop.scheduleTask(in: .nanoseconds(window)) { self.drain() }
+                let due = NIODeadline.now() + .nanoseconds(window)
+                loop.scheduleTask(deadline: due) { self.drain(due: due) }
             } else {
                 loop.execute { self.drain() }
             }
@@ -337,11 +338,14 @@ final class EventFanout: @unchecked Sendable {
         }
     }
 
-    private func drain() {
+    /// `due`: when a coalesced wake-up meant this drain to run (how late it runs tells the
+    /// window whether the loop keeps up).
+    private func drain(due: NIODeadline? = nil) {
+        let late = due.map { Int64(NIODeadline.now().uptimeNanoseconds) - Int64($0.uptimeNanoseconds) } ?? 0
         wakePending.store(false, ordering: .releasing)
         var more = false
         if !replaying.isEmpty { more = replay() }
-        if !index.isEmpty { more = dispatch() || more }
+        if !index.isEmpty { more = dispatch(late: late) || more }
         if more, !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
             loop.execute { self.drain() }
         }
@@ -380,7 +384,7 @@ final class EventFanout: @unchecked Sendable {
 
     /// Hands the records after the live cursor to the live subscribers that select them.
     /// Returns whether more records are waiting.
-    private func dispatch() -> Bool {
+    private func dispatch(late: Int64) -> Bool {
         scratch.removeAll(keepingCapacity: true)
         let window = hub.records(after: cursor, limit: Self.batchLimit, into: &scratch)
         defer { scratch.removeAll(keepingCapacity: true) }
@@ -393,7 +397,7 @@ final class EventFanout: @unchecked Sendable {
         }
         guard let last = scratch.last else { return false }
         cursor = last.seq
-        coalescing.drained(scratch.count)
+        coalescing.drained(scratch.count, late: late)
         windowNanoseconds.store(coalescing.current, ordering: .relaxed)
         // Subscribers that share a filter (most full subscribers) share this drain's bytes too:
         // the group's events are gathered into one buffer once, and each member is handed that
