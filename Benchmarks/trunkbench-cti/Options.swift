@@ -17,8 +17,9 @@ struct Options: Sendable {
     /// The subscribers are 120 NIO channels on a 2-thread client group (the harness before
     /// 2026-12) instead of plain sockets read by one thread.
     var nioClients = false
-    /// The hub's coalescing window, sparse and busy; nil: the hub's defaults. Both 500 µs is the
-    /// fixed window of the node before the window adapted to the event rate.
+    /// The hub's coalescing window (while its loops keep up) and the longest it stretches to
+    /// (while they run behind); nil: the hub's defaults. Both 500 µs: the fixed window the node
+    /// had before; both 2000 µs: what a starved node settles at.
     var coalescingMicroseconds: Int?
     var maximumCoalescingMicroseconds: Int?
 
