@@ -15,8 +15,12 @@ struct Options: Sendable {
     /// by itself, apart from delivering its own events.
     var quietNarrow = false
     /// The subscribers are 120 NIO channels on a 2-thread client group (the harness before
-    /// 2026-12) instead of plain sockets read by one thread.
+    /// 2026-12) instead of plain sockets read by poll threads.
     var nioClients = false
+    /// Threads reading the subscriber sockets. One thread reading 33,000 narrow deliveries a
+    /// second (--channels 60) queues the full clients' reads behind them and adds its own delay
+    /// to the latency measured; two spread that over both cores, as separate client processes would.
+    var readers = 2
     /// The hub's coalescing window (while its loops keep up) and the longest it stretches to
     /// (while they run behind); nil: the hub's defaults. Both 500 µs: the fixed window the node
     /// had before; both 2000 µs: what a starved node settles at.
@@ -25,7 +29,7 @@ struct Options: Sendable {
 
     static let usage = """
         usage: trunkbench-cti [--rate N] [--seconds S] [--full N] [--narrow N] [--runs N] [--channels N]
-                              [--quiet-narrow] [--nio-clients] [--coalescing-us N] [--max-coalescing-us N]
+                              [--quiet-narrow] [--nio-clients] [--readers N] [--coalescing-us N] [--max-coalescing-us N]
         """
 
     init(_ arguments: [String]) {
@@ -50,6 +54,7 @@ struct Options: Sendable {
             case "--full": full = Self.number(argument, value)
             case "--narrow": narrow = Self.number(argument, value)
             case "--runs": runs = max(1, Self.number(argument, value))
+            case "--readers": readers = max(1, Self.number(argument, value))
             case "--channels":
                 channels = Self.number(argument, value)
                 if channels < 1 || channels > 960 { Self.fail("--channels: 1 to 960 (the channels of a 32-E1 node), got \(channels)") }

@@ -77,7 +77,7 @@ func sendAll(_ fd: Int32, _ text: String, what: String) throws(BenchError) {
     }
 }
 
-/// Reads every subscriber socket on one thread with poll and large reads: the clients are the
+/// Reads its share of the subscriber sockets on one thread with poll and large reads: the clients are the
 /// measuring instrument and share the two cores with the server, so they must cost as little
 /// as possible. Each read is stamped once (CLOCK_MONOTONIC) and every line in it is checked by
 /// its client's `Tally`. The thread ends when every client has received everything published

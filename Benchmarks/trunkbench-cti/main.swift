@@ -11,7 +11,7 @@
 //
 //   swift build -c release --product trunkbench-cti
 //   .build/release/trunkbench-cti [--runs 5] [--seconds 5] [--rate 20000] [--full 20] [--narrow 100]
-//                                 [--channels 960|60] [--quiet-narrow] [--nio-clients]
+//                                 [--channels 960|60] [--quiet-narrow] [--nio-clients] [--readers N]
 //                                 [--coalescing-us N] [--max-coalescing-us N]
 //
 // Delivery is checked, not assumed: the publisher puts event `seq` on channel `seq % channels + 1`,
@@ -29,8 +29,8 @@
 // is the load a node with 100 narrow clients sees, not because they are smaller.
 //
 // The clients (default): plain sockets, connected, logged in and subscribed before the first
-// event, then read by one thread with poll(2) and 256 KiB reads; the request client is a blocking
-// socket on a thread of its own. They are the measuring instrument and share the two cores with
+// event, then read by two threads (`--readers`) with poll(2) and 256 KiB reads; the request client
+// is a blocking socket on a thread of its own. They are the measuring instrument and share the two cores with
 // the server, so they must not dominate what is measured; `--nio-clients` runs the earlier
 // harness (every subscriber a NIO channel on a 2-thread client group) to compare.
 //
@@ -149,14 +149,17 @@ func runPhase(options: Options, narrow: Int, serverGroup: MultiThreadedEventLoop
         clients.append(("{\"chans\":[\(channel)]}", tally))
     }
     let tallies = clients.map(\.tally)
-    var reader: SocketReader?
+    var readers: [SocketReader] = []
     var nioChannels: [any Channel] = []
     if let clientGroup {
         nioChannels = try await connectNIOSubscribers(port: port, group: clientGroup, clients: clients)
     } else {
         var sockets: [SubscriberSocket] = []
         for client in clients { sockets.append(try SubscriberSocket.open(port: port, filter: client.filter, tally: client.tally)) }
-        reader = SocketReader(sockets: sockets)
+        // Sockets dealt round robin to the reader threads, so each reads full and narrow clients alike.
+        readers = (0..<options.readers).map { thread in
+            SocketReader(sockets: sockets.indices.filter { $0 % options.readers == thread }.map { sockets[$0] })
+        }
     }
 
     // 1 s of warm-up, then the measuring window; the publisher goes on 200 ms past it.
@@ -177,7 +180,7 @@ func runPhase(options: Options, narrow: Int, serverGroup: MultiThreadedEventLoop
             tally.windowStart = windowStart
             tally.windowEnd = windowEnd
         }
-        reader!.start()
+        for reader in readers { reader.start() }
     }
     let prober = RequestProber(port: port, windowStart: windowStart, windowEnd: windowEnd, stopAt: windowEnd + 100_000_000)
     try prober.start()
@@ -188,7 +191,8 @@ func runPhase(options: Options, narrow: Int, serverGroup: MultiThreadedEventLoop
     var clientClocks: [clockid_t] = []
     if let clientGroup { clientClocks = try await loopClocks(clientGroup) }
     func harnessCPU() -> Int64 {
-        clientClocks.map(clockNanoseconds).reduce(0, +) + (reader?.thread?.cpuNanoseconds ?? 0) + (prober.thread?.cpuNanoseconds ?? 0)
+        clientClocks.map(clockNanoseconds).reduce(0, +) + readers.map { $0.thread?.cpuNanoseconds ?? 0 }.reduce(0, +)
+            + (prober.thread?.cpuNanoseconds ?? 0)
     }
 
     try await Task.sleep(for: .nanoseconds(max(0, windowStart - monotonicNanoseconds())))
@@ -203,11 +207,11 @@ func runPhase(options: Options, narrow: Int, serverGroup: MultiThreadedEventLoop
     var problems: [String] = []
     if let failure = publisher.failure { problems.append(failure) }
     // Verdicts before anything is closed from this side (a close is not the server's).
-    if let reader {
-        reader.finish(published: published)
-        reader.thread!.join()
+    if clientGroup == nil {
+        for reader in readers { reader.finish(published: published) }
+        for reader in readers { reader.thread!.join() }
         for tally in tallies { problems += tally.verdict(published: published) }
-        reader.closeAll()
+        for reader in readers { reader.closeAll() }
     } else {
         try await awaitNIOSubscribers(nioChannels, tallies, published: published)
         for (channel, tally) in zip(nioChannels, tallies) {
@@ -264,7 +268,7 @@ let clientGroup = options.nioClients ? MultiThreadedEventLoopGroup(numberOfThrea
 var banner = "trunkbench-cti: \(options.rate) events/s over \(options.channels) channels for \(options.seconds) s to \(options.full) full subscribers, "
 banner += "request client ping/span.status every 2 ms; phase B adds \(options.narrow) one-channel subscribers"
 if options.quietNarrow { banner += " on channels with no events" }
-banner += options.nioClients ? "; clients: NIO channels (2 threads)" : "; clients: plain sockets, one poll thread"
+banner += options.nioClients ? "; clients: NIO channels (2 threads)" : "; clients: plain sockets, \(options.readers) poll threads"
 if let coalescing = options.coalescingMicroseconds { banner += "; coalescing \(coalescing) µs" }
 if let maximum = options.maximumCoalescingMicroseconds { banner += ", at most \(maximum) µs" }
 print(banner + "; \(options.runs) runs, medians")
