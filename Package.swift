@@ -157,6 +157,7 @@ let package = Package(
             name: "trunkbench-cti",
             dependencies: [
                 "TrunkCTI",
+                "CRealTime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -31,6 +31,9 @@ public enum CTIEventType: String, Sendable, CaseIterable {
     case spanCleared = "span.cleared"
     case dchanUp = "dchan.up"
     case dchanDown = "dchan.down"
+    /// Alarms of the node rather than of a span: storage, the recorder, configuration applies.
+    case nodeAlarm = "node.alarm"
+    case nodeCleared = "node.cleared"
 
     /// One bit per type, for filters checked per event per subscriber without hashing.
     var bit: UInt64 { 1 << UInt64(Self.allCases.firstIndex(of: self)!) }

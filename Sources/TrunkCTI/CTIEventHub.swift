@@ -27,20 +27,28 @@ public final class CTIEventHub: Sendable {
     }
 
     public let capacity: Int
-    /// How long delivery waits after an event to gather the ones that follow into one batch.
+    /// How long delivery waits after an event to gather the ones that follow into one batch,
+    /// while the loops keep up; while they run behind, up to `maximumCoalescing`
+    /// (see `CoalescingWindow`).
     public let coalescing: TimeAmount
+    public let maximumCoalescing: TimeAmount
+    public static let defaultCoalescing = TimeAmount.microseconds(500)
+    public static let defaultMaximumCoalescing = TimeAmount.milliseconds(2)
     /// Identifies this node lifetime (wall µs at start): a seq from another epoch means nothing here.
     public let epoch: Int64
     private let state: NIOLockedValueBox<State>
     private let allocator = ByteBufferAllocator()
 
     /// `coalescing`: added latency traded for batching (one socket write per client per batch);
-    /// 0.5 ms keeps a client's p99 well under the protocol's 10 ms while cutting writes and
-    /// wake-ups at high event rates by an order of magnitude.
-    public init(capacity: Int = 65_536, coalescing: TimeAmount = .microseconds(500)) {
+    /// 0.5 ms while the loops keep up, stretching to `maximumCoalescing` (2 ms) while events
+    /// come fast and a loop runs behind (short of CPU): a client's p99 stays well under the
+    /// protocol's 10 ms, and a starved node's writes at 20,000 events/s fall to at most 500 per
+    /// second per client. `coalescing` 0: every event is delivered at once.
+    public init(capacity: Int = 65_536, coalescing: TimeAmount = defaultCoalescing, maximumCoalescing: TimeAmount = defaultMaximumCoalescing) {
         precondition(capacity > 0, "the event ring needs room for at least one event")
         self.capacity = capacity
         self.coalescing = coalescing
+        self.maximumCoalescing = maximumCoalescing
         self.epoch = CTIClock.wallMicroseconds()
         self.state = NIOLockedValueBox(State(ring: Array(repeating: nil, count: capacity)))
     }
@@ -110,7 +118,8 @@ public final class CTIEventHub: Sendable {
     func fanout(for loop: any EventLoop) -> EventFanout {
         state.withLockedValue { state in
             if let existing = state.fanouts.first(where: { $0.loop === loop }) { return existing }
-            let fanout = EventFanout(loop: loop, hub: self, coalescing: coalescing, cursor: state.head)
+            let window = CoalescingWindow(base: coalescing.nanoseconds, maximum: maximumCoalescing.nanoseconds)
+            let fanout = EventFanout(loop: loop, hub: self, coalescing: window, cursor: state.head)
             state.fanouts.append(fanout)
             return fanout
         }

@@ -167,6 +167,22 @@ final class EventSubscriber {
         return staged.count == 1
     }
 
+    /// Live, in a group of subscribers with the same filter: `records` are this drain's events
+    /// for the group and `batch` their bytes, gathered once for every member. A member that can
+    /// take them as they are (it has none of them yet, nothing queued, a writable socket) is sent
+    /// the shared buffer; otherwise they go through its own staging and queue.
+    func deliver(batch: ByteBuffer, records: [EventRecord], head: UInt64) {
+        guard active, let sink, let first = records.first, let last = records.last else { return }
+        if cursor < first.seq, pending.isEmpty, sink.canTakeEvents {
+            cursor = last.seq
+            sink.writeEvent(batch)
+            sink.flushEvents()
+            return
+        }
+        for record in records { _ = stage(record) }
+        deliverStaged(head: head)
+    }
+
     /// Writes (or queues) what was staged in this drain; `head` is the latest seq published.
     func deliverStaged(head: UInt64) {
         defer { staged.removeAll(keepingCapacity: true) }
@@ -256,27 +272,35 @@ final class EventFanout: @unchecked Sendable {
     private var replaying: [EventSubscriber] = []
     private var scratch: [EventRecord] = []
     private var touched: [EventSubscriber] = []
+    /// One group's events in the current drain.
+    private var groupRecords: [EventRecord] = []
+    private let allocator = ByteBufferAllocator()
     /// Records taken per drain, so a subscriber replaying a long backlog does not hold the loop.
     private static let batchLimit = 4_096
 
     /// How long a wake-up waits before draining, so a burst of events becomes one batch: one
     /// write per client per batch instead of per event, and at most one wake-up of the loop per
-    /// interval whatever the event rate.
-    private let coalescing: TimeAmount
+    /// window whatever the event rate. Adapted by the drains (loop-confined); `windowNanoseconds`
+    /// is its current length for the publishers' `wake()`.
+    private var coalescing: CoalescingWindow
+    private let windowNanoseconds: Atomic<Int64>
 
     /// `cursor`: the hub's latest seq when the fan-out is made.
-    init(loop: any EventLoop, hub: CTIEventHub, coalescing: TimeAmount, cursor: UInt64) {
+    init(loop: any EventLoop, hub: CTIEventHub, coalescing: CoalescingWindow, cursor: UInt64) {
         self.loop = loop
         self.hub = hub
         self.coalescing = coalescing
+        self.windowNanoseconds = Atomic(coalescing.current)
         self.cursor = cursor
     }
 
     func wake() {
         guard subscriberCount.load(ordering: .relaxed) > 0 else { return }
         if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
-            if coalescing > .zero {
-                loop.scheduleTask(in: coalescing) { self.drain() }
+            let window = windowNanoseconds.load(ordering: .relaxed)
+            if window > 0 {
+                let due = NIODeadline.now() + .nanoseconds(window)
+                loop.scheduleTask(deadline: due) { self.drain(due: due) }
             } else {
                 loop.execute { self.drain() }
             }
@@ -314,11 +338,14 @@ final class EventFanout: @unchecked Sendable {
         }
     }
 
-    private func drain() {
+    /// `due`: when a coalesced wake-up meant this drain to run (how late it runs tells the
+    /// window whether the loop keeps up).
+    private func drain(due: NIODeadline? = nil) {
+        let late = due.map { Int64(NIODeadline.now().uptimeNanoseconds) - Int64($0.uptimeNanoseconds) } ?? 0
         wakePending.store(false, ordering: .releasing)
         var more = false
         if !replaying.isEmpty { more = replay() }
-        if !index.isEmpty { more = dispatch() || more }
+        if !index.isEmpty { more = dispatch(late: late) || more }
         if more, !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
             loop.execute { self.drain() }
         }
@@ -357,7 +384,7 @@ final class EventFanout: @unchecked Sendable {
 
     /// Hands the records after the live cursor to the live subscribers that select them.
     /// Returns whether more records are waiting.
-    private func dispatch() -> Bool {
+    private func dispatch(late: Int64) -> Bool {
         scratch.removeAll(keepingCapacity: true)
         let window = hub.records(after: cursor, limit: Self.batchLimit, into: &scratch)
         defer { scratch.removeAll(keepingCapacity: true) }
@@ -369,15 +396,41 @@ final class EventFanout: @unchecked Sendable {
             return false
         }
         guard let last = scratch.last else { return false }
-        for record in scratch {
-            index.forEach(selecting: record) { subscriber in
-                if subscriber.stage(record) { touched.append(subscriber) }
-            }
-        }
         cursor = last.seq
-        // Over a copy: a subscriber that overflows removes itself from the index meanwhile.
-        for subscriber in touched { subscriber.deliverStaged(head: window.head) }
-        touched.removeAll(keepingCapacity: true)
+        coalescing.drained(scratch.count, late: late)
+        windowNanoseconds.store(coalescing.current, ordering: .relaxed)
+        // Subscribers that share a filter (most full subscribers) share this drain's bytes too:
+        // the group's events are gathered into one buffer once, and each member is handed that
+        // same buffer, rather than every member copying the events into a buffer of its own.
+        // Over a copy of the groups: a subscriber that overflows removes itself from the index.
+        for group in index.sharedFilterGroups {
+            groupRecords.removeAll(keepingCapacity: true)
+            var bytes = 0
+            for record in scratch where group.filter.matches(record) {
+                groupRecords.append(record)
+                bytes += record.bytes.readableBytes
+            }
+            guard !groupRecords.isEmpty else { continue }
+            var batch: ByteBuffer
+            if groupRecords.count == 1 {
+                batch = groupRecords[0].bytes
+            } else {
+                batch = allocator.buffer(capacity: bytes)
+                for record in groupRecords { batch.writeImmutableBuffer(record.bytes) }
+            }
+            for subscriber in group.members { subscriber.deliver(batch: batch, records: groupRecords, head: window.head) }
+        }
+        groupRecords.removeAll(keepingCapacity: true)
+        if index.hasNarrow {
+            for record in scratch {
+                index.forEachNarrow(selecting: record) { subscriber in
+                    if subscriber.stage(record) { touched.append(subscriber) }
+                }
+            }
+            // Over a copy: a subscriber that overflows removes itself from the index meanwhile.
+            for subscriber in touched { subscriber.deliverStaged(head: window.head) }
+            touched.removeAll(keepingCapacity: true)
+        }
         return last.seq < window.head
     }
 }

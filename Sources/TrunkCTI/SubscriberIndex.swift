@@ -8,7 +8,7 @@
 ///
 /// Loop-confined, like the fan-out that owns it.
 struct SubscriberIndex {
-    private struct Group {
+    struct Group {
         var filter: CTIEventFilter
         var members: [EventSubscriber]
     }
@@ -59,12 +59,18 @@ struct SubscriberIndex {
         if table[key]!.isEmpty { table[key] = nil }
     }
 
-    /// Calls `body` for each subscriber whose filter selects `record` (a subscriber listed under
-    /// both the record's channel and its call is passed twice; `EventSubscriber.stage` takes it once).
-    func forEach(selecting record: EventRecord, _ body: (EventSubscriber) -> Void) {
-        for group in groups where group.filter.matches(record) {
-            for subscriber in group.members { body(subscriber) }
-        }
+    /// The subscribers without a channel or call selection, by shared filter. A copy (of
+    /// copy-on-write arrays, so nothing is copied unless the index changes): delivering to them
+    /// may remove one from the index.
+    var sharedFilterGroups: [Group] { groups }
+
+    /// Whether some subscriber selects channels or calls.
+    var hasNarrow: Bool { !byChannel.isEmpty || !byCall.isEmpty }
+
+    /// Calls `body` for each subscriber that selects channels or calls and whose filter selects
+    /// `record` (one listed under both the record's channel and its call is passed twice;
+    /// `EventSubscriber.stage` takes it once).
+    func forEachNarrow(selecting record: EventRecord, _ body: (EventSubscriber) -> Void) {
         if let channel = record.channel, let listed = byChannel[channel] {
             for subscriber in listed where subscriber.filter.matches(record) { body(subscriber) }
         }

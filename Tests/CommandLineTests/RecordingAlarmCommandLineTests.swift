@@ -5,7 +5,7 @@ import Testing
 @Suite("Recorder alarms, run as built", .serialized)
 struct RecordingAlarmCommandLineTests {
     /// Connects to the CTI socket with the data folder's token, replays every event kept and
-    /// prints the span.alarm events, one JSON line each.
+    /// prints the alarm events (span.* and node.*) as they came, one line each.
     static let ctiReplay = """
         import json, socket, sys, time
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -15,7 +15,7 @@ struct RecordingAlarmCommandLineTests {
         def call(n, method, **params):
             sock.sendall((json.dumps({"jsonrpc": "2.0", "id": n, "method": method, "params": params}) + "\\n").encode())
         call(1, "session.login", token=sys.argv[2], version=1, client="recording-alarm-test")
-        call(2, "events.subscribe", types=["span.*"], since_seq=0)
+        call(2, "events.subscribe", types=["span.*", "node.*"], since_seq=0)
         sock.settimeout(float(sys.argv[3]))
         try:
             while True:
@@ -23,13 +23,13 @@ struct RecordingAlarmCommandLineTests {
                 if not line:
                     break
                 message = json.loads(line)
-                if message.get("method") == "event" and message["params"].get("type") == "span.alarm":
-                    print(json.dumps(message["params"]), flush=True)
+                if message.get("method") == "event":
+                    print(line.rstrip("\\n"), flush=True)
         except (socket.timeout, TimeoutError):
             pass
         """
 
-    @Test("a recording store below its reserve: storage_full (urgent) in trunkctl alarms, a span.alarm CTI event, a log line; calls go on unrecorded")
+    @Test("a recording store below its reserve: storage_full (urgent) in trunkctl alarms, a node.alarm CTI event valid against the schema, a log line; calls go on unrecorded")
     func storageFull() throws {
         let data = temporaryDataFolder()
         defer { try? FileManager.default.removeItem(atPath: data) }
@@ -78,12 +78,21 @@ struct RecordingAlarmCommandLineTests {
         let recordings = FileManager.default.enumerator(atPath: data + "/recordings")?.allObjects as? [String] ?? []
         #expect(!recordings.contains { $0.hasSuffix(".wav") || $0.hasSuffix(".part") }, "\(recordings)")
 
-        // The CTI socket carries it as span.alarm with the alarm's kind and severity.
+        // The CTI socket carries it as node.alarm (an alarm of no span) with its kind and
+        // severity, never as span.alarm, and the event is what docs/cti-schema.json says.
         let token = try String(contentsOfFile: data + "/cti-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let client = try run("/usr/bin/env", ["python3", "-c", Self.ctiReplay, data + "/cti.sock", token, "3"], absolute: true)
-        let events = client.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect(events.contains { $0["kind"] as? String == "recording.storage_full" && $0["severity"] as? String == "urgent" },
-                "\(client.stdout) \(client.stderr)")
+        let lines = client.stdout.split(separator: "\n").map(String.init)
+        let events = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.compactMap { $0["params"] as? [String: Any] }
+        let storage = events.filter { $0["kind"] as? String == "recording.storage_full" }
+        #expect(!storage.isEmpty, "\(client.stdout) \(client.stderr)")
+        for event in storage {
+            #expect(event["type"] as? String == "node.alarm" && event["severity"] as? String == "urgent", "\(event)")
+            #expect(event["span"] == nil && event["channel"] == nil, "\(event)")
+            #expect((event["message"] as? String ?? "").contains("new recordings are refused"), "\(event)")
+        }
+        #expect(!events.contains { $0["type"] as? String == "span.alarm" && $0["span"] == nil }, "a span.alarm always names its span: \(client.stdout)")
+        CTISchema.expectValid(lines, kind: "server")
 
         stopped = true
         let log = trunkd.stop().log

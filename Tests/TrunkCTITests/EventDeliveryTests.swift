@@ -98,6 +98,45 @@ struct EventDeliveryTests {
         await client.close()
     }
 
+    @Test("node.* and span.* select the node's alarms and the spans' apart; a scoped session gets node alarms; both match the schema")
+    func nodeAndSpanAlarmFilters() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let node = try await server.connect()
+        try await node.login(TestServer.agentToken)
+        #expect(try await node.call("events.subscribe", ["types": ["node.*"]])["result"] != nil)
+        let spans = try await server.connect()
+        try await spans.login(TestServer.agentToken)
+        #expect(try await spans.call("events.subscribe", ["types": ["span.*"]])["result"] != nil)
+        let scoped = try await server.connect()
+        try await scoped.login(TestServer.scopedToken)
+        #expect(try await scoped.call("events.subscribe", ["types": ["node.alarm", "node.cleared", "span.alarm"]])["result"] != nil)
+        let hub = server.hub
+        let storage: [(String, JSONValue)] = [
+            ("kind", "recording.storage_full"), ("severity", "urgent"), ("message", "recording store /tmp/r is full: new recordings are refused"),
+        ]
+        let full = hub.publish(CTIEvent(.nodeAlarm, fields: storage))
+        let red = hub.publish(CTIEvent(.spanAlarm, span: 1, fields: [("kind", "span.RED"), ("severity", "urgent"), ("message", "span 1: red"), ("alarms", ["red"])]))
+        let own = hub.publish(CTIEvent(.spanAlarm, span: 2, fields: [("kind", "span.YELLOW"), ("severity", "urgent"), ("message", "span 2: yellow"), ("alarms", ["yellow"])]))
+        let room = hub.publish(CTIEvent(.nodeCleared, fields: storage))
+        let last = hub.publish(CTIEvent(.spanCleared, span: 1, fields: [("kind", "span.RED"), ("severity", "urgent"), ("message", "span 1: red"), ("alarms", ["red"])]))
+
+        let nodeEvents = try await Self.events(from: node, through: room)
+        #expect(Self.seqs(nodeEvents) == [Int64(full), Int64(room)])
+        #expect(nodeEvents.map { $0["params"]?["type"] } == ["node.alarm", "node.cleared"])
+        #expect(nodeEvents.allSatisfy { $0["params"]?["span"] == nil })
+        let spanEvents = try await Self.events(from: spans, through: last)
+        #expect(Self.seqs(spanEvents) == [Int64(red), Int64(own), Int64(last)])
+        // The scoped token (span 2) sees its own span's alarm and the node's, not span 1's.
+        let scopedEvents = try await Self.events(from: scoped, through: room)
+        #expect(Self.seqs(scopedEvents) == [Int64(full), Int64(own), Int64(room)])
+        for client in [node, spans, scoped] { SchemaCheck.expectValid(client.allReceivedLines, kind: "server") }
+        // An alarm of the node that names a span does not validate: the schema keeps the two apart.
+        let wrong = #"{"jsonrpc":"2.0","method":"event","params":{"seq":9,"time":"2026-12-01T00:00:00.000000Z","mono_ns":1,"type":"node.alarm","span":1,"kind":"storage.full","severity":"urgent","message":"x"}}"#
+        #expect(try SchemaCheck.problems([wrong], kind: "server").count == 1)
+        for client in [node, spans, scoped] { await client.close() }
+    }
+
     @Test("reconnecting with since_seq replays exactly the missed events, then live ones")
     func resumeReplaysMissedEvents() async throws {
         let server = try await TestServer.start(ringCapacity: 100)
