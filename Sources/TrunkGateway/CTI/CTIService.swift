@@ -110,7 +110,7 @@ public final class CTIService: Service, Sendable {
             try await server.start()
         }
         let running = server
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do { try await Task.sleep(for: .seconds(3600)) } catch { break }
             }
