@@ -66,6 +66,7 @@ public final class MediaLoopThread: @unchecked Sendable {
 
     private func run() {
         grantStorage = RealTimeScheduling.applyToCurrentThread(priority: priority, cpu: cpu, lockMemory: lockMemory)
+        source.begin()
         started.store(true, ordering: .releasing)
         while running.load(ordering: .relaxed) {
             let due: (ticks: Int, deadline: UInt64)

@@ -10,6 +10,13 @@ public protocol MediaTickSource: AnyObject {
     /// loop fell behind, 0 on a timeout) and the CLOCK_MONOTONIC time (ns) the first was due,
     /// or 0 when the source cannot tell (a hardware timer only says that it fired).
     func waitForTicks() throws(TrunkError) -> (ticks: Int, deadline: UInt64)
+    /// Called by the loop's thread once it is set up (scheduling, pinning, memory locked),
+    /// right before its first wait: a source that keeps its own schedule starts it here.
+    func begin()
+}
+
+extension MediaTickSource {
+    public func begin() {}
 }
 
 /// DAHDI's timer, configured for 8 samples (every tick), is the cards' clock.
@@ -31,6 +38,12 @@ public final class MonotonicTickSource: MediaTickSource {
 
     public init() {
         periodNanoseconds = 1_000_000
+        next = MonotonicClock.nanoseconds() + periodNanoseconds
+    }
+
+    /// The schedule starts one period from now: locking a large process's memory takes tens of
+    /// milliseconds, which would otherwise count as the first ticks' lateness.
+    public func begin() {
         next = MonotonicClock.nanoseconds() + periodNanoseconds
     }
 
