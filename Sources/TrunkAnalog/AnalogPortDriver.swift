@@ -30,7 +30,8 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
     private var wasListening = true
     private var indications: [(indication: AnalogIndication, at: AnalogInstant)] = []
     private var indicationsTaken = 0
-    /// Device operations that failed, for the owner to log with the port's name.
+    /// Device operations that failed, for the owner to log with the port's name
+    /// (`takeDeviceErrors`).
     public private(set) var deviceErrors: [TrunkError] = []
 
     /// - Parameters:
@@ -232,6 +233,12 @@ public final class AnalogPortDriver<Machine: AnalogPortMachine> {
         case .answerTone: 8
         case .answerToneWithReversals: 9
         }
+    }
+
+    /// The device errors since the last call, which the driver then forgets.
+    public func takeDeviceErrors() -> [TrunkError] {
+        defer { deviceErrors.removeAll() }
+        return deviceErrors
     }
 
     private func attempt(_ operation: () throws(TrunkError) -> Void) {

@@ -55,8 +55,9 @@ final class AnalogPortPool<Machine: AnalogPortMachine, Call: AnalogPortCall, Lin
     private var ports: [Int: Port]
     /// Indications made under the lock, delivered after it is released.
     private var pending: [TrunkIndication] = []
-    /// Device operations that failed outside the port drivers.
-    private var deviceErrors: [TrunkError] = []
+    /// Device operations that failed (the pool's own and the port drivers'), by port, logged
+    /// with the indications' delivery.
+    private var failures: [(position: Int, error: TrunkError)] = []
 
     /// Ports move audio in 1 ms blocks of linear samples, the tick they run on.
     static var blockSamples: Int { 8 }
@@ -119,9 +120,15 @@ final class AnalogPortPool<Machine: AnalogPortMachine, Call: AnalogPortCall, Lin
         pending.append(indication)
     }
 
-    /// A device operation that failed outside the port drivers (under the lock).
-    func record(_ error: TrunkError) {
-        deviceErrors.append(error)
+    /// A device operation on `port` that failed outside its driver (under the lock).
+    func record(_ error: TrunkError, on port: Port) {
+        failures.append((port.position, error))
+    }
+
+    /// Takes over what `port`'s driver failed to do to its device (under the lock).
+    private func collectFailures(of port: Port) {
+        guard !port.driver.deviceErrors.isEmpty else { return }
+        for error in port.driver.takeDeviceErrors() { failures.append((port.position, error)) }
     }
 
     func noSuchPort(_ position: Int) -> TrunkError {
@@ -151,6 +158,7 @@ final class AnalogPortPool<Machine: AnalogPortMachine, Call: AnalogPortCall, Lin
                     _ = port.block.withUnsafeBytes { port.device.write($0) }
                 }
                 serve(port, at)
+                collectFailures(of: port)
             }
         }
     }
@@ -170,12 +178,20 @@ final class AnalogPortPool<Machine: AnalogPortMachine, Call: AnalogPortCall, Lin
         }
     }
 
-    /// Runs `body` under the lock, then hands what it indicated to the manager.
+    /// Runs `body` under the lock, then logs the device failures and hands what it indicated
+    /// to the manager.
     private func deliver(_ body: () -> Void) {
-        let indications = lock.withLock { () -> [TrunkIndication] in
+        let (indications, failed) = lock.withLock { () -> ([TrunkIndication], [(position: Int, error: TrunkError)]) in
             body()
-            defer { pending.removeAll() }
-            return pending
+            defer {
+                pending.removeAll()
+                failures.removeAll()
+            }
+            return (pending, failures)
+        }
+        for failure in failed {
+            manager.logger.warning("analog device operation failed", metadata: [
+                "span": "\(span)", "port": "\(failure.position)", "error": "\(failure.error)"])
         }
         for indication in indications { manager.handle(indication) }
     }
@@ -199,6 +215,7 @@ final class AnalogPortPool<Machine: AnalogPortMachine, Call: AnalogPortCall, Lin
             guard let port = ports[address.channel] else { return }
             port.driver.deliver(event, now: at)
             serve(port, at)
+            collectFailures(of: port)
         }
     }
 
@@ -213,6 +230,7 @@ final class AnalogPortPool<Machine: AnalogPortMachine, Call: AnalogPortCall, Lin
             let startedAt = min(at, port.lentAt + Int(sampleTime / 8))
             port.driver.deliver(detection, startedAt: startedAt, now: at)
             serve(port, at)
+            collectFailures(of: port)
         }
     }
 
@@ -224,7 +242,7 @@ final class AnalogPortPool<Machine: AnalogPortMachine, Call: AnalogPortCall, Lin
             do throws(TrunkError) {
                 try Self.configureForSignalling(port.device)
             } catch {
-                deviceErrors.append(error)
+                failures.append((port.position, error))
             }
             port.lent = false
         }

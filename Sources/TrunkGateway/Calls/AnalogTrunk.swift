@@ -119,7 +119,7 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
                 port.line.busiedOut = false
             }
         } catch {
-            pool.record(error)
+            pool.record(error, on: port)
         }
     }
 

@@ -94,7 +94,8 @@ public final class CallManager: Sendable {
     public let configuration: Configuration
     private let state = NIOLockedValueBox(State())
     private let clock: @Sendable () -> UInt64
-    private let logger: Logger
+    /// Also the call model's trunks' (device failures of analog ports).
+    let logger: Logger
 
     /// `clock` gives monotonic nanoseconds: the simulator's tick time in a lab, CLOCK_MONOTONIC on cards.
     public init(configuration: Configuration = Configuration(), clock: @escaping @Sendable () -> UInt64, logger: Logger) {

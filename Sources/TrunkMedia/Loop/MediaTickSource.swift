@@ -38,7 +38,8 @@ public final class MonotonicTickSource: MediaTickSource {
 
     public init() {
         periodNanoseconds = 1_000_000
-        next = MonotonicClock.nanoseconds() + periodNanoseconds
+        next = 0
+        begin()
     }
 
     /// The schedule starts one period from now: locking a large process's memory takes tens of
