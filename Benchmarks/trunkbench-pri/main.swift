@@ -144,6 +144,18 @@ struct TrunkEnd {
         perform()
     }
 
+    /// Places a call and carries out its actions.
+    mutating func placeCall(_ request: Q931SetupRequest, now: ISDNInstant) {
+        _ = stack.setupRequest(request, now: now, into: &actions)
+        perform()
+    }
+
+    /// Gives the stack one call-control request and carries out its actions.
+    mutating func request(_ request: PRICallRequest, now: ISDNInstant) {
+        stack.request(request, now: now, into: &actions)
+        perform()
+    }
+
     private mutating func perform() {
         var index = 0
         while index < actions.count {
@@ -186,8 +198,8 @@ struct TrunkEnd {
             any = true
             // The slice shares the buffer only until the stack returns, so the next read
             // writes in place.
-            let frame = readBuffer[0..<(count - 2)]
-            run { $0.frameReceived(frame, now: now, into: &$1) }
+            stack.frameReceived(readBuffer[0..<(count - 2)], now: now, into: &actions)
+            perform()
         }
     }
 
@@ -201,11 +213,13 @@ struct TrunkEnd {
     /// After the indications of a read batch have been answered: the RR for received I frames
     /// that no answer acknowledged (as a driver does before it waits for the next frames).
     mutating func flushAcknowledgement(now: ISDNInstant) {
-        run { $0.sendPendingAcknowledgement(now: now, into: &$1) }
+        stack.sendPendingAcknowledgement(now: now, into: &actions)
+        perform()
     }
 
     mutating func runTimers(now: ISDNInstant) {
-        run { $0.expireTimers(now: now, into: &$1) }
+        stack.expireTimers(now: now, into: &actions)
+        perform()
     }
 }
 
@@ -241,7 +255,7 @@ func benchmarkTrunkISDN(cycles: Int) -> Rate {
         now = monotonicInstant()
         while placed < cycles, let channel = pool.free.popLast() {
             let request = Q931SetupRequest(calledNumber: called, callingNumber: calling, channel: channel, exclusive: true)
-            user.run { _ = $0.setupRequest(request, now: now, into: &$1) }
+            user.placeCall(request, now: now)
             placed += 1
         }
         _ = network.receive(now: now)
@@ -249,9 +263,9 @@ func benchmarkTrunkISDN(cycles: Int) -> Rate {
         for indication in batch {
             switch indication {
             case .incomingCall(let offer):
-                network.run { $0.callControl(now: now, into: &$1) { $0.proceeding(offer.id, now: now, into: &$1) } }
-                network.run { $0.callControl(now: now, into: &$1) { $0.alerting(offer.id, now: now, into: &$1) } }
-                network.run { $0.callControl(now: now, into: &$1) { $0.connect(offer.id, now: now, into: &$1) } }
+                network.request(.proceeding(offer.id), now: now)
+                network.request(.alerting(offer.id), now: now)
+                network.request(.connect(offer.id), now: now)
             case .cleared(_, _, let channel):
                 if let channel, pool.sideDone(channel) { completed += 1 }
             default:
@@ -265,7 +279,7 @@ func benchmarkTrunkISDN(cycles: Int) -> Rate {
         for indication in batch {
             switch indication {
             case .answered(let id, _):
-                user.run { $0.callControl(now: now, into: &$1) { $0.disconnect(id, cause: .normalCallClearing, now: now, into: &$1) } }
+                user.request(.disconnect(id, cause: .normalCallClearing), now: now)
             case .cleared(_, let cause, let channel):
                 precondition(cause == .normalCallClearing, "call cleared with \(cause)")
                 if let channel, pool.sideDone(channel) { completed += 1 }

@@ -26,11 +26,9 @@ public struct PRIDChannel: Sendable {
     public private(set) var dataLink: Q921DataLink
     public private(set) var callControl: Q931Interface
     /// Emptied action arrays kept for reuse, one per nesting level of the wiring below: level
-    /// `linkDepth` is the next free one. Taken by swapping with an empty array and put back
-    /// the same way, so no array of arrays is popped or appended per input.
-    private var linkScratch: [[Q921Action]] = []
+    /// `callDepth` is the next free one. Taken by swapping with an empty array and
+    /// put back the same way, so no array of arrays is popped or appended per input.
     private var callScratch: [[Q931Action]] = []
-    private var linkDepth = 0
     private var callDepth = 0
     /// Payload buffers for outgoing messages, used in turn. The data link (until the
     /// acknowledgement) and the driver (until it drops the frame) share a buffer. The ring has
@@ -101,9 +99,7 @@ public struct PRIDChannel: Sendable {
 
     /// `start(now:)`, appending the actions to `out`.
     public mutating func start(now: ISDNInstant, into out: inout [PRIAction]) {
-        var link = takeLinkScratch()
-        dataLink.establishRequest(now: now, into: &link)
-        handle(&link, now: now, &out)
+        runDataLink(now: now, &out) { $0.establishRequest(now: now, into: &$1) }
     }
 
     /// A frame from the D-channel, FCS already checked and removed.
@@ -121,9 +117,7 @@ public struct PRIDChannel: Sendable {
     /// `frameReceived(_:now:)`, appending the actions to `out`: with `out` emptied (keeping
     /// its capacity) between calls, steady-state operation allocates little or nothing.
     public mutating func frameReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into out: inout [PRIAction]) {
-        var link = takeLinkScratch()
-        dataLink.frameReceived(bytes, now: now, into: &link)
-        handle(&link, now: now, &out)
+        runDataLink(now: now, &out) { $0.frameReceived(bytes, now: now, into: &$1) }
         // Layer 3 has had the message: if it answered at once, its I frame carried N(R) and
         // no RR is needed (CONNECT → CONNECT ACKNOWLEDGE, DISCONNECT → RELEASE, ...).
         if !defersAcknowledgementToDriver {
@@ -135,9 +129,7 @@ public struct PRIDChannel: Sendable {
     /// N(R) since; see `defersAcknowledgementToDriver`.
     public mutating func sendPendingAcknowledgement(now: ISDNInstant, into out: inout [PRIAction]) {
         guard dataLink.hasPendingAcknowledgement else { return }
-        var acknowledgement = takeLinkScratch()
-        dataLink.sendPendingAcknowledgement(into: &acknowledgement)
-        handle(&acknowledgement, now: now, &out)
+        runDataLink(now: now, &out) { $0.sendPendingAcknowledgement(into: &$1) }
     }
 
     public mutating func timerExpired(_ timer: PRITimer, now: ISDNInstant) -> [PRIAction] {
@@ -151,9 +143,7 @@ public struct PRIDChannel: Sendable {
     public mutating func timerExpired(_ timer: PRITimer, now: ISDNInstant, into out: inout [PRIAction]) {
         switch timer {
         case .dataLink(let linkTimer):
-            var link = takeLinkScratch()
-            dataLink.timerExpired(linkTimer, now: now, into: &link)
-            handle(&link, now: now, &out)
+            runDataLink(now: now, &out) { $0.timerExpired(linkTimer, now: now, into: &$1) }
         case .callControl(let callTimer):
             var calls = takeCallScratch()
             callControl.timerExpired(callTimer, now: now, into: &calls)
@@ -238,24 +228,6 @@ public struct PRIDChannel: Sendable {
 
     // MARK: - Wiring
 
-    private mutating func takeLinkScratch() -> [Q921Action] {
-        var scratch: [Q921Action] = []
-        if linkDepth < linkScratch.count {
-            swap(&scratch, &linkScratch[linkDepth])
-        } else {
-            linkScratch.append([])
-            scratch.reserveCapacity(8)
-        }
-        linkDepth += 1
-        return scratch
-    }
-
-    /// Gives back the array `takeLinkScratch` handed out last, emptied.
-    private mutating func returnLinkScratch(_ scratch: inout [Q921Action]) {
-        linkDepth -= 1
-        swap(&scratch, &linkScratch[linkDepth])
-    }
-
     private mutating func takeCallScratch() -> [Q931Action] {
         var scratch: [Q931Action] = []
         if callDepth < callScratch.count {
@@ -304,21 +276,47 @@ public struct PRIDChannel: Sendable {
         }
     }
 
-    /// Carries out the data link's actions, then empties `actions` and keeps it for reuse.
-    private mutating func handle(_ actions: inout [Q921Action], now: ISDNInstant, _ out: inout [PRIAction]) {
+    /// Runs one data link input with the stack's sink (see `PRILinkSink`): frames, errors and
+    /// timers go straight into `out` in the order the data link sends them, then the
+    /// indications it raised are passed to call control, whose answers follow in `out`.
+    private mutating func runDataLink(
+        now: ISDNInstant, _ out: inout [PRIAction], _ input: (inout Q921DataLink, inout PRILinkSink) -> Void
+    ) {
+        var sink = lendSink(&out)
+        input(&dataLink, &sink)
+        takeBackSink(&sink, now: now, &out)
+    }
+
+    /// A sink holding the driver's actions (`out` is left empty until `takeBackSink`).
+    private mutating func lendSink(_ out: inout [PRIAction]) -> PRILinkSink {
+        var sink = PRILinkSink(out: [])
+        swap(&sink.out, &out)
+        return sink
+    }
+
+    /// Puts the actions back into `out` and passes the data link's indications up.
+    private mutating func takeBackSink(_ sink: inout PRILinkSink, now: ISDNInstant, _ out: inout [PRIAction]) {
+        swap(&sink.out, &out)
+        if sink.hasMessage {
+            var calls = takeCallScratch()
+            callControl.messageReceived(sink.message, now: now, into: &calls)
+            handle(&calls, now: now, &out)
+        }
+        if !sink.otherIndications.isEmpty {
+            passUp(&sink.otherIndications, now: now, &out)
+        }
+    }
+
+    /// Gives call control the data link's indications other than the first message (which
+    /// `takeBackSink` passes on its own), in order, then empties `indications`.
+    private mutating func passUp(_ indications: inout [Q921Action], now: ISDNInstant, _ out: inout [PRIAction]) {
         var index = 0
-        while index < actions.count {
-            // Moved out rather than copied: saves a retain and release per action.
-            var action = Q921Action.establishConfirm
-            swap(&action, &actions[index])
+        while index < indications.count {
+            // Moved out rather than copied: saves a retain and release per indication.
+            var indication = Q921Action.establishConfirm
+            swap(&indication, &indications[index])
             index += 1
-            switch consume action {
-            case .transmit(let frame):
-                out.append(.transmit(frame))
-            case .startTimer(let timer, let deadline):
-                out.append(.startTimer(.dataLink(timer), deadline: deadline))
-            case .stopTimer(let timer):
-                out.append(.stopTimer(.dataLink(timer)))
+            switch consume indication {
             case .establishIndication, .establishConfirm:
                 out.append(.dataLinkChanged(up: true))
                 var calls = takeCallScratch()
@@ -338,18 +336,15 @@ public struct PRIDChannel: Sendable {
                 var calls = takeCallScratch()
                 callControl.messageReceived(payload, now: now, into: &calls)
                 handle(&calls, now: now, &out)
-            case .unitDataIndication:
-                // Broadcast call offering over UI frames is a BRI point-to-multipoint feature.
+            case .transmit, .startTimer, .stopTimer, .unitDataIndication, .error:
+                // The sink sends these to `out` and never keeps them.
                 break
-            case .error(let error):
-                out.append(.dataLinkError(error))
             }
         }
         // Only placeholders are left: dropping them one by one is cheaper than removeAll
         // (the generic replaceSubrange), and `removeLast` than `popLast() != nil`, which
         // copies each out as an optional to compare it.
-        while !actions.isEmpty { actions.removeLast() }
-        returnLinkScratch(&actions)
+        while !indications.isEmpty { indications.removeLast() }
     }
 
     /// Carries out call control's actions, then empties `actions` and keeps it for reuse.
@@ -370,17 +365,15 @@ public struct PRIDChannel: Sendable {
                     out.append(.callControlError(.encodingFailed(error)))
                     continue
                 }
-                var link = takeLinkScratch()
-                dataLink.dataRequest(payload, now: now, into: &link)
-                handle(&link, now: now, &out)
+                var sink = lendSink(&out)
+                dataLink.dataRequest(consume payload, now: now, into: &sink)
+                takeBackSink(&sink, now: now, &out)
             case .startTimer(let timer, let deadline):
                 if reportsTimerActions { out.append(.startTimer(.callControl(timer), deadline: deadline)) }
             case .stopTimer(let timer):
                 if reportsTimerActions { out.append(.stopTimer(.callControl(timer))) }
             case .establishDataLink:
-                var link = takeLinkScratch()
-                dataLink.establishRequest(now: now, into: &link)
-                handle(&link, now: now, &out)
+                runDataLink(now: now, &out) { $0.establishRequest(now: now, into: &$1) }
             case .indication(let indication):
                 out.append(.indication(indication))
             case .protocolError(let error):
@@ -389,5 +382,51 @@ public struct PRIDChannel: Sendable {
         }
         while !actions.isEmpty { actions.removeLast() }
         returnCallScratch(&actions)
+    }
+}
+
+/// The data link's sink inside `PRIDChannel`: what goes to the driver (frames, errors, timers)
+/// is appended to the driver's actions at once, as the data link sends it, so N(S) order and
+/// wire order stay the same; indications for call control are kept for the stack to pass up
+/// when the data link returns (call control may not run inside a data link input).
+struct PRILinkSink: Q921ActionSink {
+    var out: [PRIAction]
+    /// The received message of the input, the one indication nearly every input raises: kept
+    /// as a plain slice, not an enum in an array.
+    var message: ArraySlice<UInt8> = []
+    var hasMessage = false
+    /// Any other indication (link up or down, a second message), in order after `message`.
+    /// Rare, so this array stays empty and unallocated in steady state.
+    var otherIndications: [Q921Action] = []
+
+    mutating func append(_ action: consuming Q921Action) {
+        switch consume action {
+        case .transmit(let frame):
+            out.append(.transmit(frame))
+        case .startTimer(let timer, let deadline):
+            out.append(.startTimer(.dataLink(timer), deadline: deadline))
+        case .stopTimer(let timer):
+            out.append(.stopTimer(.dataLink(timer)))
+        case .error(let error):
+            out.append(.dataLinkError(error))
+        case .unitDataIndication:
+            // Broadcast call offering over UI frames is a BRI point-to-multipoint feature.
+            break
+        case .dataIndication(let payload):
+            if !hasMessage && otherIndications.isEmpty {
+                message = payload
+                hasMessage = true
+            } else {
+                otherIndications.append(.dataIndication(payload))
+            }
+        case .establishIndication:
+            otherIndications.append(.establishIndication)
+        case .establishConfirm:
+            otherIndications.append(.establishConfirm)
+        case .releaseIndication:
+            otherIndications.append(.releaseIndication)
+        case .releaseConfirm:
+            otherIndications.append(.releaseConfirm)
+        }
     }
 }

@@ -110,7 +110,7 @@ public struct Q921DataLink: Sendable {
     }
 
     /// DL-ESTABLISH request, appending the actions to `actions`.
-    public mutating func establishRequest(now: ISDNInstant, into actions: inout [Q921Action]) {
+    public mutating func establishRequest(now: ISDNInstant, into actions: inout some Q921ActionSink) {
         switch state {
         case .teiAssigned, .multipleFrameEstablished, .timerRecovery:
             discardQueue()
@@ -155,7 +155,7 @@ public struct Q921DataLink: Sendable {
     }
 
     /// DL-DATA request, appending the actions to `actions`.
-    public mutating func dataRequest(_ payload: ArraySlice<UInt8>, now: ISDNInstant, into actions: inout [Q921Action]) {
+    public mutating func dataRequest(_ payload: consuming ArraySlice<UInt8>, now: ISDNInstant, into actions: inout some Q921ActionSink) {
         guard payload.count <= configuration.n201, queue.count < configuration.maximumQueuedFrames else {
             counters.discardedData += 1
             actions.append(.error(.dataDiscarded))
@@ -163,21 +163,21 @@ public struct Q921DataLink: Sendable {
         }
         switch state {
         case .teiAssigned:
-            queue.append(payload)
+            queue.append(consume payload)
             layer3Initiated = false
             vs = 0
             va = 0
             establishDataLink(now: now, &actions)
         case .awaitingEstablishment:
-            queue.append(payload)
+            queue.append(consume payload)
         case .awaitingRelease:
             counters.discardedData += 1
             actions.append(.error(.dataDiscarded))
         case .multipleFrameEstablished:
-            queue.append(payload)
+            queue.append(consume payload)
             transmitPendingFrames(now: now, &actions)
         case .timerRecovery:
-            queue.append(payload)
+            queue.append(consume payload)
         }
     }
 
@@ -205,7 +205,7 @@ public struct Q921DataLink: Sendable {
     }
 
     /// A timer expired, appending the actions to `actions`.
-    public mutating func timerExpired(_ timer: Q921Timer, now: ISDNInstant, into actions: inout [Q921Action]) {
+    public mutating func timerExpired(_ timer: Q921Timer, now: ISDNInstant, into actions: inout some Q921ActionSink) {
         switch timer {
         case .t200:
             guard let deadline = t200Deadline, deadline <= now else { return }
@@ -221,7 +221,7 @@ public struct Q921DataLink: Sendable {
         }
     }
 
-    private mutating func t200Expired(now: ISDNInstant, _ actions: inout [Q921Action]) {
+    private mutating func t200Expired(now: ISDNInstant, _ actions: inout some Q921ActionSink) {
         switch state {
         case .teiAssigned:
             break
@@ -274,7 +274,7 @@ public struct Q921DataLink: Sendable {
     }
 
     /// A frame arrived, appending the actions to `actions`.
-    public mutating func frameReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into actions: inout [Q921Action]) {
+    public mutating func frameReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into actions: inout some Q921ActionSink) {
         counters.framesReceived += 1
         let frame: LAPDFrame
         do {
@@ -294,7 +294,7 @@ public struct Q921DataLink: Sendable {
                 report(.wrongCommandResponse, &actions)
                 return
             }
-            informationReceived(ns: ns, nr: nr, poll: poll, payload: frame.information, now: now, &actions)
+            informationReceived(ns: ns, nr: nr, poll: poll, payload: (consume frame).information, now: now, &actions)
         case .supervisory(let function, let nr, let pollFinal):
             supervisoryReceived(function, nr: nr, pollFinal: pollFinal, isCommand: isCommand, now: now, &actions)
         case .unnumbered(let function, let pollFinal):
@@ -307,7 +307,7 @@ public struct Q921DataLink: Sendable {
     }
 
     private mutating func handleUndecodable(
-        _ error: LAPDDecodingError, bytes: ArraySlice<UInt8>, now: ISDNInstant, _ actions: inout [Q921Action]
+        _ error: LAPDDecodingError, bytes: ArraySlice<UInt8>, now: ISDNInstant, _ actions: inout some Q921ActionSink
     ) {
         switch error {
         case .tooShort, .invalidAddressExtension:
@@ -332,7 +332,7 @@ public struct Q921DataLink: Sendable {
 
     private mutating func unnumberedReceived(
         _ function: LAPDUnnumberedFunction, pollFinal: Bool, isCommand: Bool,
-        information: ArraySlice<UInt8>, now: ISDNInstant, _ actions: inout [Q921Action]
+        information: ArraySlice<UInt8>, now: ISDNInstant, _ actions: inout some Q921ActionSink
     ) {
         switch function {
         case .setAsynchronousBalancedModeExtended:
@@ -362,7 +362,7 @@ public struct Q921DataLink: Sendable {
         }
     }
 
-    private mutating func sabmeReceived(poll: Bool, now: ISDNInstant, _ actions: inout [Q921Action]) {
+    private mutating func sabmeReceived(poll: Bool, now: ISDNInstant, _ actions: inout some Q921ActionSink) {
         switch state {
         case .teiAssigned:
             sendResponse(.unnumbered(.unnumberedAcknowledgement, pollFinal: poll), &actions)
@@ -394,7 +394,7 @@ public struct Q921DataLink: Sendable {
         }
     }
 
-    private mutating func discReceived(poll: Bool, _ actions: inout [Q921Action]) {
+    private mutating func discReceived(poll: Bool, _ actions: inout some Q921ActionSink) {
         switch state {
         case .teiAssigned, .awaitingEstablishment:
             sendResponse(.unnumbered(.disconnectedMode, pollFinal: poll), &actions)
@@ -410,7 +410,7 @@ public struct Q921DataLink: Sendable {
         }
     }
 
-    private mutating func uaReceived(final: Bool, now: ISDNInstant, _ actions: inout [Q921Action]) {
+    private mutating func uaReceived(final: Bool, now: ISDNInstant, _ actions: inout some Q921ActionSink) {
         switch state {
         case .awaitingEstablishment:
             guard final else { return report(.unsolicitedUnnumberedAcknowledgement, &actions) }
@@ -435,7 +435,7 @@ public struct Q921DataLink: Sendable {
         }
     }
 
-    private mutating func dmReceived(final: Bool, now: ISDNInstant, _ actions: inout [Q921Action]) {
+    private mutating func dmReceived(final: Bool, now: ISDNInstant, _ actions: inout some Q921ActionSink) {
         switch state {
         case .teiAssigned:
             break
@@ -466,7 +466,7 @@ public struct Q921DataLink: Sendable {
     }
 
     private mutating func informationReceived(
-        ns: UInt8, nr: UInt8, poll: Bool, payload: ArraySlice<UInt8>, now: ISDNInstant, _ actions: inout [Q921Action]
+        ns: UInt8, nr: UInt8, poll: Bool, payload: consuming ArraySlice<UInt8>, now: ISDNInstant, _ actions: inout some Q921ActionSink
     ) {
         guard isEstablished else { return }
         guard payload.count <= configuration.n201 else {
@@ -479,7 +479,7 @@ public struct Q921DataLink: Sendable {
         if ns == vr {
             vr = Modulo128.add(vr, 1)
             rejectException = false
-            actions.append(.dataIndication(payload))
+            actions.append(.dataIndication(consume payload))
             if poll {
                 sendResponse(.supervisory(.receiveReady, nr: vr, pollFinal: true), &actions)
                 acknowledgePending = false
@@ -511,7 +511,7 @@ public struct Q921DataLink: Sendable {
 
     /// Sends the RR response still owed for received I frames, if no I frame has carried
     /// V(R) since (see `defersAcknowledgement`).
-    mutating func sendPendingAcknowledgement(into actions: inout [Q921Action]) {
+    mutating func sendPendingAcknowledgement(into actions: inout some Q921ActionSink) {
         guard acknowledgePending, isEstablished else { return }
         sendResponse(.supervisory(.receiveReady, nr: vr, pollFinal: false), &actions)
         acknowledgePending = false
@@ -519,7 +519,7 @@ public struct Q921DataLink: Sendable {
 
     private mutating func supervisoryReceived(
         _ function: LAPDSupervisoryFunction, nr: UInt8, pollFinal: Bool, isCommand: Bool,
-        now: ISDNInstant, _ actions: inout [Q921Action]
+        now: ISDNInstant, _ actions: inout some Q921ActionSink
     ) {
         guard isEstablished else { return }
         peerReceiverBusy = function == .receiveNotReady
@@ -573,7 +573,7 @@ public struct Q921DataLink: Sendable {
     // MARK: - Acknowledgement handling
 
     /// Checks N(R) of an I frame and applies it; false if the link is being re-established.
-    private mutating func applyReceivedAcknowledgement(_ nr: UInt8, now: ISDNInstant, _ actions: inout [Q921Action]) -> Bool {
+    private mutating func applyReceivedAcknowledgement(_ nr: UInt8, now: ISDNInstant, _ actions: inout some Q921ActionSink) -> Bool {
         guard nrIsValid(nr) else {
             invalidNR(nr, now: now, &actions)
             return false
@@ -594,7 +594,7 @@ public struct Q921DataLink: Sendable {
     }
 
     /// Q.921 "N(R) = V(S)?" branch: all acknowledged stops T200, partial progress restarts it.
-    private mutating func applyAcknowledgementInMultipleFrame(_ nr: UInt8, now: ISDNInstant, _ actions: inout [Q921Action]) {
+    private mutating func applyAcknowledgementInMultipleFrame(_ nr: UInt8, now: ISDNInstant, _ actions: inout some Q921ActionSink) {
         if nr == vs {
             acknowledge(upTo: nr)
             stopT200(&actions)
@@ -609,7 +609,7 @@ public struct Q921DataLink: Sendable {
         Modulo128.distance(from: va, to: nr) <= Modulo128.distance(from: va, to: vs)
     }
 
-    private mutating func invalidNR(_ nr: UInt8, now: ISDNInstant, _ actions: inout [Q921Action]) {
+    private mutating func invalidNR(_ nr: UInt8, now: ISDNInstant, _ actions: inout some Q921ActionSink) {
         report(.invalidReceiveSequenceNumber(nr: nr), &actions)
         layer3Initiated = false
         establishDataLink(now: now, &actions)
@@ -629,7 +629,7 @@ public struct Q921DataLink: Sendable {
 
     // MARK: - Transmission
 
-    private mutating func transmitPendingFrames(now: ISDNInstant, _ actions: inout [Q921Action]) {
+    private mutating func transmitPendingFrames(now: ISDNInstant, _ actions: inout some Q921ActionSink) {
         guard case .multipleFrameEstablished = state, !peerReceiverBusy else { return }
         while true {
             let outstanding = Modulo128.distance(from: va, to: vs)
@@ -646,14 +646,14 @@ public struct Q921DataLink: Sendable {
         }
     }
 
-    private mutating func transmitEnquiry(now: ISDNInstant, _ actions: inout [Q921Action]) {
+    private mutating func transmitEnquiry(now: ISDNInstant, _ actions: inout some Q921ActionSink) {
         sendCommand(.supervisory(.receiveReady, nr: vr, pollFinal: true), &actions)
         acknowledgePending = false
         startT200(now: now, &actions)
     }
 
     /// Q.921 "establish data link" procedure.
-    private mutating func establishDataLink(now: ISDNInstant, _ actions: inout [Q921Action]) {
+    private mutating func establishDataLink(now: ISDNInstant, _ actions: inout some Q921ActionSink) {
         clearExceptionConditions()
         sendCommand(.unnumbered(.setAsynchronousBalancedModeExtended, pollFinal: true), &actions)
         stopT203(&actions)
@@ -661,44 +661,44 @@ public struct Q921DataLink: Sendable {
         state = .awaitingEstablishment(retries: 0)
     }
 
-    private mutating func sendCommand(_ control: LAPDControl, information: ArraySlice<UInt8> = [], _ actions: inout [Q921Action]) {
-        send(control, isCommand: true, information: information, &actions)
+    private mutating func sendCommand(_ control: LAPDControl, information: consuming ArraySlice<UInt8> = [], _ actions: inout some Q921ActionSink) {
+        send(control, isCommand: true, information: consume information, &actions)
     }
 
-    private mutating func sendResponse(_ control: LAPDControl, _ actions: inout [Q921Action]) {
+    private mutating func sendResponse(_ control: LAPDControl, _ actions: inout some Q921ActionSink) {
         send(control, isCommand: false, information: [], &actions)
     }
 
-    private mutating func send(_ control: LAPDControl, isCommand: Bool, information: ArraySlice<UInt8>, _ actions: inout [Q921Action]) {
+    private mutating func send(_ control: LAPDControl, isCommand: Bool, information: consuming ArraySlice<UInt8>, _ actions: inout some Q921ActionSink) {
         let address = LAPDAddress(
             sapi: configuration.sapi,
             commandResponseBit: LAPDAddress.commandResponseBit(for: configuration.role, isCommand: isCommand),
             tei: configuration.tei)
         counters.framesTransmitted += 1
-        actions.append(.transmit(LAPDFrame(address: address, control: control, information: information)))
+        actions.append(.transmit(LAPDFrame(address: address, control: control, information: consume information)))
     }
 
     // MARK: - Small helpers
 
-    private mutating func startT200(now: ISDNInstant, _ actions: inout [Q921Action]) {
+    private mutating func startT200(now: ISDNInstant, _ actions: inout some Q921ActionSink) {
         let deadline = ISDNInstant(nanoseconds: now.nanoseconds + t200Nanoseconds)
         t200Deadline = deadline
         if reportsTimerActions { actions.append(.startTimer(.t200, deadline: deadline)) }
     }
 
-    private mutating func stopT200(_ actions: inout [Q921Action]) {
+    private mutating func stopT200(_ actions: inout some Q921ActionSink) {
         guard t200Deadline != nil else { return }
         t200Deadline = nil
         if reportsTimerActions { actions.append(.stopTimer(.t200)) }
     }
 
-    private mutating func startT203(now: ISDNInstant, _ actions: inout [Q921Action]) {
+    private mutating func startT203(now: ISDNInstant, _ actions: inout some Q921ActionSink) {
         let deadline = ISDNInstant(nanoseconds: now.nanoseconds + t203Nanoseconds)
         t203Deadline = deadline
         if reportsTimerActions { actions.append(.startTimer(.t203, deadline: deadline)) }
     }
 
-    private mutating func stopT203(_ actions: inout [Q921Action]) {
+    private mutating func stopT203(_ actions: inout some Q921ActionSink) {
         guard t203Deadline != nil else { return }
         t203Deadline = nil
         if reportsTimerActions { actions.append(.stopTimer(.t203)) }
@@ -728,7 +728,7 @@ public struct Q921DataLink: Sendable {
         vs = va
     }
 
-    private mutating func report(_ error: Q921Error, _ actions: inout [Q921Action]) {
+    private mutating func report(_ error: Q921Error, _ actions: inout some Q921ActionSink) {
         counters.protocolErrors += 1
         actions.append(.error(error))
     }

@@ -18,9 +18,9 @@ struct Q921FrameQueue: Sendable {
         slots[(head + position) & (slots.count - 1)]
     }
 
-    mutating func append(_ payload: ArraySlice<UInt8>) {
+    mutating func append(_ payload: consuming ArraySlice<UInt8>) {
         if count == slots.count { grow() }
-        slots[(head + count) & (slots.count - 1)] = payload
+        slots[(head + count) & (slots.count - 1)] = consume payload
         count += 1
     }
 

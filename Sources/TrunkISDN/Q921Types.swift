@@ -103,6 +103,15 @@ public enum Q921Action: Hashable, Sendable {
     case error(Q921Error)
 }
 
+/// Where the data link puts its actions. An array of them for callers that carry the actions
+/// out afterwards; `PRIDChannel` passes its own sink, which forwards frames and timers to the
+/// driver's actions as they come and keeps only the indications layer 3 must see.
+public protocol Q921ActionSink {
+    mutating func append(_ action: consuming Q921Action)
+}
+
+extension Array: Q921ActionSink where Element == Q921Action {}
+
 /// Observable name of the data link state (the state itself stays private to the machine).
 public enum Q921StateName: Hashable, Sendable {
     case teiAssigned

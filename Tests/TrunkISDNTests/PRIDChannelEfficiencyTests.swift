@@ -130,6 +130,75 @@ struct PRIDChannelEfficiencyTests {
         #expect(user.dataLink.queuedFrameCount == 0, "the RR acknowledged CONNECT ACKNOWLEDGE")
     }
 
+    @Test("on re-establishment, frames still waiting go out before call control's STATUS, in N(S) order")
+    func reestablishmentKeepsSendOrder() throws {
+        var (network, user) = Self.linkedPair()
+        // One active call, so call control sends STATUS when the link is reset (Q.931 §5.8.9).
+        let first = Q931SetupRequest(calledNumber: PartyNumber(digits: "10086"), channel: 1, exclusive: true)
+        let placed = user.setupRequest(first, now: Self.t0)
+        let afterSetup = Self.deliver(Self.frames(placed.actions), to: &network, now: Self.t0)
+        let offer = try #require(afterSetup.lazy.compactMap { action -> Q931IncomingCall? in
+            if case .indication(.incomingCall(let offer)) = action { return offer } else { return nil }
+        }.first)
+        _ = Self.deliver(Self.frames(afterSetup), to: &user, now: Self.t0)
+        let connect = Self.frames(network.callControl(now: Self.t0) { $0.connect(offer.id, now: Self.t0) })
+        let connectAcknowledge = Self.frames(Self.deliver(connect, to: &user, now: Self.t0))
+        let acknowledgement = Self.frames(Self.deliver(connectAcknowledge, to: &network, now: Self.t0))
+        _ = Self.deliver(acknowledgement, to: &user, now: Self.t0)
+        let call = try #require(placed.call)
+        #expect(user.callControl.state(of: call) == .active)
+
+        // Ten more SETUPs that the network never sees: seven fill the window, three wait.
+        for channel in 2...11 {
+            let request = Q931SetupRequest(calledNumber: PartyNumber(digits: "10086"), channel: UInt8(channel), exclusive: true)
+            _ = user.setupRequest(request, now: Self.t0)
+        }
+        #expect(user.dataLink.queuedFrameCount == 10)
+
+        // The network resets the link. The user answers UA, sends the three waiting SETUPs from
+        // N(S) 0, and only then the STATUS call control sends on the new link.
+        let sabme = Self.frames(network.start(now: Self.t0))
+        #expect(sabme.first?.control == .unnumbered(.setAsynchronousBalancedModeExtended, pollFinal: true))
+        let answer = Self.frames(Self.deliver(sabme, to: &user, now: Self.t0))
+        let information = answer.filter { if case .information = $0.control { return true } else { return false } }
+        let sendSequence = information.map { frame -> UInt8 in
+            if case .information(let ns, _, _) = frame.control { return ns } else { return 0xFF }
+        }
+        #expect(sendSequence == Array(0..<UInt8(information.count)), "N(S) in wire order: \(sendSequence)")
+        #expect(information.compactMap(Self.messageType) == [.setup, .setup, .setup, .status])
+    }
+
+    @Test("a call-control request given as a value does what the matching Q931Interface method does")
+    func callRequestValues() throws {
+        var (network, user) = Self.linkedPair()
+        network.defersAcknowledgementToDriver = true
+        let request = Q931SetupRequest(calledNumber: PartyNumber(digits: "10086"), channel: 9, exclusive: true)
+        let placed = user.setupRequest(request, now: Self.t0)
+        let call = try #require(placed.call)
+        let afterSetup = Self.deliver(Self.frames(placed.actions), to: &network, now: Self.t0)
+        let offer = try #require(afterSetup.lazy.compactMap { action -> Q931IncomingCall? in
+            if case .indication(.incomingCall(let offer)) = action { return offer } else { return nil }
+        }.first)
+        var answers: [PRIAction] = []
+        network.request(.proceeding(offer.id), now: Self.t0, into: &answers)
+        network.request(.alerting(offer.id), now: Self.t0, into: &answers)
+        network.request(.connect(offer.id), now: Self.t0, into: &answers)
+        #expect(Self.frames(answers).compactMap(Self.messageType) == [.callProceeding, .alerting, .connect])
+        let atUser = Self.deliver(Self.frames(answers), to: &user, now: Self.t0)
+        #expect(atUser.contains(.indication(.answered(call, connectedNumber: nil))))
+        _ = Self.deliver(Self.frames(atUser), to: &network, now: Self.t0)
+
+        var clearing: [PRIAction] = []
+        user.request(.disconnect(call, cause: .userBusy), now: Self.t0, into: &clearing)
+        let disconnect = Self.frames(clearing).compactMap { frame in
+            try? Q931Message.decode(frame.information)
+        }.filter { $0.messageType == .disconnect }
+        #expect(disconnect.count == 1)
+        let atNetwork = Self.deliver(Self.frames(clearing), to: &network, now: Self.t0)
+        #expect(atNetwork.contains(.indication(.disconnecting(offer.id, cause: .userBusy))))
+        #expect(user.callControl.state(of: call) == .disconnectRequest)
+    }
+
     @Test("the stack reports its earliest timer and runs only the due ones")
     func stackRunsItsOwnTimers() throws {
         // A user side with no peer: SABME goes out and T200 runs.
