@@ -276,6 +276,26 @@ public struct Q921DataLink: Sendable {
     /// A frame arrived, appending the actions to `actions`.
     public mutating func frameReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into actions: inout some Q921ActionSink) {
         counters.framesReceived += 1
+        // I frames, nearly all the traffic, are read in place: the same checks as
+        // `LAPDFrame.decode`, without building a frame value to take apart again.
+        let start = bytes.startIndex
+        if bytes.count >= 4 {
+            let a1 = bytes[start], a2 = bytes[start + 1], c1 = bytes[start + 2]
+            if c1 & 0x01 == 0, a1 & 0x01 == 0, a2 & 0x01 == 1 {
+                guard a1 >> 2 == configuration.sapi, a2 >> 1 == configuration.tei else {
+                    counters.unknownAddressFrames += 1
+                    return
+                }
+                let address = LAPDAddress(sapi: a1 >> 2, commandResponseBit: a1 & 0x02 != 0, tei: a2 >> 1)
+                guard address.isCommand(receivedBy: configuration.role) else {
+                    report(.wrongCommandResponse, &actions)
+                    return
+                }
+                let c2 = bytes[start + 3]
+                informationReceived(ns: c1 >> 1, nr: c2 >> 1, poll: c2 & 0x01 != 0, payload: bytes[(start + 4)...], now: now, &actions)
+                return
+            }
+        }
         let frame: LAPDFrame
         do {
             frame = try LAPDFrame.decode(bytes)
@@ -294,6 +314,8 @@ public struct Q921DataLink: Sendable {
                 report(.wrongCommandResponse, &actions)
                 return
             }
+            // Unreachable in practice: I frames are read above, and `decode` throws for the
+            // short or badly addressed ones that are not.
             informationReceived(ns: ns, nr: nr, poll: poll, payload: (consume frame).information, now: now, &actions)
         case .supervisory(let function, let nr, let pollFinal):
             supervisoryReceived(function, nr: nr, pollFinal: pollFinal, isCommand: isCommand, now: now, &actions)
