@@ -25,11 +25,11 @@ public enum PRIAction: Hashable, Sendable {
 public struct PRIDChannel: Sendable {
     public private(set) var dataLink: Q921DataLink
     public private(set) var callControl: Q931Interface
-    /// Emptied action arrays kept for reuse, one per nesting level of the wiring below: level
-    /// `callDepth` is the next free one. Taken by swapping with an empty array and
-    /// put back the same way, so no array of arrays is popped or appended per input.
-    private var callScratch: [[Q931Action]] = []
-    private var callDepth = 0
+    /// Call control's actions not yet carried out, used as a stack: each input appends its
+    /// actions at the end and carries them out from where it started, answers to them (a
+    /// message received while one is sent) append and finish above that, and each input cuts
+    /// the array back to where it started. One array, reused, whatever the nesting.
+    private var callActions: [Q931Action] = []
     /// Payload buffers for outgoing messages, used in turn. The data link (until the
     /// acknowledgement) and the driver (until it drops the frame) share a buffer. The ring has
     /// a slot more than the data link can queue plus a window's worth, so when it comes round
@@ -45,6 +45,7 @@ public struct PRIDChannel: Sendable {
         self.dataLink.defersAcknowledgement = true
         self.callControl = Q931Interface(configuration: callControl)
         self.payloadRing = Array(repeating: [], count: dataLink.maximumQueuedFrames + dataLink.k + 16)
+        self.callActions.reserveCapacity(32)
     }
 
     /// A PRI stack with the libpri/ETSI defaults for `role`.
@@ -145,9 +146,9 @@ public struct PRIDChannel: Sendable {
         case .dataLink(let linkTimer):
             runDataLink(now: now, &out) { $0.timerExpired(linkTimer, now: now, into: &$1) }
         case .callControl(let callTimer):
-            var calls = takeCallScratch()
-            callControl.timerExpired(callTimer, now: now, into: &calls)
-            handle(&calls, now: now, &out)
+            let start = callActions.count
+            callControl.timerExpired(callTimer, now: now, into: &callActions)
+            handle(from: start, now: now, &out)
         }
     }
 
@@ -189,9 +190,9 @@ public struct PRIDChannel: Sendable {
 
     /// `setupRequest(_:now:)`, appending the actions to `out`.
     public mutating func setupRequest(_ request: Q931SetupRequest, now: ISDNInstant, into out: inout [PRIAction]) -> Q931CallID? {
-        var calls = takeCallScratch()
-        let call = callControl.setupRequest(request, now: now, into: &calls)
-        handle(&calls, now: now, &out)
+        let start = callActions.count
+        let call = callControl.setupRequest(request, now: now, into: &callActions)
+        handle(from: start, now: now, &out)
         return call
     }
 
@@ -209,10 +210,9 @@ public struct PRIDChannel: Sendable {
     public mutating func callControl(
         now: ISDNInstant, into out: inout [PRIAction], _ request: (inout Q931Interface) -> [Q931Action]
     ) {
-        // Through a scratch array, which `handle` gives back to the pool when done.
-        var actions = takeCallScratch()
-        actions.append(contentsOf: request(&callControl))
-        handle(&actions, now: now, &out)
+        let start = callActions.count
+        callActions.append(contentsOf: request(&callControl))
+        handle(from: start, now: now, &out)
     }
 
     /// Runs one call control request in its `into:` form, which appends to an array the stack
@@ -221,30 +221,12 @@ public struct PRIDChannel: Sendable {
     public mutating func callControl(
         now: ISDNInstant, into out: inout [PRIAction], _ request: (inout Q931Interface, inout [Q931Action]) -> Void
     ) {
-        var actions = takeCallScratch()
-        request(&callControl, &actions)
-        handle(&actions, now: now, &out)
+        let start = callActions.count
+        request(&callControl, &callActions)
+        handle(from: start, now: now, &out)
     }
 
     // MARK: - Wiring
-
-    private mutating func takeCallScratch() -> [Q931Action] {
-        var scratch: [Q931Action] = []
-        if callDepth < callScratch.count {
-            swap(&scratch, &callScratch[callDepth])
-        } else {
-            callScratch.append([])
-            scratch.reserveCapacity(8)
-        }
-        callDepth += 1
-        return scratch
-    }
-
-    /// Gives back the array `takeCallScratch` handed out last, emptied.
-    private mutating func returnCallScratch(_ scratch: inout [Q931Action]) {
-        callDepth -= 1
-        swap(&scratch, &callScratch[callDepth])
-    }
 
     /// Encodes `message` into the next ring buffer and returns the payload: a slice of the
     /// buffer, which keeps its length (its room) from use to use, so the message is written in
@@ -298,9 +280,9 @@ public struct PRIDChannel: Sendable {
     private mutating func takeBackSink(_ sink: inout PRILinkSink, now: ISDNInstant, _ out: inout [PRIAction]) {
         swap(&sink.out, &out)
         if sink.hasMessage {
-            var calls = takeCallScratch()
-            callControl.messageReceived(sink.message, now: now, into: &calls)
-            handle(&calls, now: now, &out)
+            let start = callActions.count
+            callControl.messageReceived(sink.message, now: now, into: &callActions)
+            handle(from: start, now: now, &out)
         }
         if !sink.otherIndications.isEmpty {
             passUp(&sink.otherIndications, now: now, &out)
@@ -319,23 +301,23 @@ public struct PRIDChannel: Sendable {
             switch consume indication {
             case .establishIndication, .establishConfirm:
                 out.append(.dataLinkChanged(up: true))
-                var calls = takeCallScratch()
-                callControl.dataLinkEstablished(now: now, into: &calls)
-                handle(&calls, now: now, &out)
+                let start = callActions.count
+                callControl.dataLinkEstablished(now: now, into: &callActions)
+                handle(from: start, now: now, &out)
             case .releaseIndication:
                 out.append(.dataLinkChanged(up: false))
-                var calls = takeCallScratch()
-                callControl.dataLinkReleased(now: now, reestablish: true, into: &calls)
-                handle(&calls, now: now, &out)
+                let start = callActions.count
+                callControl.dataLinkReleased(now: now, reestablish: true, into: &callActions)
+                handle(from: start, now: now, &out)
             case .releaseConfirm:
                 out.append(.dataLinkChanged(up: false))
-                var calls = takeCallScratch()
-                callControl.dataLinkReleased(now: now, reestablish: false, into: &calls)
-                handle(&calls, now: now, &out)
+                let start = callActions.count
+                callControl.dataLinkReleased(now: now, reestablish: false, into: &callActions)
+                handle(from: start, now: now, &out)
             case .dataIndication(let payload):
-                var calls = takeCallScratch()
-                callControl.messageReceived(payload, now: now, into: &calls)
-                handle(&calls, now: now, &out)
+                let start = callActions.count
+                callControl.messageReceived(payload, now: now, into: &callActions)
+                handle(from: start, now: now, &out)
             case .transmit, .startTimer, .stopTimer, .unitDataIndication, .error:
                 // The sink sends these to `out` and never keeps them.
                 break
@@ -347,12 +329,13 @@ public struct PRIDChannel: Sendable {
         while !indications.isEmpty { indications.removeLast() }
     }
 
-    /// Carries out call control's actions, then empties `actions` and keeps it for reuse.
-    private mutating func handle(_ actions: inout [Q931Action], now: ISDNInstant, _ out: inout [PRIAction]) {
-        var index = 0
-        while index < actions.count {
+    /// Carries out call control's actions from `start` on (see `callActions`), then cuts the
+    /// array back to `start`.
+    private mutating func handle(from start: Int, now: ISDNInstant, _ out: inout [PRIAction]) {
+        var index = start
+        while index < callActions.count {
             var action = Q931Action.establishDataLink
-            swap(&action, &actions[index])
+            swap(&action, &callActions[index])
             index += 1
             switch consume action {
             case .send(let message):
@@ -380,8 +363,7 @@ public struct PRIDChannel: Sendable {
                 out.append(.callControlError(error))
             }
         }
-        while !actions.isEmpty { actions.removeLast() }
-        returnCallScratch(&actions)
+        while callActions.count > start { callActions.removeLast() }
     }
 }
 
