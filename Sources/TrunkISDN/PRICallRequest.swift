@@ -11,26 +11,3 @@ public enum PRICallRequest: Hashable, Sendable {
     case disconnect(Q931CallID, cause: Q850Cause)
     case release(Q931CallID, cause: Q850Cause = .normalCallClearing)
 }
-
-extension PRIDChannel {
-    /// Runs one call-control request and carries its actions through the data link, appending
-    /// them to `out`: `stack.request(.connect(call), now: now, into: &out)`.
-    public mutating func request(_ request: PRICallRequest, now: ISDNInstant, into out: inout [PRIAction]) {
-        callControl(now: now, into: &out) { interface, actions in
-            switch request {
-            case .setupAcknowledge(let call):
-                interface.setupAcknowledge(call, now: now, into: &actions)
-            case .proceeding(let call):
-                interface.proceeding(call, now: now, into: &actions)
-            case .alerting(let call, let inBandInformation):
-                interface.alerting(call, inBandInformation: inBandInformation, now: now, into: &actions)
-            case .connect(let call, let connectedNumber):
-                interface.connect(call, connectedNumber: connectedNumber, now: now, into: &actions)
-            case .disconnect(let call, let cause):
-                interface.disconnect(call, cause: cause, now: now, into: &actions)
-            case .release(let call, let cause):
-                interface.release(call, cause: cause, now: now, into: &actions)
-            }
-        }
-    }
-}

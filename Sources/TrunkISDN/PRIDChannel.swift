@@ -226,6 +226,27 @@ public struct PRIDChannel: Sendable {
         handle(from: start, now: now, &out)
     }
 
+    /// Runs one call-control request and carries its actions through the data link, appending
+    /// them to `out`: `stack.request(.connect(call), now: now, into: &out)`.
+    public mutating func request(_ request: PRICallRequest, now: ISDNInstant, into out: inout [PRIAction]) {
+        let start = callActions.count
+        switch request {
+        case .setupAcknowledge(let call):
+            callControl.setupAcknowledge(call, now: now, into: &callActions)
+        case .proceeding(let call):
+            callControl.proceeding(call, now: now, into: &callActions)
+        case .alerting(let call, let inBandInformation):
+            callControl.alerting(call, inBandInformation: inBandInformation, now: now, into: &callActions)
+        case .connect(let call, let connectedNumber):
+            callControl.connect(call, connectedNumber: connectedNumber, now: now, into: &callActions)
+        case .disconnect(let call, let cause):
+            callControl.disconnect(call, cause: cause, now: now, into: &callActions)
+        case .release(let call, let cause):
+            callControl.release(call, cause: cause, now: now, into: &callActions)
+        }
+        handle(from: start, now: now, &out)
+    }
+
     // MARK: - Wiring
 
     /// Encodes `message` into the next ring buffer and returns the payload: a slice of the
