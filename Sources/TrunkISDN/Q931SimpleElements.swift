@@ -58,14 +58,14 @@ public struct DateTimeElement: Hashable, Sendable {
     }
 
     init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
-        let octets = Array(contents)
-        guard octets.count >= 3 else { throw .truncated }
-        year = octets[0]
-        month = octets[1]
-        day = octets[2]
-        hour = octets.count > 3 ? octets[3] : nil
-        minute = octets.count > 4 ? octets[4] : nil
-        second = octets.count > 5 ? octets[5] : nil
+        var reader = ByteReader(contents)
+        guard let year = reader.readByte(), let month = reader.readByte(), let day = reader.readByte() else { throw .truncated }
+        self.year = year
+        self.month = month
+        self.day = day
+        hour = reader.readByte()
+        minute = reader.readByte()
+        second = reader.readByte()
     }
 
     func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
