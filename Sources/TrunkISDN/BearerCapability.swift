@@ -104,8 +104,8 @@ public struct BearerCapability: Hashable, Sendable {
         public static let x31 = UserInformationLayer1(rawValue: 0x09)
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
-        var reader = ByteReader(contents)
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
+        var reader = BufferReader(contents)
         guard let octet3 = reader.readByte(), let octet4 = reader.readByte() else { throw .truncated }
         guard octet3 & 0x80 != 0 else { throw .invalidField("bearer capability octet 3 extension") }
         guard octet4 & 0x80 != 0 else { throw .invalidField("bearer capability octet 4 extension") }

@@ -45,8 +45,8 @@ public struct CauseElement: Hashable, Sendable {
     /// The named location, nil for values Q.850 reserves.
     public var location: Q850Cause.Location? { Q850Cause.Location(rawValue: locationCode) }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
-        var reader = ByteReader(contents)
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
+        var reader = BufferReader(contents)
         guard let octet3 = reader.readByte() else { throw .truncated }
         codingStandard = (octet3 >> 5) & 0x03
         locationCode = octet3 & 0x0F

@@ -99,8 +99,8 @@ public struct ChannelIdentification: Hashable, Sendable {
         }
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
-        var reader = ByteReader(contents)
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
+        var reader = BufferReader(contents)
         guard let octet3 = reader.readByte() else { throw .truncated }
         guard octet3 & 0x80 != 0 else { throw .invalidField("channel identification octet 3 extension") }
         interfaceType = octet3 & 0x20 != 0 ? .primary : .basic

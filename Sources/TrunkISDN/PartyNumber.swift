@@ -102,8 +102,8 @@ public struct PartyNumber: Hashable, Sendable {
         case networkProvided = 3
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
-        var reader = ByteReader(contents)
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
+        var reader = BufferReader(contents)
         guard let octet3 = reader.readByte() else { throw .truncated }
         typeOfNumber = TypeOfNumber(rawValue: octet3 >> 4)
         numberingPlan = NumberingPlan(rawValue: octet3)

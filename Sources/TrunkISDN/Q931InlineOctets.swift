@@ -31,23 +31,26 @@ public struct Q931InlineOctets<let words: Int>: Sendable {
         }
     }
 
-    /// The octets of a received element's slice, copied in one step where the octet order in
-    /// memory is the words' own; nil when there are more than `maximumCount`.
-    init?(_ octets: ArraySlice<UInt8>) {
+    /// The octets of a received element, copied in one step where the octet order in memory
+    /// is the words' own; nil when there are more than `maximumCount`.
+    init?(_ octets: UnsafeBufferPointer<UInt8>) {
         self.init()
         let count = octets.count
         guard count <= Self.maximumCount else { return nil }
         guard count > 0 else { return }
         #if _endian(little)
-        octets.withUnsafeBufferPointer { source in
-            withUnsafeMutableBytes(of: &storage) { target in
-                target.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: count)
-            }
+        withUnsafeMutableBytes(of: &storage) { target in
+            target.baseAddress!.copyMemory(from: octets.baseAddress!, byteCount: count)
         }
         length = count
         #else
         for octet in octets { append(octet) }
         #endif
+    }
+
+    init?(_ octets: ArraySlice<UInt8>) {
+        guard let value = octets.withUnsafeBufferPointer({ Self($0) }) else { return nil }
+        self = value
     }
 
     private var length: Int {

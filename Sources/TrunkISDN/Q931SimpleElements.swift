@@ -24,7 +24,7 @@ public struct ProgressIndicator: Hashable, Sendable {
         public static let inBandInformationAvailable = ProgressDescription(rawValue: 8)
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
         guard contents.count >= 2 else { throw .truncated }
         let octet3 = contents[contents.startIndex], octet4 = contents[contents.startIndex + 1]
         codingStandard = (octet3 >> 5) & 0x03
@@ -57,8 +57,8 @@ public struct DateTimeElement: Hashable, Sendable {
         self.second = second
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
-        var reader = ByteReader(contents)
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
+        var reader = BufferReader(contents)
         guard let year = reader.readByte(), let month = reader.readByte(), let day = reader.readByte() else { throw .truncated }
         self.year = year
         self.month = month
@@ -102,8 +102,8 @@ public struct HighLayerCompatibility: Hashable, Sendable {
 
     public static let telephony = HighLayerCompatibility(characteristics: 0x01)
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
-        var reader = ByteReader(contents)
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
+        var reader = BufferReader(contents)
         guard let octet3 = reader.readByte(), let octet4 = reader.readByte() else { throw .truncated }
         codingStandard = (octet3 >> 5) & 0x03
         interpretation = (octet3 >> 2) & 0x07
@@ -138,7 +138,7 @@ public struct CallStateElement: Hashable, Sendable {
         self.codingStandard = codingStandard & 0x03
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
         guard let octet3 = contents.first else { throw .truncated }
         codingStandard = octet3 >> 6
         value = octet3 & 0x3F
@@ -164,7 +164,7 @@ public struct RestartIndicator: Hashable, Sendable {
         case allInterfaces = 7
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
         guard let octet3 = contents.first else { throw .truncated }
         guard let restartClass = RestartClass(rawValue: octet3 & 0x07) else {
             throw .invalidField("restart class \(octet3 & 0x07)")
@@ -189,7 +189,7 @@ public struct NotificationIndicator: Hashable, Sendable {
         self.extraOctets = extraOctets
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
         guard let octet3 = contents.first else { throw .truncated }
         description = octet3 & 0x7F
         extraOctets = Array(contents.dropFirst())
