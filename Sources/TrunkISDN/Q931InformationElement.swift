@@ -125,45 +125,40 @@ public enum Q931InformationElement: Hashable, Sendable {
             return .unrecognized(RawInformationElement(codeset: codeset, identifier: identifier, contents: Array(contents)))
         }
         // Decoded in place: a decoder holding the slice retained the frame's array.
-        let decoded = contents.withUnsafeBufferPointer { decode(identifier: identifier, contents: $0) }
-        switch decoded {
-        case .success(let element):
-            return element
-        case .failure(let error):
-            return .invalid(RawInformationElement(codeset: 0, identifier: identifier, contents: Array(contents)), error)
-        }
+        return contents.withUnsafeBufferPointer { decode(identifier: identifier, contents: $0) }
     }
 
-    /// Decodes the contents of a codeset 0 element.
-    private static func decode(identifier: UInt8, contents: UnsafeBufferPointer<UInt8>) -> Result<Q931InformationElement, Q931ElementError> {
+    /// Decodes the contents of a codeset 0 element; contents that do not decode are kept as
+    /// an invalid element.
+    private static func decode(identifier: UInt8, contents: UnsafeBufferPointer<UInt8>) -> Q931InformationElement {
         do throws(Q931ElementError) {
             switch identifier {
-            case Q931ElementIdentifier.bearerCapability: return .success(.bearerCapability(try BearerCapability(contents: contents)))
-            case Q931ElementIdentifier.channelIdentification: return .success(.channelIdentification(try ChannelIdentification(contents: contents)))
-            case Q931ElementIdentifier.callingPartyNumber: return .success(.callingPartyNumber(try PartyNumber(contents: contents)))
-            case Q931ElementIdentifier.calledPartyNumber: return .success(.calledPartyNumber(try PartyNumber(contents: contents)))
-            case Q931ElementIdentifier.connectedNumber: return .success(.connectedNumber(try PartyNumber(contents: contents)))
-            case Q931ElementIdentifier.redirectingNumber: return .success(.redirectingNumber(try PartyNumber(contents: contents)))
-            case Q931ElementIdentifier.cause: return .success(.cause(try CauseElement(contents: contents)))
-            case Q931ElementIdentifier.progressIndicator: return .success(.progressIndicator(try ProgressIndicator(contents: contents)))
-            case Q931ElementIdentifier.display: return .success(.display(Array(contents)))
-            case Q931ElementIdentifier.keypadFacility: return .success(.keypadFacility(Array(contents)))
-            case Q931ElementIdentifier.sendingComplete: return .success(.sendingComplete)
-            case Q931ElementIdentifier.dateTime: return .success(.dateTime(try DateTimeElement(contents: contents)))
+            case Q931ElementIdentifier.bearerCapability: return .bearerCapability(try BearerCapability(contents: contents))
+            case Q931ElementIdentifier.channelIdentification: return .channelIdentification(try ChannelIdentification(contents: contents))
+            case Q931ElementIdentifier.callingPartyNumber: return .callingPartyNumber(try PartyNumber(contents: contents))
+            case Q931ElementIdentifier.calledPartyNumber: return .calledPartyNumber(try PartyNumber(contents: contents))
+            case Q931ElementIdentifier.connectedNumber: return .connectedNumber(try PartyNumber(contents: contents))
+            case Q931ElementIdentifier.redirectingNumber: return .redirectingNumber(try PartyNumber(contents: contents))
+            case Q931ElementIdentifier.cause: return .cause(try CauseElement(contents: contents))
+            case Q931ElementIdentifier.progressIndicator: return .progressIndicator(try ProgressIndicator(contents: contents))
+            case Q931ElementIdentifier.display: return .display(Array(contents))
+            case Q931ElementIdentifier.keypadFacility: return .keypadFacility(Array(contents))
+            case Q931ElementIdentifier.sendingComplete: return .sendingComplete
+            case Q931ElementIdentifier.dateTime: return .dateTime(try DateTimeElement(contents: contents))
             case Q931ElementIdentifier.highLayerCompatibility:
-                return .success(.highLayerCompatibility(try HighLayerCompatibility(contents: contents)))
-            case Q931ElementIdentifier.lowLayerCompatibility: return .success(.lowLayerCompatibility(Array(contents)))
-            case Q931ElementIdentifier.callState: return .success(.callState(try CallStateElement(contents: contents)))
-            case Q931ElementIdentifier.restartIndicator: return .success(.restartIndicator(try RestartIndicator(contents: contents)))
+                return .highLayerCompatibility(try HighLayerCompatibility(contents: contents))
+            case Q931ElementIdentifier.lowLayerCompatibility: return .lowLayerCompatibility(Array(contents))
+            case Q931ElementIdentifier.callState: return .callState(try CallStateElement(contents: contents))
+            case Q931ElementIdentifier.restartIndicator: return .restartIndicator(try RestartIndicator(contents: contents))
             case Q931ElementIdentifier.notificationIndicator:
-                return .success(.notificationIndicator(try NotificationIndicator(contents: contents)))
-            case Q931ElementIdentifier.facility: return .success(.facility(Array(contents)))
-            case Q931ElementIdentifier.callIdentity: return .success(.callIdentity(Array(contents)))
+                return .notificationIndicator(try NotificationIndicator(contents: contents))
+            case Q931ElementIdentifier.facility: return .facility(Array(contents))
+            case Q931ElementIdentifier.callIdentity: return .callIdentity(Array(contents))
             default:
-                return .success(.unrecognized(RawInformationElement(codeset: 0, identifier: identifier, contents: Array(contents))))
+                return .unrecognized(RawInformationElement(codeset: 0, identifier: identifier, contents: Array(contents)))
             }
         } catch {
-            return .failure(error)
+            return .invalid(RawInformationElement(codeset: 0, identifier: identifier, contents: Array(contents)), error)
         }
     }
 
