@@ -163,7 +163,9 @@ public enum Q931InformationElement: Hashable, Sendable {
     }
 
     /// Appends identifier, length and contents (or the single octet). Codeset shifts are the
-    /// message encoder's business.
+    /// message encoder's business. Always inlined: called on an element in the message's
+    /// buffer, it was first copied out (through the enum's value witnesses) as a call.
+    @inline(__always)
     func encode<Sink: Q931OctetSink>(into buffer: inout Sink) throws(Q931EncodingError) {
         let id = identifier
         if id & 0x80 != 0 {
