@@ -53,6 +53,7 @@ public struct Q931InlineOctets<let words: Int>: Sendable {
         self = value
     }
 
+    @inline(__always)
     private var length: Int {
         get { Int(truncatingIfNeeded: storage[unchecked: words - 1] >> 56) }
         set {
@@ -61,10 +62,12 @@ public struct Q931InlineOctets<let words: Int>: Sendable {
         }
     }
 
+    @inline(__always)
     private func octet(at index: Int) -> UInt8 {
         UInt8(truncatingIfNeeded: storage[unchecked: index >> 3] >> UInt64((index & 7) << 3))
     }
 
+    @inline(__always)
     private mutating func setOctet(_ octet: UInt8, at index: Int) {
         let shift = UInt64((index & 7) << 3)
         let word = storage[unchecked: index >> 3]
@@ -72,6 +75,7 @@ public struct Q931InlineOctets<let words: Int>: Sendable {
     }
 
     /// Adds `octet` at the end; false (and no change) when the run is full.
+    @inline(__always)
     @discardableResult
     public mutating func append(_ octet: UInt8) -> Bool {
         let index = length
@@ -121,7 +125,13 @@ extension Q931InlineOctets: RandomAccessCollection {
     public var count: Int { length }
     public var isEmpty: Bool { length == 0 }
 
+    /// The first octet without going through indices: the channel a message names.
+    public var first: UInt8? {
+        length == 0 ? nil : octet(at: 0)
+    }
+
     public subscript(position: Int) -> UInt8 {
+        @inline(__always)
         get {
             precondition(position >= 0 && position < length, "index \(position) outside 0..<\(length)")
             return octet(at: position)
