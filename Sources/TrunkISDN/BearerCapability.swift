@@ -104,6 +104,8 @@ public struct BearerCapability: Hashable, Sendable {
         public static let x31 = UserInformationLayer1(rawValue: 0x09)
     }
 
+    // Inlined into the element decoder, which then builds the element in place.
+    @inline(__always)
     init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
         var reader = BufferReader(contents)
         guard let octet3 = reader.readByte(), let octet4 = reader.readByte() else { throw .truncated }

@@ -45,6 +45,8 @@ public struct CauseElement: Hashable, Sendable {
     /// The named location, nil for values Q.850 reserves.
     public var location: Q850Cause.Location? { Q850Cause.Location(rawValue: locationCode) }
 
+    // Inlined into the element decoder, which then builds the element in place.
+    @inline(__always)
     init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
         var reader = BufferReader(contents)
         guard let octet3 = reader.readByte() else { throw .truncated }

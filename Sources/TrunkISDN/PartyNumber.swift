@@ -102,6 +102,8 @@ public struct PartyNumber: Hashable, Sendable {
         case networkProvided = 3
     }
 
+    // Inlined into the element decoder, which then builds the element in place.
+    @inline(__always)
     init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
         var reader = BufferReader(contents)
         guard let octet3 = reader.readByte() else { throw .truncated }
