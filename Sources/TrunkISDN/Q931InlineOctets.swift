@@ -91,7 +91,7 @@ public struct Q931InlineOctets<let words: Int>: Sendable {
         guard count > 0 else { return }
         #if _endian(little)
         withUnsafeBytes(of: storage) { raw in
-            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[..<count]))
+            buffer.append(octetsIn: UnsafeRawBufferPointer(rebasing: raw[..<count]))
         }
         #else
         for index in 0..<count {
