@@ -111,6 +111,29 @@ struct InlineElementValueTests {
         #expect(status?.cause?.diagnostics == [Q931ElementIdentifier.calledPartyNumber])
     }
 
+    @Test("encoding in place gives the array encoder's octets, and reports a buffer too small for the digits")
+    func inPlaceEncoding() throws {
+        let message = Q931Message(.setup, callReference: Self.callReference, informationElements: [
+            .bearerCapability(.speechALaw),
+            .callingPartyNumber(PartyNumber(digits: Self.digits(31), presentation: .allowedUserNotScreened)),
+            .calledPartyNumber(PartyNumber(digits: "8610012345")),
+        ])
+        let expected = try message.encoded()
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 128)
+        defer { buffer.deallocate() }
+        guard case .written(let count) = message.encode(inPlace: buffer) else {
+            Issue.record("expected the message to fit in 128 octets")
+            return
+        }
+        #expect(Array(buffer[..<count]) == expected)
+        // Cut inside the calling number's digits: the copy of the run must not run past the end.
+        let short = UnsafeMutableBufferPointer(rebasing: buffer[..<20])
+        guard case .overflowed = message.encode(inPlace: short) else {
+            Issue.record("expected an overflow in 20 octets")
+            return
+        }
+    }
+
     @Test("setting more digits than fit stops the process")
     func overLongNumberSet() async {
         await #expect(processExitsWith: .failure) {
