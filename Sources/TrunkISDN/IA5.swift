@@ -19,7 +19,10 @@ enum IA5 {
         octets.withUnsafeBufferPointer { buffer in
             // ASCII, the usual case, is the same in UTF-8: build the string in one step.
             if buffer.allSatisfy({ $0 < 0x80 }) {
-                return String(decoding: buffer, as: UTF8.self)
+                // Measured cheaper than `String(decoding:as:)` for a number's few octets.
+                return String(unsafeUninitializedCapacity: buffer.count) { target in
+                    target.initialize(fromContentsOf: buffer)
+                }
             }
             return string(from: buffer)
         }
