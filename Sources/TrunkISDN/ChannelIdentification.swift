@@ -100,6 +100,35 @@ public struct ChannelIdentification: Hashable, Sendable {
     }
 
     init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
+        // What nearly every PRI message carries: one B-channel by number, interface implicit
+        // (octet 3 with selection 01 and no interface identifier, 3.2 without the map bit,
+        // 3.3 the last octet). The general decoding below gives the same value.
+        if contents.count == 3 {
+            let octet3 = contents[0], octet32 = contents[1], octet33 = contents[2]
+            if octet3 & 0xE3 == 0xA1, octet32 & 0x90 == 0x80, octet33 & 0x80 != 0 {
+                var numbers = ChannelOctets()
+                numbers.append(octet33 & 0x7F)
+                self.init(exclusive: octet3 & 0x08 != 0, dChannel: octet3 & 0x04 != 0, numbers: numbers,
+                          codingStandard: (octet32 >> 5) & 0x03, channelType: octet32 & 0x0F)
+                return
+            }
+        }
+        try self.init(decoding: contents)
+    }
+
+    /// A primary interface's channel numbers, interface implicit.
+    private init(exclusive: Bool, dChannel: Bool, numbers: ChannelOctets, codingStandard: UInt8, channelType: UInt8) {
+        interfaceIdentifierOctets = InterfaceIdentifierOctets()
+        selection = .channelNumbers(numbers)
+        interfaceType = .primary
+        self.exclusive = exclusive
+        self.dChannel = dChannel
+        self.codingStandard = codingStandard
+        self.channelType = channelType
+    }
+
+    /// The general decoding, for any channel identification.
+    init(decoding contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
         var reader = BufferReader(contents)
         guard let octet3 = reader.readByte() else { throw .truncated }
         guard octet3 & 0x80 != 0 else { throw .invalidField("channel identification octet 3 extension") }

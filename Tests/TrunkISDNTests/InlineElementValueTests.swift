@@ -183,6 +183,32 @@ struct InlineElementValueTests {
         #expect(field == "channel identification: more than 31 channel numbers")
     }
 
+    @Test("the single-channel shortcut decodes every 3-octet channel identification as the general decoder does")
+    func singleChannelShortcut() {
+        func decoded(_ octets: [UInt8], general: Bool) -> Result<ChannelIdentification, Q931ElementError> {
+            octets.withUnsafeBufferPointer { buffer in
+                do throws(Q931ElementError) {
+                    return .success(general ? try ChannelIdentification(decoding: buffer) : try ChannelIdentification(contents: buffer))
+                } catch {
+                    return .failure(error)
+                }
+            }
+        }
+        var differences = 0
+        var shortcutShapes = 0
+        for octet3 in 0...255 {
+            for octet32 in 0...255 {
+                for octet33: UInt8 in [0x81, 0x9F, 0x01, 0xFF] {
+                    let octets = [UInt8(octet3), UInt8(octet32), octet33]
+                    if decoded(octets, general: false) != decoded(octets, general: true) { differences += 1 }
+                    if UInt8(octet3) & 0xE3 == 0xA1 && UInt8(octet32) & 0x90 == 0x80 && octet33 & 0x80 != 0 { shortcutShapes += 1 }
+                }
+            }
+        }
+        #expect(differences == 0)
+        #expect(shortcutShapes == 8 * 64 * 3, "octet 3: spare, exclusive and D bits free; 3.2: coding and type free")
+    }
+
     @Test("slot maps and interface identifiers round-trip; an implicit interface reads as nil")
     func slotMapAndInterface() throws {
         let element = Q931InformationElement.channelIdentification(
