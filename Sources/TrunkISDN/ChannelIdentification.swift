@@ -188,6 +188,15 @@ public struct ChannelIdentification: Hashable, Sendable {
     }
 
     func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
+        // One B-channel by number, interface implicit: the octets the general path below
+        // writes for it, without its two passes over the selection.
+        if interfaceType == .primary, interfaceIdentifierOctets.isEmpty, case .channelNumbers(let numbers) = selection,
+           numbers.count == 1, let number = numbers.first {
+            buffer.append(0xA1 | (exclusive ? 0x08 : 0) | (dChannel ? 0x04 : 0))
+            buffer.append(0x80 | (codingStandard << 5) | channelType)
+            buffer.append(0x80 | number)
+            return
+        }
         var octet3: UInt8 = 0x80
         if !interfaceIdentifierOctets.isEmpty { octet3 |= 0x40 }
         if interfaceType == .primary { octet3 |= 0x20 }

@@ -209,6 +209,23 @@ struct InlineElementValueTests {
         #expect(shortcutShapes == 8 * 64 * 3, "octet 3: spare, exclusive and D bits free; 3.2: coding and type free")
     }
 
+    @Test("one B-channel encodes as octets 3, 3.2 and 3.3 with the exclusive and D-channel bits, and round-trips")
+    func singleChannelEncoding() throws {
+        for exclusive in [false, true] {
+            for dChannel in [false, true] {
+                for channel: UInt8 in [1, 16, 31, 0x7F] {
+                    let identification = ChannelIdentification(exclusive: exclusive, dChannel: dChannel, selection: .channelNumbers([channel]))
+                    let (decoded, octets) = try Self.roundTrip(.channelIdentification(identification))
+                    let octet3: UInt8 = 0xA1 | (exclusive ? 0x08 : 0) | (dChannel ? 0x04 : 0)
+                    #expect(Array(octets.suffix(5)) == [0x18, 0x03, octet3, 0x83, 0x80 | channel])
+                    #expect(decoded == .channelIdentification(identification))
+                }
+            }
+        }
+        let basic = ChannelIdentification(interfaceType: .basic, exclusive: true, selection: .basicChannel(2))
+        #expect(try Self.roundTrip(.channelIdentification(basic)).1.suffix(3) == [0x18, 0x01, 0x8A])
+    }
+
     @Test("slot maps and interface identifiers round-trip; an implicit interface reads as nil")
     func slotMapAndInterface() throws {
         let element = Q931InformationElement.channelIdentification(
