@@ -7,7 +7,7 @@
 /// the count, so at most `words * 8 - 1` octets fit: more are refused (`init?` returns nil,
 /// decoders throw), never cut short. Words rather than an array of octets because the
 /// compiler copies an inline array of octets octet by octet (a 31-octet channel list cost
-/// about 250 instructions per copy) and words in a few moves.
+/// about 200 instructions per copy) and words in a few moves.
 ///
 /// Octet `i` is bits `8 * (i % 8)` and up of word `i / 8`; octets past the count are zero,
 /// so equal runs have equal words.
