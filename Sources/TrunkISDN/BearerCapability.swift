@@ -10,10 +10,29 @@ public struct BearerCapability: Hashable, Sendable {
     public var rateMultiplier: UInt8?
     /// User information layer 1 protocol (octet 5), e.g. `.g711ALaw`.
     public var userInformationLayer1: UserInformationLayer1?
-    /// Octets 5a-5d as received (rate adaption details), each with its extension bit.
-    public var layer1Extension: [UInt8]
-    /// Octets 6 and 7 (layer 2 and layer 3 protocols) as received.
-    public var trailingOctets: [UInt8]
+    /// Octets 5a-5d as received (rate adaption details), each with its extension bit; inline,
+    /// so copying the element retains nothing.
+    public var layer1ExtensionOctets: Layer1ExtensionOctets
+    /// Octets 6 and 7 (layer 2 and layer 3 protocols, with 7a/7b) as received, inline.
+    public var layer2And3Octets: TrailingOctets
+
+    /// Up to 7 octets: octet 5 extends to 5d at most (Q.931 §4.5.5).
+    public typealias Layer1ExtensionOctets = Q931InlineOctets<1>
+    /// Up to 7 octets: octets 6, 7, 7a and 7b take 4. A received element with more is an
+    /// element with content error (Q.931 §5.8.6: longer than the maximum length).
+    public typealias TrailingOctets = Q931InlineOctets<1>
+
+    /// Octets 5a-5d as an array. Setting more than 7 traps.
+    public var layer1Extension: [UInt8] {
+        get { layer1ExtensionOctets.array }
+        set { layer1ExtensionOctets = Self.inline(newValue, "layer 1 extension octets") }
+    }
+
+    /// Octets 6 and 7 as an array. Setting more than 7 traps.
+    public var trailingOctets: [UInt8] {
+        get { layer2And3Octets.array }
+        set { layer2And3Octets = Self.inline(newValue, "trailing octets") }
+    }
 
     public init(
         codingStandard: UInt8 = 0,
@@ -31,8 +50,15 @@ public struct BearerCapability: Hashable, Sendable {
         self.transferRate = transferRate
         self.rateMultiplier = rateMultiplier
         self.userInformationLayer1 = userInformationLayer1
-        self.layer1Extension = layer1Extension
-        self.trailingOctets = trailingOctets
+        self.layer1ExtensionOctets = Self.inline(layer1Extension, "layer 1 extension octets")
+        self.layer2And3Octets = Self.inline(trailingOctets, "trailing octets")
+    }
+
+    private static func inline<let words: Int>(_ octets: [UInt8], _ field: StaticString) -> Q931InlineOctets<words> {
+        guard let inline = Q931InlineOctets<words>(octets) else {
+            preconditionFailure("bearer capability: \(octets.count) \(field), at most \(Q931InlineOctets<words>.maximumCount) fit")
+        }
+        return inline
     }
 
     /// Speech over A-law, what a call center trunk in Europe or China asks for.
@@ -78,8 +104,10 @@ public struct BearerCapability: Hashable, Sendable {
         public static let x31 = UserInformationLayer1(rawValue: 0x09)
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
-        var reader = ByteReader(contents)
+    // Inlined into the element decoder, which then builds the element in place.
+    @inline(__always)
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
+        var reader = BufferReader(contents)
         guard let octet3 = reader.readByte(), let octet4 = reader.readByte() else { throw .truncated }
         guard octet3 & 0x80 != 0 else { throw .invalidField("bearer capability octet 3 extension") }
         guard octet4 & 0x80 != 0 else { throw .invalidField("bearer capability octet 4 extension") }
@@ -93,7 +121,7 @@ public struct BearerCapability: Hashable, Sendable {
             rateMultiplier = multiplier & 0x7F
         }
         userInformationLayer1 = nil
-        layer1Extension = []
+        layer1ExtensionOctets = Layer1ExtensionOctets()
         // Octet 5 is recognised by its layer identification bits 01.
         if let octet5 = reader.peek(), (octet5 >> 5) & 0x03 == 0x01 {
             _ = reader.readByte()
@@ -101,11 +129,17 @@ public struct BearerCapability: Hashable, Sendable {
             var extended = octet5 & 0x80 == 0
             while extended {
                 guard let next = reader.readByte() else { throw .truncated }
-                layer1Extension.append(next)
+                guard layer1ExtensionOctets.append(next) else {
+                    throw .invalidField("bearer capability octet 5 extended past 5d")
+                }
                 extended = next & 0x80 == 0
             }
         }
-        trailingOctets = reader.isAtEnd ? [] : Array(reader.readRest())
+        let rest = reader.readRest()
+        guard let trailing = TrailingOctets(rest) else {
+            throw .invalidField("bearer capability: \(rest.count) octets after octet 5, at most \(TrailingOctets.maximumCount)")
+        }
+        layer2And3Octets = trailing
     }
 
     func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
@@ -115,9 +149,9 @@ public struct BearerCapability: Hashable, Sendable {
             buffer.append(0x80 | ((rateMultiplier ?? 1) & 0x7F))
         }
         if let layer1 = userInformationLayer1 {
-            buffer.append((layer1Extension.isEmpty ? 0x80 : 0x00) | 0x20 | layer1.rawValue)
-            buffer.append(contentsOf: layer1Extension)
+            buffer.append((layer1ExtensionOctets.isEmpty ? 0x80 : 0x00) | 0x20 | layer1.rawValue)
+            layer1ExtensionOctets.encode(into: &buffer)
         }
-        buffer.append(contentsOf: trailingOctets)
+        layer2And3Octets.encode(into: &buffer)
     }
 }

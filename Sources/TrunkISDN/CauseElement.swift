@@ -7,8 +7,19 @@ public struct CauseElement: Hashable, Sendable {
     /// Octet 3a, rarely sent (0 = Q.931).
     public var recommendation: UInt8?
     public var value: Q850Cause
-    /// Diagnostic octets (for cause 96/99/100 the offending element identifiers).
-    public var diagnostics: [UInt8]
+    /// Diagnostic octets (for cause 96/99/100 the offending element identifiers), inline so
+    /// that copying the element retains nothing.
+    public var diagnosticOctets: DiagnosticOctets
+
+    /// Up to 31 octets. A cause element is at most 32 octets (Q.850 §2.2.7), which leaves 28
+    /// for diagnostics; a received element with more than 31 is an element with content error.
+    public typealias DiagnosticOctets = Q931InlineOctets<4>
+
+    /// The diagnostics as an array. Setting more than 31 octets traps.
+    public var diagnostics: [UInt8] {
+        get { diagnosticOctets.array }
+        set { diagnosticOctets = Self.inline(newValue) }
+    }
 
     public init(
         _ value: Q850Cause,
@@ -21,14 +32,23 @@ public struct CauseElement: Hashable, Sendable {
         self.locationCode = location.rawValue
         self.codingStandard = codingStandard & 0x03
         self.recommendation = recommendation
-        self.diagnostics = diagnostics
+        self.diagnosticOctets = Self.inline(diagnostics)
+    }
+
+    private static func inline(_ diagnostics: [UInt8]) -> DiagnosticOctets {
+        guard let octets = DiagnosticOctets(diagnostics) else {
+            preconditionFailure("cause: \(diagnostics.count) diagnostic octets, at most \(DiagnosticOctets.maximumCount) fit")
+        }
+        return octets
     }
 
     /// The named location, nil for values Q.850 reserves.
     public var location: Q850Cause.Location? { Q850Cause.Location(rawValue: locationCode) }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
-        var reader = ByteReader(contents)
+    // Inlined into the element decoder, which then builds the element in place.
+    @inline(__always)
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
+        var reader = BufferReader(contents)
         guard let octet3 = reader.readByte() else { throw .truncated }
         codingStandard = (octet3 >> 5) & 0x03
         locationCode = octet3 & 0x0F
@@ -40,7 +60,11 @@ public struct CauseElement: Hashable, Sendable {
         guard let octet4 = reader.readByte() else { throw .truncated }
         guard octet4 & 0x80 != 0 else { throw .invalidField("cause octet 4 extension") }
         value = Q850Cause(rawValue: octet4)
-        diagnostics = reader.isAtEnd ? [] : Array(reader.readRest())
+        let rest = reader.readRest()
+        guard let octets = DiagnosticOctets(rest) else {
+            throw .invalidField("cause: \(rest.count) diagnostic octets, at most \(DiagnosticOctets.maximumCount)")
+        }
+        diagnosticOctets = octets
     }
 
     func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
@@ -52,6 +76,6 @@ public struct CauseElement: Hashable, Sendable {
             buffer.append(0x80 | octet3)
         }
         buffer.append(0x80 | value.rawValue)
-        buffer.append(contentsOf: diagnostics)
+        diagnosticOctets.encode(into: &buffer)
     }
 }

@@ -15,6 +15,42 @@ enum IA5 {
         return text
     }
 
+    static func string<let words: Int>(from octets: Q931InlineOctets<words>) -> String {
+        octets.withUnsafeBufferPointer { buffer in
+            // ASCII, the usual case, is the same in UTF-8: build the string in one step.
+            if buffer.allSatisfy({ $0 < 0x80 }) {
+                // Measured cheaper than `String(decoding:as:)` for a number's few octets.
+                return String(unsafeUninitializedCapacity: buffer.count) { target in
+                    target.initialize(fromContentsOf: buffer)
+                }
+            }
+            return string(from: buffer)
+        }
+    }
+
+    /// The octets of `text` (each scalar above 0xFF as "?", as `append` sends it), or nil when
+    /// there are more than fit.
+    static func octets<let words: Int>(_ text: String, as _: Q931InlineOctets<words>.Type) -> Q931InlineOctets<words>? {
+        var octets = Q931InlineOctets<words>()
+        let ascii = text.utf8.withContiguousStorageIfAvailable { utf8 -> Bool? in
+            guard utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+            for octet in utf8 {
+                guard octets.append(octet) else { return false }
+            }
+            return true
+        }
+        switch ascii {
+        case .some(.some(true)): return octets
+        case .some(.some(false)): return nil
+        default: break
+        }
+        octets = Q931InlineOctets<words>()
+        for scalar in text.unicodeScalars {
+            guard octets.append(scalar.value <= 0xFF ? UInt8(scalar.value) : UInt8(ascii: "?")) else { return nil }
+        }
+        return octets
+    }
+
     static func string(from bytes: [UInt8]) -> String {
         string(from: bytes[...])
     }

@@ -7,9 +7,24 @@ public struct PartyNumber: Hashable, Sendable {
     public var presentation: PresentationIndicator?
     /// Octet 3b of the redirecting number: reason for redirection (4 bits).
     public var redirectionReason: UInt8?
-    /// The number digits (IA5).
-    public var digits: String
+    /// The number digits as sent (IA5 octets), inline so that copying a number retains nothing.
+    public var digitOctets: DigitOctets
 
+    /// At most this many digits (31, what four words of inline storage hold; E.164 numbers
+    /// have 15). A fifth word made call indications and actions too large to be copied in
+    /// line, which cost more than all the reference counting saved. A received number with
+    /// more is an element with content error (Q.931 §5.8.6, longer than the maximum length).
+    public static let maximumDigitCount = DigitOctets.maximumCount
+    public typealias DigitOctets = Q931InlineOctets<4>
+
+    /// The number digits (IA5). Setting more than `maximumDigitCount` digits is a programming
+    /// error and traps: check the length first.
+    public var digits: String {
+        get { IA5.string(from: digitOctets) }
+        set { digitOctets = Self.digitOctets(newValue) }
+    }
+
+    /// A number; `digits` must have at most `maximumDigitCount` characters (it traps otherwise).
     public init(
         digits: String,
         typeOfNumber: TypeOfNumber = .unknown,
@@ -17,7 +32,19 @@ public struct PartyNumber: Hashable, Sendable {
         presentation: PresentationIndicator? = nil,
         redirectionReason: UInt8? = nil
     ) {
-        self.digits = digits
+        self.init(digitOctets: Self.digitOctets(digits), typeOfNumber: typeOfNumber, numberingPlan: numberingPlan,
+                  presentation: presentation, redirectionReason: redirectionReason)
+    }
+
+    /// A number from its digit octets (IA5).
+    public init(
+        digitOctets: DigitOctets,
+        typeOfNumber: TypeOfNumber = .unknown,
+        numberingPlan: NumberingPlan = .isdn,
+        presentation: PresentationIndicator? = nil,
+        redirectionReason: UInt8? = nil
+    ) {
+        self.digitOctets = digitOctets
         self.typeOfNumber = typeOfNumber
         self.numberingPlan = numberingPlan
         self.presentation = presentation
@@ -75,8 +102,10 @@ public struct PartyNumber: Hashable, Sendable {
         case networkProvided = 3
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
-        var reader = ByteReader(contents)
+    // Inlined into the element decoder, which then builds the element in place.
+    @inline(__always)
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
+        var reader = BufferReader(contents)
         guard let octet3 = reader.readByte() else { throw .truncated }
         typeOfNumber = TypeOfNumber(rawValue: octet3 >> 4)
         numberingPlan = NumberingPlan(rawValue: octet3)
@@ -92,7 +121,23 @@ public struct PartyNumber: Hashable, Sendable {
                 redirectionReason = octet3b & 0x0F
             }
         }
-        digits = IA5.string(from: reader.readRest())
+        let rest = reader.readRest()
+        guard let octets = DigitOctets(rest) else {
+            throw .invalidField("party number of \(rest.count) digits, at most \(Self.maximumDigitCount)")
+        }
+        digitOctets = octets
+    }
+
+    /// Whether `digits` fits in a party number (at most `maximumDigitCount` characters).
+    public static func fits(_ digits: String) -> Bool {
+        IA5.count(digits) <= maximumDigitCount
+    }
+
+    private static func digitOctets(_ digits: String) -> DigitOctets {
+        guard let octets = IA5.octets(digits, as: DigitOctets.self) else {
+            preconditionFailure("party number \"\(digits)\" has \(IA5.count(digits)) digits, at most \(maximumDigitCount) fit")
+        }
+        return octets
     }
 
     func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
@@ -109,6 +154,6 @@ public struct PartyNumber: Hashable, Sendable {
         } else {
             buffer.append(0x80 | octet3)
         }
-        IA5.append(digits, to: &buffer)
+        digitOctets.encode(into: &buffer)
     }
 }

@@ -124,7 +124,14 @@ public enum Q931InformationElement: Hashable, Sendable {
         guard codeset == 0 else {
             return .unrecognized(RawInformationElement(codeset: codeset, identifier: identifier, contents: Array(contents)))
         }
-        do {
+        // Decoded in place: a decoder holding the slice retained the frame's array.
+        return contents.withUnsafeBufferPointer { decode(identifier: identifier, contents: $0) }
+    }
+
+    /// Decodes the contents of a codeset 0 element; contents that do not decode are kept as
+    /// an invalid element.
+    private static func decode(identifier: UInt8, contents: UnsafeBufferPointer<UInt8>) -> Q931InformationElement {
+        do throws(Q931ElementError) {
             switch identifier {
             case Q931ElementIdentifier.bearerCapability: return .bearerCapability(try BearerCapability(contents: contents))
             case Q931ElementIdentifier.channelIdentification: return .channelIdentification(try ChannelIdentification(contents: contents))
@@ -138,11 +145,13 @@ public enum Q931InformationElement: Hashable, Sendable {
             case Q931ElementIdentifier.keypadFacility: return .keypadFacility(Array(contents))
             case Q931ElementIdentifier.sendingComplete: return .sendingComplete
             case Q931ElementIdentifier.dateTime: return .dateTime(try DateTimeElement(contents: contents))
-            case Q931ElementIdentifier.highLayerCompatibility: return .highLayerCompatibility(try HighLayerCompatibility(contents: contents))
+            case Q931ElementIdentifier.highLayerCompatibility:
+                return .highLayerCompatibility(try HighLayerCompatibility(contents: contents))
             case Q931ElementIdentifier.lowLayerCompatibility: return .lowLayerCompatibility(Array(contents))
             case Q931ElementIdentifier.callState: return .callState(try CallStateElement(contents: contents))
             case Q931ElementIdentifier.restartIndicator: return .restartIndicator(try RestartIndicator(contents: contents))
-            case Q931ElementIdentifier.notificationIndicator: return .notificationIndicator(try NotificationIndicator(contents: contents))
+            case Q931ElementIdentifier.notificationIndicator:
+                return .notificationIndicator(try NotificationIndicator(contents: contents))
             case Q931ElementIdentifier.facility: return .facility(Array(contents))
             case Q931ElementIdentifier.callIdentity: return .callIdentity(Array(contents))
             default:
@@ -154,7 +163,9 @@ public enum Q931InformationElement: Hashable, Sendable {
     }
 
     /// Appends identifier, length and contents (or the single octet). Codeset shifts are the
-    /// message encoder's business.
+    /// message encoder's business. Always inlined: called on an element in the message's
+    /// buffer, it was first copied out (through the enum's value witnesses) as a call.
+    @inline(__always)
     func encode<Sink: Q931OctetSink>(into buffer: inout Sink) throws(Q931EncodingError) {
         let id = identifier
         if id & 0x80 != 0 {

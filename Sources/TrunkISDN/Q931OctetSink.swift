@@ -5,6 +5,8 @@ protocol Q931OctetSink {
     var count: Int { get }
     mutating func append(_ octet: UInt8)
     mutating func append<Octets: Sequence>(contentsOf octets: Octets) where Octets.Element == UInt8
+    /// Appends octets lying in memory (an inline run's), in one copy where the sink allows.
+    mutating func append(octetsIn memory: UnsafeRawBufferPointer)
     /// For patching a length octet written earlier.
     subscript(position: Int) -> UInt8 { get set }
     /// Drops everything from `position` on (an element that turned out too long).
@@ -12,6 +14,10 @@ protocol Q931OctetSink {
 }
 
 extension Array: Q931OctetSink where Element == UInt8 {
+    mutating func append(octetsIn memory: UnsafeRawBufferPointer) {
+        append(contentsOf: memory)
+    }
+
     mutating func removeOctets(from position: Int) {
         removeSubrange(position...)
     }
@@ -41,6 +47,16 @@ struct Q931OctetWriter: Q931OctetSink {
 
     mutating func append<Octets: Sequence>(contentsOf octets: Octets) where Octets.Element == UInt8 {
         for octet in octets { append(octet) }
+    }
+
+    mutating func append(octetsIn memory: UnsafeRawBufferPointer) {
+        guard memory.count <= buffer.count - count else {
+            overflowed = true
+            return
+        }
+        guard let source = memory.baseAddress, memory.count > 0 else { return }
+        UnsafeMutableRawPointer(buffer.baseAddress! + count).copyMemory(from: source, byteCount: memory.count)
+        count += memory.count
     }
 
     /// Only octets written so far can be read or patched; after an overflow the position of

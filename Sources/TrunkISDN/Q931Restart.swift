@@ -93,7 +93,7 @@ extension Q931Interface {
                 out.append(.send(globalStatus(reply, cause: .identifiedChannelDoesNotExist, diagnostics: [])))
                 return
             }
-            channels = numbers
+            channels = Array(numbers)
         }
         clearCalls(on: channels, &out)
         var elements: [Q931InformationElement] = []

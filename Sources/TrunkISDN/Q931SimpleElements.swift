@@ -24,7 +24,7 @@ public struct ProgressIndicator: Hashable, Sendable {
         public static let inBandInformationAvailable = ProgressDescription(rawValue: 8)
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
         guard contents.count >= 2 else { throw .truncated }
         let octet3 = contents[contents.startIndex], octet4 = contents[contents.startIndex + 1]
         codingStandard = (octet3 >> 5) & 0x03
@@ -57,15 +57,15 @@ public struct DateTimeElement: Hashable, Sendable {
         self.second = second
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
-        let octets = Array(contents)
-        guard octets.count >= 3 else { throw .truncated }
-        year = octets[0]
-        month = octets[1]
-        day = octets[2]
-        hour = octets.count > 3 ? octets[3] : nil
-        minute = octets.count > 4 ? octets[4] : nil
-        second = octets.count > 5 ? octets[5] : nil
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
+        var reader = BufferReader(contents)
+        guard let year = reader.readByte(), let month = reader.readByte(), let day = reader.readByte() else { throw .truncated }
+        self.year = year
+        self.month = month
+        self.day = day
+        hour = reader.readByte()
+        minute = reader.readByte()
+        second = reader.readByte()
     }
 
     func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
@@ -102,8 +102,8 @@ public struct HighLayerCompatibility: Hashable, Sendable {
 
     public static let telephony = HighLayerCompatibility(characteristics: 0x01)
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
-        var reader = ByteReader(contents)
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
+        var reader = BufferReader(contents)
         guard let octet3 = reader.readByte(), let octet4 = reader.readByte() else { throw .truncated }
         codingStandard = (octet3 >> 5) & 0x03
         interpretation = (octet3 >> 2) & 0x07
@@ -138,7 +138,7 @@ public struct CallStateElement: Hashable, Sendable {
         self.codingStandard = codingStandard & 0x03
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
         guard let octet3 = contents.first else { throw .truncated }
         codingStandard = octet3 >> 6
         value = octet3 & 0x3F
@@ -164,7 +164,7 @@ public struct RestartIndicator: Hashable, Sendable {
         case allInterfaces = 7
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
         guard let octet3 = contents.first else { throw .truncated }
         guard let restartClass = RestartClass(rawValue: octet3 & 0x07) else {
             throw .invalidField("restart class \(octet3 & 0x07)")
@@ -189,7 +189,7 @@ public struct NotificationIndicator: Hashable, Sendable {
         self.extraOctets = extraOctets
     }
 
-    init(contents: ArraySlice<UInt8>) throws(Q931ElementError) {
+    init(contents: UnsafeBufferPointer<UInt8>) throws(Q931ElementError) {
         guard let octet3 = contents.first else { throw .truncated }
         description = octet3 & 0x7F
         extraOctets = Array(contents.dropFirst())

@@ -293,6 +293,11 @@ public final class PRISpanDriver: @unchecked Sendable {
 
     /// Places a call and says which B-channel it took.
     public func placeCallOnChannel(called: String, calling: String?, channel: UInt8?, now: ISDNInstant) throws(TrunkError) -> (call: Q931CallID, channel: UInt8?) {
+        // Party numbers hold their digits inline; a longer one would stop the process.
+        for number in [called, calling] {
+            guard let number, !PartyNumber.fits(number) else { continue }
+            throw TrunkError(.invalidArgument, "span \(span): number \"\(number)\" has \(number.unicodeScalars.count) digits, at most \(PartyNumber.maximumDigitCount) fit")
+        }
         let result = lock.withLock { () -> (Q931CallID?, [Q931Indication], UInt8?) in
             guard linkUp else { return (nil, [], nil) }
             var request = Q931SetupRequest(calledNumber: PartyNumber(digits: called))
