@@ -11,6 +11,13 @@ struct Q931CallTable: Sendable {
     /// How many calls map to each hint slot, so that a lookup of an absent call (a new call
     /// reference, an incoming SETUP) is one probe too, not a scan of every call.
     private var slotCounts: [UInt16]
+    /// The channels the calls hold, kept as calls take and free them so that a channel check
+    /// is one bit test, not a scan of every call.
+    private(set) var occupiedChannels = ChannelMask()
+    /// Extra holders of channels held by more than one call (a resumed call, for one, takes
+    /// the channel the network names unchecked): a channel is free again only when its last
+    /// holder lets go. Nearly always empty.
+    private var sharedHolds: [UInt8: Int] = [:]
 
     init() {
         hints = Array(repeating: -1, count: 256)
@@ -37,9 +44,61 @@ struct Q931CallTable: Sendable {
 
     func contains(_ id: Q931CallID) -> Bool { index(of: id) != nil }
 
+    /// The call at `index`, mutated in place. Only a received message can change a call's
+    /// channel: its handler tells the table with `channelChanged(at:from:)`. (Checking after
+    /// every access here cost more than the scan of the calls it replaced.)
     subscript(index: Int) -> Q931Call {
         get { storage[index] }
         _modify { yield &storage[index] }
+    }
+
+    /// Records that the call at `index` may have moved from channel `before`.
+    mutating func channelChanged(at index: Int, from before: UInt8?) {
+        let after = storage[index].channel
+        guard after != before else { return }
+        release(before)
+        hold(after)
+    }
+
+    /// Whether `occupiedChannels` and the holder counts match the calls (for assertions).
+    var occupancyIsConsistent: Bool {
+        // Allocates nothing, so debug builds can check it on every message in allocation tests.
+        var seen = ChannelMask()
+        var holding = 0
+        for index in storage.indices {
+            if let channel = storage[index].channel {
+                seen.insert(channel)
+                holding += 1
+            }
+        }
+        var extra = 0
+        for (channel, count) in sharedHolds {
+            var holders = 0
+            for index in storage.indices where storage[index].channel == channel { holders += 1 }
+            guard holders == count + 1 else { return false }
+            extra += count
+        }
+        return seen == occupiedChannels && holding == occupiedChannels.count + extra
+    }
+
+    @inline(__always)
+    private mutating func hold(_ channel: UInt8?) {
+        guard let channel else { return }
+        if occupiedChannels.contains(channel) {
+            sharedHolds[channel, default: 0] += 1
+        } else {
+            occupiedChannels.insert(channel)
+        }
+    }
+
+    @inline(__always)
+    private mutating func release(_ channel: UInt8?) {
+        guard let channel else { return }
+        if !sharedHolds.isEmpty, let extra = sharedHolds[channel] {
+            sharedHolds[channel] = extra == 1 ? nil : extra - 1
+        } else {
+            occupiedChannels.remove(channel)
+        }
     }
 
     subscript(id: Q931CallID) -> Q931Call? {
@@ -50,6 +109,8 @@ struct Q931CallTable: Sendable {
         set {
             if let index = index(of: id) {
                 if let newValue {
+                    release(storage[index].channel)
+                    hold(newValue.channel)
                     storage[index] = newValue
                 } else {
                     remove(at: index)
@@ -57,6 +118,7 @@ struct Q931CallTable: Sendable {
             } else if let newValue {
                 hints[Self.slot(id)] = Int16(ids.count)
                 slotCounts[Self.slot(id)] += 1
+                hold(newValue.channel)
                 ids.append(id)
                 storage.append(newValue)
             }
@@ -70,6 +132,7 @@ struct Q931CallTable: Sendable {
         assert(index(of: id) == nil, "call \(id) is already in the table")
         hints[Self.slot(id)] = Int16(ids.count)
         slotCounts[Self.slot(id)] += 1
+        hold(call.channel)
         ids.append(id)
         storage.append(call)
     }
@@ -78,6 +141,7 @@ struct Q931CallTable: Sendable {
         let removedSlot = Self.slot(ids[index])
         if Int(hints[removedSlot]) == index { hints[removedSlot] = -1 }
         slotCounts[removedSlot] -= 1
+        release(storage[index].channel)
         let last = ids.count - 1
         if index != last {
             // The last call moves into the gap: one move, where swapping calls copied three.
@@ -93,6 +157,7 @@ struct Q931CallTable: Sendable {
 
     /// Drops the call at `index` if it has reached the null state (the `store` rule).
     mutating func removeIfFinished(at index: Int) {
+        assert(occupancyIsConsistent, "a call changed its channel without channelChanged(at:from:)")
         if storage[index].state == .null { remove(at: index) }
     }
 }

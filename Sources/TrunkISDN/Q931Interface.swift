@@ -71,18 +71,14 @@ public struct Q931Interface: Sendable {
 
     /// Channels held by calls or by a restart under way.
     public var busyChannels: Set<UInt8> {
-        let mask = busyChannelMask(excluding: nil)
+        let mask = busyChannelMask()
         return Set((0...127).lazy.map(UInt8.init).filter(mask.contains))
     }
 
-    /// Channels held by calls (other than `excluded`) or by a restart under way, as a bit set
-    /// so that the per-call checks build no collection.
-    func busyChannelMask(excluding excluded: Q931CallID?) -> ChannelMask {
-        var busy = ChannelMask()
-        let storage = calls.storage
-        for index in storage.indices where storage[index].id != excluded {
-            if let channel = storage[index].channel { busy.insert(channel) }
-        }
+    /// Channels held by calls or by a restart under way, as a bit set: the calls' part is kept
+    /// by the call table as channels are taken and freed.
+    func busyChannelMask() -> ChannelMask {
+        var busy = calls.occupiedChannels
         if let pendingRestart {
             for channel in pendingRestart.channels ?? configuration.bChannels { busy.insert(channel) }
         }
@@ -92,7 +88,7 @@ public struct Q931Interface: Sendable {
     /// A free B-channel. The network hunts from the top and the user from the bottom, so that
     /// both sides seizing at once rarely pick the same channel.
     func freeChannel() -> UInt8? {
-        let busy = busyChannelMask(excluding: nil)
+        let busy = busyChannelMask()
         return configuration.role == .network
             ? configuration.bChannels.last { !busy.contains($0) }
             : configuration.bChannels.first { !busy.contains($0) }
@@ -236,7 +232,14 @@ public struct Q931Interface: Sendable {
             return
         }
         let verdict = channelVerdict(forCallAt: index, message)
-        calls[index].receive(message, channelVerdict: verdict, context, &out)
+        // Only an assigned channel or a resumed call moves a call to another channel.
+        if case .keep = verdict, type != .resumeAcknowledge {
+            calls[index].receive(message, channelVerdict: verdict, context, &out)
+        } else {
+            let channelBefore = calls.storage[index].channel
+            calls[index].receive(message, channelVerdict: verdict, context, &out)
+            calls.channelChanged(at: index, from: channelBefore)
+        }
         if let optional = check.optional, !isClearing {
             out.append(.protocolError(optional.error(message.messageType)))
             calls[index].reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context, &out)
@@ -337,7 +340,7 @@ public struct Q931Interface: Sendable {
         guard configuration.bChannels.contains(wanted) else {
             return exclusive ? .failure(.identifiedChannelDoesNotExist) : anyFreeChannel()
         }
-        let busy = busyChannelMask(excluding: nil)
+        let busy = busyChannelMask()
         if !busy.contains(wanted) {
             return .success(wanted, evicting: nil)
         }
@@ -371,7 +374,8 @@ public struct Q931Interface: Sendable {
         let channel = calls.storage[index].channel
         if named == channel { return .keep }
         if calls.storage[index].requestedExclusive, channel != nil { return .reject(.channelUnacceptable) }
-        if busyChannelMask(excluding: calls.storage[index].id).contains(named) { return .reject(.requestedChannelNotAvailable) }
+        // `named` is not this call's channel, so whoever holds it is another call (or a restart).
+        if busyChannelMask().contains(named) { return .reject(.requestedChannelNotAvailable) }
         return .assign(named)
     }
 
@@ -398,7 +402,7 @@ public struct Q931Interface: Sendable {
         defer { finish(&out, from: start) }
         let id = Q931CallID(callReference: reference, isOutgoing: true)
         var channel = request.channel
-        if let wanted = channel, !configuration.bChannels.contains(wanted) || busyChannelMask(excluding: nil).contains(wanted) {
+        if let wanted = channel, !configuration.bChannels.contains(wanted) || busyChannelMask().contains(wanted) {
             if request.exclusive {
                 let cause: Q850Cause = configuration.bChannels.contains(wanted) ? .requestedChannelNotAvailable : .identifiedChannelDoesNotExist
                 out.append(.indication(.cleared(id, cause: cause, channel: nil)))
@@ -622,15 +626,25 @@ public struct Q931Interface: Sendable {
 }
 
 /// A set of channel numbers 0-127 (the 7-bit channel number field) in two words.
-struct ChannelMask {
+struct ChannelMask: Equatable, Sendable {
     private var low: UInt64 = 0
     private var high: UInt64 = 0
 
+    @inline(__always)
     mutating func insert(_ channel: UInt8) {
         let bit = UInt64(1) << UInt64(channel & 63)
         if channel & 64 == 0 { low |= bit } else { high |= bit }
     }
 
+    @inline(__always)
+    mutating func remove(_ channel: UInt8) {
+        let bit = UInt64(1) << UInt64(channel & 63)
+        if channel & 64 == 0 { low &= ~bit } else { high &= ~bit }
+    }
+
+    var count: Int { low.nonzeroBitCount + high.nonzeroBitCount }
+
+    @inline(__always)
     func contains(_ channel: UInt8) -> Bool {
         let bit = UInt64(1) << UInt64(channel & 63)
         return (channel & 64 == 0 ? low : high) & bit != 0 && channel < 128
