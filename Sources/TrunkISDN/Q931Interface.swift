@@ -172,19 +172,21 @@ public struct Q931Interface: Sendable {
     /// DL-DATA indication, appending the actions to `out`. The message is decoded into a
     /// value the interface keeps, so steady-state decoding does not allocate.
     public mutating func messageReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into out: inout [Q931Action]) {
-        var message = receiveMessage
-        receiveMessage = Q931Message.empty
+        // Swapped out and back, so the element storage is neither retained nor released; the
+        // placeholder holds no storage. (Copying it out and putting `Q931Message.empty` in its
+        // place cost three retains, two releases and a lazy-global check per message.)
+        var message = Q931Message(Q931MessageType(rawValue: 0), callReference: Q931CallReference(value: 0, flag: false, length: 0))
+        swap(&message, &receiveMessage)
+        defer { swap(&message, &receiveMessage) }
         do {
             try Q931Message.decode(bytes, into: &message)
         } catch {
-            receiveMessage = message
             counters.messagesReceived += 1
             counters.protocolErrors += 1
             out.append(.protocolError(.undecodable(error)))
             return
         }
         messageReceived(message, now: now, into: &out)
-        receiveMessage = message
     }
 
     public mutating func messageReceived(_ message: Q931Message, now: ISDNInstant) -> [Q931Action] {
