@@ -388,9 +388,7 @@ struct Q931Call: Sendable {
                 return unexpected(message, context, &out)
             }
             stop(.t310, &out)
-            for indicator in message.progressIndicators {
-                out.append(.indication(.progress(id, indicator)))
-            }
+            _ = reportProgress(message, &out)
         case .information:
             informationReceived(message, context, &out)
         case .disconnect:
@@ -486,9 +484,7 @@ struct Q931Call: Sendable {
         }
         stop(.t303, &out)
         stop(.t304, &out)
-        for indicator in message.progressIndicators {
-            out.append(.indication(.progress(id, indicator)))
-        }
+        let inBand = reportProgress(message, &out)
         switch message.messageType {
         case .setupAcknowledge:
             state = originatingOverlap
@@ -502,7 +498,6 @@ struct Q931Call: Sendable {
             stop(.t310, &out)
             state = originatingAlerted
             start(.t301, context, &out)
-            let inBand = message.progressIndicators.contains { $0.description == .inBandInformationAvailable }
             out.append(.indication(.alerting(id, inBandInformation: inBand)))
         default:
             stop(.t310, &out)
@@ -594,6 +589,20 @@ struct Q931Call: Sendable {
         if local == 10 && earlySetup.contains(far) { return false }
         if far == 10 && earlySetup.contains(local) { return false }
         return true
+    }
+
+    /// Indicates each Progress indicator of `message`, looked at where it lies (one pass, no
+    /// array built); returns whether one says in-band information is available.
+    private func reportProgress(_ message: Q931Message, _ out: inout [Q931Action]) -> Bool {
+        var inBand = false
+        message.informationElements.withUnsafeBufferPointer { elements in
+            for index in elements.indices {
+                guard case .progressIndicator(let indicator) = elements[index] else { continue }
+                out.append(.indication(.progress(id, indicator)))
+                if indicator.description == .inBandInformationAvailable { inBand = true }
+            }
+        }
+        return inBand
     }
 
     private mutating func unexpected(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
@@ -766,8 +775,14 @@ struct Q931Call: Sendable {
         if reportsTimers { out.append(.startTimer(.call(id, timer), deadline: deadline)) }
     }
 
+    /// Inlined so that, with the timer a constant, a timer not running costs a bit test.
+    @inline(__always)
     private mutating func stop(_ timer: Q931Timer, _ out: inout [Q931Action]) {
-        guard timers[timer] != nil else { return }
+        guard timers.isRunning(timer) else { return }
+        stopRunning(timer, &out)
+    }
+
+    private mutating func stopRunning(_ timer: Q931Timer, _ out: inout [Q931Action]) {
         timers[timer] = nil
         if reportsTimers { out.append(.stopTimer(.call(id, timer))) }
     }

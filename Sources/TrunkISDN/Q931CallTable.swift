@@ -172,6 +172,7 @@ struct Q931CallTimers: Sendable {
     /// The timers by index.
     static let timers: [Q931Timer] = [.t301, .t302, .t303, .t304, .t305, .t308, .t309, .t310, .t313, .t316, .t318, .t319, .t322]
 
+    @inline(__always)
     static func index(of timer: Q931Timer) -> Int {
         switch timer {
         case .t301: return 0
@@ -191,6 +192,11 @@ struct Q931CallTimers: Sendable {
     }
 
     var isEmpty: Bool { running == 0 }
+
+    @inline(__always)
+    func isRunning(_ timer: Q931Timer) -> Bool {
+        running & (1 << Self.index(of: timer)) != 0
+    }
 
     /// The running timer that expires first (the lower index on a tie), or nil.
     var earliest: (timer: Q931Timer, deadline: ISDNInstant)? {
