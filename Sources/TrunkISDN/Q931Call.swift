@@ -173,6 +173,13 @@ struct Q931Call: Sendable {
             reportsTimers: reportsTimers)
     }
 
+    /// The placeholder of a vacant slot in the call table: null state, no channel, no timers.
+    static func vacant(_ id: Q931CallID) -> Q931Call {
+        Q931Call(
+            id: id, role: .user, callReference: Q931CallReference(value: 0, flag: false, length: 0), state: .null,
+            channel: nil, requestedExclusive: false, collectedDigits: "", reportsTimers: false)
+    }
+
     private init(
         id: Q931CallID, role: ISDNRole, callReference: Q931CallReference, state: Q931CallState,
         channel: UInt8?, requestedExclusive: Bool, collectedDigits: String, reportsTimers: Bool

@@ -1,9 +1,13 @@
-/// The calls of one interface, stored densely so that per-message lookups hash nothing and
+/// The calls of one interface, stored in an array so that per-message lookups hash nothing and
 /// handling a message mutates the call in place.
 ///
 /// `ids` mirrors `storage` so a lookup scans small keys only; `hints` remembers, per low bits
 /// of the call reference, where a call was last put, which makes the usual lookup one probe.
 /// Hints are only hints: every one is checked against `ids` before use.
+///
+/// A removed call's slot is left vacant (a placeholder call in the null state with no channel
+/// and no timers, under an id no call has) and reused by the next new call, so removing a call
+/// moves no other call. Scans of `storage` pass over vacant slots without special cases.
 struct Q931CallTable: Sendable {
     private(set) var storage: [Q931Call] = []
     private var ids: [Q931CallID] = []
@@ -18,17 +22,24 @@ struct Q931CallTable: Sendable {
     /// the channel the network names unchecked): a channel is free again only when its last
     /// holder lets go. Nearly always empty.
     private var sharedHolds: [UInt8: Int] = [:]
+    /// Vacant slots of `storage`, reused last-freed first.
+    private var vacantSlots: [Int] = []
+    private var liveCount = 0
+
+    /// The id of vacant slots: call reference values have 15 bits, so no call has it.
+    static let vacantID = Q931CallID(callReference: 0xFFFF, isOutgoing: false)
 
     init() {
         hints = Array(repeating: -1, count: 256)
         slotCounts = Array(repeating: 0, count: 256)
         storage.reserveCapacity(32)
         ids.reserveCapacity(32)
+        vacantSlots.reserveCapacity(32)
     }
 
-    var count: Int { ids.count }
-    var isEmpty: Bool { ids.isEmpty }
-    var keys: [Q931CallID] { ids }
+    var count: Int { liveCount }
+    var isEmpty: Bool { liveCount == 0 }
+    var keys: [Q931CallID] { ids.filter { $0 != Self.vacantID } }
 
     private static func slot(_ id: Q931CallID) -> Int {
         Int(id.callReference & 0x7F) << 1 | (id.isOutgoing ? 1 : 0)
@@ -116,25 +127,34 @@ struct Q931CallTable: Sendable {
                     remove(at: index)
                 }
             } else if let newValue {
-                hints[Self.slot(id)] = Int16(ids.count)
-                slotCounts[Self.slot(id)] += 1
-                hold(newValue.channel)
-                ids.append(id)
-                storage.append(newValue)
+                insertNew(newValue)
             }
         }
     }
 
-    /// Adds a call whose id is not in the table (a new call reference): the setter's lookup
-    /// and its optional wrapping, each a copy of the whole call, are skipped.
-    mutating func insertNew(_ call: consuming Q931Call) {
+    /// Adds a call whose id is not in the table (a new call reference), in a vacant slot if
+    /// there is one; returns its index. The setter's lookup and its optional wrapping, each a
+    /// copy of the whole call, are skipped.
+    @discardableResult
+    mutating func insertNew(_ call: consuming Q931Call) -> Int {
         let id = call.id
         assert(index(of: id) == nil, "call \(id) is already in the table")
-        hints[Self.slot(id)] = Int16(ids.count)
-        slotCounts[Self.slot(id)] += 1
         hold(call.channel)
-        ids.append(id)
-        storage.append(call)
+        liveCount += 1
+        let index: Int
+        if let vacant = vacantSlots.last {
+            vacantSlots.removeLast()
+            index = vacant
+            ids[index] = id
+            storage[index] = call
+        } else {
+            index = ids.count
+            ids.append(id)
+            storage.append(call)
+        }
+        hints[Self.slot(id)] = Int16(truncatingIfNeeded: index)
+        slotCounts[Self.slot(id)] += 1
+        return index
     }
 
     mutating func remove(at index: Int) {
@@ -142,16 +162,15 @@ struct Q931CallTable: Sendable {
         if Int(hints[removedSlot]) == index { hints[removedSlot] = -1 }
         slotCounts[removedSlot] -= 1
         release(storage[index].channel)
-        let last = ids.count - 1
-        if index != last {
-            // The last call moves into the gap: one move, where swapping calls copied three.
-            storage[index] = storage.removeLast()
-            ids[index] = ids.removeLast()
-            let movedSlot = Self.slot(ids[index])
-            if Int(hints[movedSlot]) == last { hints[movedSlot] = Int16(index) }
-        } else {
+        liveCount -= 1
+        if index == ids.count - 1 {
             storage.removeLast()
             ids.removeLast()
+        } else {
+            // Left vacant: moving the last call into the gap copied it (about 260 bytes) three times.
+            storage[index] = Q931Call.vacant(Self.vacantID)
+            ids[index] = Self.vacantID
+            vacantSlots.append(index)
         }
     }
 

@@ -309,7 +309,7 @@ public struct Q931Interface: Sendable {
             }
         }
         let id = Q931CallID(callReference: setup.callReference.value, isOutgoing: false)
-        calls.insertNew(Q931Call.incoming(
+        let index = calls.insertNew(Q931Call.incoming(
             id: id, setup: setup, channel: channel, configuration: configuration, reportsTimers: callSettings.reportsTimerActions))
         counters.incomingCalls += 1
         out.append(.indication(.incomingCall(Q931IncomingCall(
@@ -323,7 +323,7 @@ public struct Q931Interface: Sendable {
             display: setup.display))))
         if let optional = check.optional {
             out.append(.protocolError(optional.error(.setup)))
-            calls[calls.count - 1].reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context(now), &out)
+            calls[index].reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context(now), &out)
         }
     }
 
