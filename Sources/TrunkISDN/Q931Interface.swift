@@ -27,9 +27,16 @@ public struct Q931Interface: Sendable {
     /// What calls need of `configuration`, worked out once.
     var callSettings: Q931CallSettings
 
+    /// `configuration.bChannels` as a bit set (they never change), so a channel check is one
+    /// bit test, not a search of the list.
+    private let bChannelMask: ChannelMask
+
     public init(configuration: Q931Configuration) {
         self.configuration = configuration
         self.callSettings = Q931CallSettings(configuration)
+        var mask = ChannelMask()
+        for channel in configuration.bChannels { mask.insert(channel) }
+        self.bChannelMask = mask
     }
 
     /// New timer values (T301…T322, N316) for a running interface: calls keep their running
@@ -339,7 +346,7 @@ public struct Q931Interface: Sendable {
             return anyFreeChannel()
         }
         let exclusive = identification.exclusive
-        guard configuration.bChannels.contains(wanted) else {
+        guard bChannelMask.contains(wanted) else {
             return exclusive ? .failure(.identifiedChannelDoesNotExist) : anyFreeChannel()
         }
         let busy = busyChannelMask()
@@ -372,7 +379,7 @@ public struct Q931Interface: Sendable {
               let identification = message.channelIdentification,
               case .channelNumbers(let numbers) = identification.selection, let named = numbers.first
         else { return .keep }
-        guard configuration.bChannels.contains(named) else { return .reject(.identifiedChannelDoesNotExist) }
+        guard bChannelMask.contains(named) else { return .reject(.identifiedChannelDoesNotExist) }
         let channel = calls.storage[index].channel
         if named == channel { return .keep }
         if calls.storage[index].requestedExclusive, channel != nil { return .reject(.channelUnacceptable) }
@@ -404,9 +411,9 @@ public struct Q931Interface: Sendable {
         defer { finish(&out, from: start) }
         let id = Q931CallID(callReference: reference, isOutgoing: true)
         var channel = request.channel
-        if let wanted = channel, !configuration.bChannels.contains(wanted) || busyChannelMask().contains(wanted) {
+        if let wanted = channel, !bChannelMask.contains(wanted) || busyChannelMask().contains(wanted) {
             if request.exclusive {
-                let cause: Q850Cause = configuration.bChannels.contains(wanted) ? .requestedChannelNotAvailable : .identifiedChannelDoesNotExist
+                let cause: Q850Cause = bChannelMask.contains(wanted) ? .requestedChannelNotAvailable : .identifiedChannelDoesNotExist
                 out.append(.indication(.cleared(id, cause: cause, channel: nil)))
                 return id
             }
