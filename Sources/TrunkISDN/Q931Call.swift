@@ -66,6 +66,7 @@ struct Q931CallSettings: Sendable {
     }
 
     /// When `timer` started at `now` expires; nil if the timer is off.
+    @inline(__always)
     func deadline(of timer: Q931Timer, from now: ISDNInstant) -> ISDNInstant? {
         guard let duration = durations[timer] else { return nil }
         return ISDNInstant(nanoseconds: now.nanoseconds + duration.nanoseconds)
@@ -776,6 +777,8 @@ struct Q931Call: Sendable {
 
     // MARK: - Timer bookkeeping
 
+    /// Inlined so that, with the timer a constant, its slot is worked out at compile time.
+    @inline(__always)
     private mutating func start(_ timer: Q931Timer, _ context: Q931Context, _ out: inout [Q931Action]) {
         guard let deadline = context.configuration.deadline(of: timer, from: context.now) else { return }
         timers[timer] = deadline

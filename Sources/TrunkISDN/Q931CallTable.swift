@@ -232,6 +232,7 @@ struct Q931CallTimers: Sendable {
         return best
     }
 
+    @inline(__always)
     subscript(timer: Q931Timer) -> ISDNInstant? {
         get {
             let index = Self.index(of: timer)

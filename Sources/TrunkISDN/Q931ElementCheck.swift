@@ -46,6 +46,7 @@ struct Q931ElementCheck {
 
     /// `mandatoryElements(of:)` as a set. Ascending identifier order is the order of the list
     /// for every type with more than one, so the lowest missing one is the first missing one.
+    @inline(__always)
     static func mandatorySet(of type: Q931MessageType) -> Q931IdentifierSet {
         // On the octet, like `Q931MessageType.isCallControlType`, so the switch is a jump table.
         switch type.rawValue {
