@@ -41,10 +41,13 @@ struct Q931CallTable: Sendable {
     var isEmpty: Bool { liveCount == 0 }
     var keys: [Q931CallID] { ids.filter { $0 != Self.vacantID } }
 
+    @inline(__always)
     private static func slot(_ id: Q931CallID) -> Int {
         Int(id.callReference & 0x7F) << 1 | (id.isOutgoing ? 1 : 0)
     }
 
+    /// Inlined: as a call, the table's fields were copied out for it on every lookup.
+    @inline(__always)
     func index(of id: Q931CallID) -> Int? {
         let slot = Self.slot(id)
         guard slotCounts[slot] != 0 else { return nil }
