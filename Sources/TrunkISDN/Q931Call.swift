@@ -546,7 +546,9 @@ struct Q931Call: Sendable {
             sendRelease([], context, &out)
         default:
             stopAllTimers(&out)
-            let cause = message.cause?.value ?? .normalUnspecified
+            // Read once: each access scans the elements and copies the Cause out.
+            let causeValue = message.cause?.value
+            let cause = causeValue ?? .normalUnspecified
             clearingCause = cause
             state = disconnectReceived
             out.append(.indication(.disconnecting(id, cause: cause)))
@@ -554,7 +556,7 @@ struct Q931Call: Sendable {
             // Q.931 §5.8.5.2/§5.8.6.2: a DISCONNECT without (valid) cause is still obeyed,
             // and the RELEASE tells the peer what was wrong.
             var elements: [Q931InformationElement] = []
-            if message.cause == nil {
+            if causeValue == nil {
                 let hadInvalidCause = message.invalidElements.contains { $0.identifier == Q931ElementIdentifier.cause }
                 let problem: Q850Cause = hadInvalidCause ? .invalidInformationElementContents : .mandatoryInformationElementMissing
                 elements.append(.cause(causeElement(problem, context, diagnostics: [Q931ElementIdentifier.cause])))
