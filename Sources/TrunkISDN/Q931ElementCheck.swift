@@ -68,6 +68,13 @@ struct Q931ElementCheck {
         // needs checking, and nothing is built.
         var present = Q931IdentifierSet()
         var hasRawElement = false
+        // A third of the messages of a call carry no elements at all.
+        if message.informationElements.isEmpty {
+            if let missing = Q931ElementCheck.mandatorySet(of: message.messageType).lowest {
+                fatal = Fatal(cause: .mandatoryInformationElementMissing, identifier: missing)
+            }
+            return
+        }
         message.informationElements.withUnsafeBufferPointer { elements in
             for index in elements.indices {
                 if elements[index].isRawElement {
