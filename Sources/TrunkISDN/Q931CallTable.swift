@@ -171,7 +171,11 @@ struct Q931CallTable: Sendable {
             ids.removeLast()
         } else {
             // Left vacant: moving the last call into the gap copied it (about 260 bytes) three times.
-            storage[index] = Q931Call.vacant(Self.vacantID)
+            // Destroyed and initialized in place: the generic assignment cost more.
+            storage.withUnsafeMutableBufferPointer { slots in
+                (slots.baseAddress! + index).deinitialize(count: 1)
+                (slots.baseAddress! + index).initialize(to: Q931Call.vacant(Self.vacantID))
+            }
             ids[index] = Self.vacantID
             vacantSlots.append(index)
         }
