@@ -175,6 +175,8 @@ struct Q931Call: Sendable {
     }
 
     /// The placeholder of a vacant slot in the call table: null state, no channel, no timers.
+    /// It must hold no references (no messages, an empty string): the table overwrites it
+    /// without destroying it.
     static func vacant(_ id: Q931CallID) -> Q931Call {
         Q931Call(
             id: id, role: .user, callReference: Q931CallReference(value: 0, flag: false, length: 0), state: .null,

@@ -149,7 +149,13 @@ struct Q931CallTable: Sendable {
             vacantSlots.removeLast()
             index = vacant
             ids[index] = id
-            storage[index] = call
+            // The placeholder holds no references (no messages, an empty string), so it is
+            // overwritten without being destroyed, sparing the generic assignment.
+            var incoming: Q931Call? = consume call
+            storage.withUnsafeMutableBufferPointer { slots in
+                assert(slots[index].id == Self.vacantID)
+                (slots.baseAddress! + index).initialize(to: incoming.take()!)
+            }
         } else {
             index = ids.count
             ids.append(id)
