@@ -66,6 +66,7 @@ struct Q931CallSettings: Sendable {
     }
 
     /// When `timer` started at `now` expires; nil if the timer is off.
+    @inline(__always)
     func deadline(of timer: Q931Timer, from now: ISDNInstant) -> ISDNInstant? {
         guard let duration = durations[timer] else { return nil }
         return ISDNInstant(nanoseconds: now.nanoseconds + duration.nanoseconds)
@@ -171,6 +172,15 @@ struct Q931Call: Sendable {
             state: configuration.role == .user ? .callPresent : .callInitiated,
             channel: channel, requestedExclusive: true, collectedDigits: setup.calledPartyNumber?.digits ?? "",
             reportsTimers: reportsTimers)
+    }
+
+    /// The placeholder of a vacant slot in the call table: null state, no channel, no timers.
+    /// It must hold no references (no messages, an empty string): the table overwrites it
+    /// without destroying it.
+    static func vacant(_ id: Q931CallID) -> Q931Call {
+        Q931Call(
+            id: id, role: .user, callReference: Q931CallReference(value: 0, flag: false, length: 0), state: .null,
+            channel: nil, requestedExclusive: false, collectedDigits: "", reportsTimers: false)
     }
 
     private init(
@@ -388,9 +398,7 @@ struct Q931Call: Sendable {
                 return unexpected(message, context, &out)
             }
             stop(.t310, &out)
-            for indicator in message.progressIndicators {
-                out.append(.indication(.progress(id, indicator)))
-            }
+            _ = reportProgress(message, &out)
         case .information:
             informationReceived(message, context, &out)
         case .disconnect:
@@ -486,9 +494,7 @@ struct Q931Call: Sendable {
         }
         stop(.t303, &out)
         stop(.t304, &out)
-        for indicator in message.progressIndicators {
-            out.append(.indication(.progress(id, indicator)))
-        }
+        let inBand = reportProgress(message, &out)
         switch message.messageType {
         case .setupAcknowledge:
             state = originatingOverlap
@@ -502,7 +508,6 @@ struct Q931Call: Sendable {
             stop(.t310, &out)
             state = originatingAlerted
             start(.t301, context, &out)
-            let inBand = message.progressIndicators.contains { $0.description == .inBandInformationAvailable }
             out.append(.indication(.alerting(id, inBandInformation: inBand)))
         default:
             stop(.t310, &out)
@@ -543,7 +548,9 @@ struct Q931Call: Sendable {
             sendRelease([], context, &out)
         default:
             stopAllTimers(&out)
-            let cause = message.cause?.value ?? .normalUnspecified
+            // Read once: each access scans the elements and copies the Cause out.
+            let causeValue = message.cause?.value
+            let cause = causeValue ?? .normalUnspecified
             clearingCause = cause
             state = disconnectReceived
             out.append(.indication(.disconnecting(id, cause: cause)))
@@ -551,7 +558,7 @@ struct Q931Call: Sendable {
             // Q.931 §5.8.5.2/§5.8.6.2: a DISCONNECT without (valid) cause is still obeyed,
             // and the RELEASE tells the peer what was wrong.
             var elements: [Q931InformationElement] = []
-            if message.cause == nil {
+            if causeValue == nil {
                 let hadInvalidCause = message.invalidElements.contains { $0.identifier == Q931ElementIdentifier.cause }
                 let problem: Q850Cause = hadInvalidCause ? .invalidInformationElementContents : .mandatoryInformationElementMissing
                 elements.append(.cause(causeElement(problem, context, diagnostics: [Q931ElementIdentifier.cause])))
@@ -594,6 +601,20 @@ struct Q931Call: Sendable {
         if local == 10 && earlySetup.contains(far) { return false }
         if far == 10 && earlySetup.contains(local) { return false }
         return true
+    }
+
+    /// Indicates each Progress indicator of `message`, looked at where it lies (one pass, no
+    /// array built); returns whether one says in-band information is available.
+    private func reportProgress(_ message: Q931Message, _ out: inout [Q931Action]) -> Bool {
+        var inBand = false
+        message.informationElements.withUnsafeBufferPointer { elements in
+            for index in elements.indices {
+                guard case .progressIndicator(let indicator) = elements[index] else { continue }
+                out.append(.indication(.progress(id, indicator)))
+                if indicator.description == .inBandInformationAvailable { inBand = true }
+            }
+        }
+        return inBand
     }
 
     private mutating func unexpected(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
@@ -760,14 +781,22 @@ struct Q931Call: Sendable {
 
     // MARK: - Timer bookkeeping
 
+    /// Inlined so that, with the timer a constant, its slot is worked out at compile time.
+    @inline(__always)
     private mutating func start(_ timer: Q931Timer, _ context: Q931Context, _ out: inout [Q931Action]) {
         guard let deadline = context.configuration.deadline(of: timer, from: context.now) else { return }
         timers[timer] = deadline
         if reportsTimers { out.append(.startTimer(.call(id, timer), deadline: deadline)) }
     }
 
+    /// Inlined so that, with the timer a constant, a timer not running costs a bit test.
+    @inline(__always)
     private mutating func stop(_ timer: Q931Timer, _ out: inout [Q931Action]) {
-        guard timers[timer] != nil else { return }
+        guard timers.isRunning(timer) else { return }
+        stopRunning(timer, &out)
+    }
+
+    private mutating func stopRunning(_ timer: Q931Timer, _ out: inout [Q931Action]) {
         timers[timer] = nil
         if reportsTimers { out.append(.stopTimer(.call(id, timer))) }
     }

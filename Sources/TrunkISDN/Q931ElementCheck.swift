@@ -44,21 +44,53 @@ struct Q931ElementCheck {
         }
     }
 
-    /// `mandatoryElements(of:)` for every message type octet, worked out once.
-    private static let mandatoryByType: [[UInt8]] = (0..<128).map { mandatoryElements(of: Q931MessageType(rawValue: UInt8($0))) }
+    /// `mandatoryElements(of:)` as a set. Ascending identifier order is the order of the list
+    /// for every type with more than one, so the lowest missing one is the first missing one.
+    @inline(__always)
+    static func mandatorySet(of type: Q931MessageType) -> Q931IdentifierSet {
+        // On the octet, like `Q931MessageType.isCallControlType`, so the switch is a jump table.
+        switch type.rawValue {
+        case 0x05: return Q931IdentifierSet(Q931ElementIdentifier.bearerCapability)  // SETUP
+        case 0x45, 0x21, 0x22: return Q931IdentifierSet(Q931ElementIdentifier.cause)  // DISCONNECT, SUSPEND/RESUME REJECT
+        case 0x7D: return Q931IdentifierSet(Q931ElementIdentifier.cause, Q931ElementIdentifier.callState)  // STATUS
+        case 0x46: return Q931IdentifierSet(Q931ElementIdentifier.restartIndicator)  // RESTART
+        case 0x6E: return Q931IdentifierSet(Q931ElementIdentifier.notificationIndicator)  // NOTIFY
+        case 0x03: return Q931IdentifierSet(Q931ElementIdentifier.progressIndicator)  // PROGRESS
+        case 0x2E: return Q931IdentifierSet(Q931ElementIdentifier.channelIdentification)  // RESUME ACKNOWLEDGE
+        default: return Q931IdentifierSet()
+        }
+    }
 
-    init(_ message: Q931Message) {
-        let mandatory = Q931ElementCheck.mandatoryByType[Int(message.messageType.rawValue & 0x7F)]
-        // Nearly every message has only known, well-formed elements: then only presence needs
-        // checking, and nothing is built.
-        if !message.informationElements.contains(where: \.isRawElement) {
-            for identifier in mandatory
-            where !message.informationElements.contains(where: { $0.identifier == identifier }) {
-                fatal = Fatal(cause: .mandatoryInformationElementMissing, identifier: identifier)
-                return
+    /// Borrowed, not taken: as an owned argument every received message was copied to be checked.
+    init(_ message: borrowing Q931Message) {
+        // One pass over the elements, in place (the array's subscript would copy each one out):
+        // nearly every message has only known, well-formed elements, and then only presence
+        // needs checking, and nothing is built.
+        var present = Q931IdentifierSet()
+        var hasRawElement = false
+        // A third of the messages of a call carry no elements at all.
+        if message.informationElements.isEmpty {
+            if let missing = Q931ElementCheck.mandatorySet(of: message.messageType).lowest {
+                fatal = Fatal(cause: .mandatoryInformationElementMissing, identifier: missing)
             }
             return
         }
+        message.informationElements.withUnsafeBufferPointer { elements in
+            for index in elements.indices {
+                if elements[index].isRawElement {
+                    hasRawElement = true
+                } else {
+                    present.insert(elements[index].identifier)
+                }
+            }
+        }
+        if !hasRawElement {
+            if let missing = Q931ElementCheck.mandatorySet(of: message.messageType).subtracting(present).lowest {
+                fatal = Fatal(cause: .mandatoryInformationElementMissing, identifier: missing)
+            }
+            return
+        }
+        let mandatory = Q931ElementCheck.mandatoryElements(of: message.messageType)
         let invalid = message.invalidElements
         for identifier in mandatory {
             if invalid.contains(where: { $0.identifier == identifier }) {
@@ -82,5 +114,43 @@ struct Q931ElementCheck {
         } else if !unknownOptional.isEmpty {
             optional = Recoverable(cause: .informationElementNonExistent, identifiers: unknownOptional)
         }
+    }
+}
+
+/// A set of element identifiers below 0x80 (the variable-length ones) in two words.
+struct Q931IdentifierSet: Equatable {
+    private var low: UInt64 = 0
+    private var high: UInt64 = 0
+
+    init() {}
+
+    init(_ identifier: UInt8) {
+        insert(identifier)
+    }
+
+    init(_ first: UInt8, _ second: UInt8) {
+        insert(first)
+        insert(second)
+    }
+
+    /// Single-octet identifiers (0x80 and above) are not kept.
+    mutating func insert(_ identifier: UInt8) {
+        guard identifier < 0x80 else { return }
+        let bit = UInt64(1) << UInt64(identifier & 63)
+        if identifier < 64 { low |= bit } else { high |= bit }
+    }
+
+    func subtracting(_ other: Q931IdentifierSet) -> Q931IdentifierSet {
+        var result = self
+        result.low &= ~other.low
+        result.high &= ~other.high
+        return result
+    }
+
+    /// The smallest identifier in the set, or nil if it is empty.
+    var lowest: UInt8? {
+        if low != 0 { return UInt8(low.trailingZeroBitCount) }
+        if high != 0 { return UInt8(64 + high.trailingZeroBitCount) }
+        return nil
     }
 }

@@ -27,9 +27,16 @@ public struct Q931Interface: Sendable {
     /// What calls need of `configuration`, worked out once.
     var callSettings: Q931CallSettings
 
+    /// `configuration.bChannels` as a bit set (they never change), so a channel check is one
+    /// bit test, not a search of the list.
+    private let bChannelMask: ChannelMask
+
     public init(configuration: Q931Configuration) {
         self.configuration = configuration
         self.callSettings = Q931CallSettings(configuration)
+        var mask = ChannelMask()
+        for channel in configuration.bChannels { mask.insert(channel) }
+        self.bChannelMask = mask
     }
 
     /// New timer values (T301…T322, N316) for a running interface: calls keep their running
@@ -71,18 +78,14 @@ public struct Q931Interface: Sendable {
 
     /// Channels held by calls or by a restart under way.
     public var busyChannels: Set<UInt8> {
-        let mask = busyChannelMask(excluding: nil)
+        let mask = busyChannelMask()
         return Set((0...127).lazy.map(UInt8.init).filter(mask.contains))
     }
 
-    /// Channels held by calls (other than `excluded`) or by a restart under way, as a bit set
-    /// so that the per-call checks build no collection.
-    func busyChannelMask(excluding excluded: Q931CallID?) -> ChannelMask {
-        var busy = ChannelMask()
-        let storage = calls.storage
-        for index in storage.indices where storage[index].id != excluded {
-            if let channel = storage[index].channel { busy.insert(channel) }
-        }
+    /// Channels held by calls or by a restart under way, as a bit set: the calls' part is kept
+    /// by the call table as channels are taken and freed.
+    func busyChannelMask() -> ChannelMask {
+        var busy = calls.occupiedChannels
         if let pendingRestart {
             for channel in pendingRestart.channels ?? configuration.bChannels { busy.insert(channel) }
         }
@@ -92,7 +95,7 @@ public struct Q931Interface: Sendable {
     /// A free B-channel. The network hunts from the top and the user from the bottom, so that
     /// both sides seizing at once rarely pick the same channel.
     func freeChannel() -> UInt8? {
-        let busy = busyChannelMask(excluding: nil)
+        let busy = busyChannelMask()
         return configuration.role == .network
             ? configuration.bChannels.last { !busy.contains($0) }
             : configuration.bChannels.first { !busy.contains($0) }
@@ -176,19 +179,21 @@ public struct Q931Interface: Sendable {
     /// DL-DATA indication, appending the actions to `out`. The message is decoded into a
     /// value the interface keeps, so steady-state decoding does not allocate.
     public mutating func messageReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into out: inout [Q931Action]) {
-        var message = receiveMessage
-        receiveMessage = Q931Message.empty
+        // Swapped out and back, so the element storage is neither retained nor released; the
+        // placeholder holds no storage. (Copying it out and putting `Q931Message.empty` in its
+        // place cost three retains, two releases and a lazy-global check per message.)
+        var message = Q931Message(Q931MessageType(rawValue: 0), callReference: Q931CallReference(value: 0, flag: false, length: 0))
+        swap(&message, &receiveMessage)
+        defer { swap(&message, &receiveMessage) }
         do {
             try Q931Message.decode(bytes, into: &message)
         } catch {
-            receiveMessage = message
             counters.messagesReceived += 1
             counters.protocolErrors += 1
             out.append(.protocolError(.undecodable(error)))
             return
         }
         messageReceived(message, now: now, into: &out)
-        receiveMessage = message
     }
 
     public mutating func messageReceived(_ message: Q931Message, now: ISDNInstant) -> [Q931Action] {
@@ -236,7 +241,14 @@ public struct Q931Interface: Sendable {
             return
         }
         let verdict = channelVerdict(forCallAt: index, message)
-        calls[index].receive(message, channelVerdict: verdict, context, &out)
+        // Only an assigned channel or a resumed call moves a call to another channel.
+        if case .keep = verdict, type != .resumeAcknowledge {
+            calls[index].receive(message, channelVerdict: verdict, context, &out)
+        } else {
+            let channelBefore = calls.storage[index].channel
+            calls[index].receive(message, channelVerdict: verdict, context, &out)
+            calls.channelChanged(at: index, from: channelBefore)
+        }
         if let optional = check.optional, !isClearing {
             out.append(.protocolError(optional.error(message.messageType)))
             calls[index].reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context, &out)
@@ -304,7 +316,7 @@ public struct Q931Interface: Sendable {
             }
         }
         let id = Q931CallID(callReference: setup.callReference.value, isOutgoing: false)
-        calls.insertNew(Q931Call.incoming(
+        let index = calls.insertNew(Q931Call.incoming(
             id: id, setup: setup, channel: channel, configuration: configuration, reportsTimers: callSettings.reportsTimerActions))
         counters.incomingCalls += 1
         out.append(.indication(.incomingCall(Q931IncomingCall(
@@ -318,7 +330,7 @@ public struct Q931Interface: Sendable {
             display: setup.display))))
         if let optional = check.optional {
             out.append(.protocolError(optional.error(.setup)))
-            calls[calls.count - 1].reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context(now), &out)
+            calls[index].reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context(now), &out)
         }
     }
 
@@ -334,10 +346,10 @@ public struct Q931Interface: Sendable {
             return anyFreeChannel()
         }
         let exclusive = identification.exclusive
-        guard configuration.bChannels.contains(wanted) else {
+        guard bChannelMask.contains(wanted) else {
             return exclusive ? .failure(.identifiedChannelDoesNotExist) : anyFreeChannel()
         }
-        let busy = busyChannelMask(excluding: nil)
+        let busy = busyChannelMask()
         if !busy.contains(wanted) {
             return .success(wanted, evicting: nil)
         }
@@ -367,11 +379,12 @@ public struct Q931Interface: Sendable {
               let identification = message.channelIdentification,
               case .channelNumbers(let numbers) = identification.selection, let named = numbers.first
         else { return .keep }
-        guard configuration.bChannels.contains(named) else { return .reject(.identifiedChannelDoesNotExist) }
+        guard bChannelMask.contains(named) else { return .reject(.identifiedChannelDoesNotExist) }
         let channel = calls.storage[index].channel
         if named == channel { return .keep }
         if calls.storage[index].requestedExclusive, channel != nil { return .reject(.channelUnacceptable) }
-        if busyChannelMask(excluding: calls.storage[index].id).contains(named) { return .reject(.requestedChannelNotAvailable) }
+        // `named` is not this call's channel, so whoever holds it is another call (or a restart).
+        if busyChannelMask().contains(named) { return .reject(.requestedChannelNotAvailable) }
         return .assign(named)
     }
 
@@ -398,9 +411,9 @@ public struct Q931Interface: Sendable {
         defer { finish(&out, from: start) }
         let id = Q931CallID(callReference: reference, isOutgoing: true)
         var channel = request.channel
-        if let wanted = channel, !configuration.bChannels.contains(wanted) || busyChannelMask(excluding: nil).contains(wanted) {
+        if let wanted = channel, !bChannelMask.contains(wanted) || busyChannelMask().contains(wanted) {
             if request.exclusive {
-                let cause: Q850Cause = configuration.bChannels.contains(wanted) ? .requestedChannelNotAvailable : .identifiedChannelDoesNotExist
+                let cause: Q850Cause = bChannelMask.contains(wanted) ? .requestedChannelNotAvailable : .identifiedChannelDoesNotExist
                 out.append(.indication(.cleared(id, cause: cause, channel: nil)))
                 return id
             }
@@ -622,15 +635,25 @@ public struct Q931Interface: Sendable {
 }
 
 /// A set of channel numbers 0-127 (the 7-bit channel number field) in two words.
-struct ChannelMask {
+struct ChannelMask: Equatable, Sendable {
     private var low: UInt64 = 0
     private var high: UInt64 = 0
 
+    @inline(__always)
     mutating func insert(_ channel: UInt8) {
         let bit = UInt64(1) << UInt64(channel & 63)
         if channel & 64 == 0 { low |= bit } else { high |= bit }
     }
 
+    @inline(__always)
+    mutating func remove(_ channel: UInt8) {
+        let bit = UInt64(1) << UInt64(channel & 63)
+        if channel & 64 == 0 { low &= ~bit } else { high &= ~bit }
+    }
+
+    var count: Int { low.nonzeroBitCount + high.nonzeroBitCount }
+
+    @inline(__always)
     func contains(_ channel: UInt8) -> Bool {
         let bit = UInt64(1) << UInt64(channel & 63)
         return (channel & 64 == 0 ? low : high) & bit != 0 && channel < 128
