@@ -485,8 +485,15 @@ public struct Q931Interface: Sendable {
     }
 
     /// Overlap sending: more digits for a call the far side acknowledged with SETUP ACKNOWLEDGE.
+    /// More digits than a called party number holds (`PartyNumber.maximumDigitCount`) are refused
+    /// with an `encodingFailed` protocol error and nothing is sent.
     public mutating func information(_ call: Q931CallID, digits: String, sendingComplete: Bool = false, now: ISDNInstant) -> [Q931Action] {
-        withCall(call, now) { call, context, out in call.information(digits: digits, sendingComplete: sendingComplete, context, &out) }
+        guard PartyNumber.fits(digits) else {
+            counters.protocolErrors += 1
+            return [.protocolError(.encodingFailed(.elementTooLong(
+                identifier: Q931ElementIdentifier.calledPartyNumber, length: IA5.count(digits))))]
+        }
+        return withCall(call, now) { call, context, out in call.information(digits: digits, sendingComplete: sendingComplete, context, &out) }
     }
 
     /// Clear a call (rejects an offered call that has not been answered yet).

@@ -233,6 +233,22 @@ struct Q931InterfaceTests {
         #expect(expired.sentMessages.first?.cause?.value == .recoveryOnTimerExpiry)
     }
 
+    @Test("overlap sending: more digits than a called party number holds are refused, nothing is sent")
+    func overlongInformationRefused() throws {
+        var interface = Self.interface(.user)
+        let (call, _) = interface.setupRequest(Q931SetupRequest(calledNumber: PartyNumber(digits: "1"), sendingComplete: false), now: .zero)
+        let id = try #require(call)
+        _ = interface.messageReceived(Self.fromPeer(.setupAcknowledge, id.callReference, weAllocated: true), now: .zero)
+        let tooMany = String(repeating: "7", count: PartyNumber.maximumDigitCount + 1)
+        let refused = interface.information(id, digits: tooMany, now: .seconds(1))
+        #expect(refused.sentMessages.isEmpty)
+        #expect(refused == [.protocolError(.encodingFailed(.elementTooLong(
+            identifier: Q931ElementIdentifier.calledPartyNumber, length: PartyNumber.maximumDigitCount + 1)))])
+        #expect(interface.state(of: id) == .overlapSending, "the call goes on")
+        let accepted = interface.information(id, digits: String(repeating: "7", count: PartyNumber.maximumDigitCount), now: .seconds(2))
+        #expect(accepted.sentMessages.first?.messageType == .information)
+    }
+
     @Test("T301: ringing without answer clears with cause 19")
     func t301() throws {
         var interface = Self.interface(.user)
