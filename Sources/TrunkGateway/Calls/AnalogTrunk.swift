@@ -29,7 +29,6 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
         var reference: TrunkCallReference
         var outbound: Bool
         var answered = false
-        var clearingLocally = false
     }
 
     /// A line's maintenance state (see `maintain`).
@@ -159,7 +158,8 @@ public final class AnalogTrunk: TrunkSignalling, ChannelLender, @unchecked Senda
             case .disconnected(let cause):
                 guard let call = port.call else { continue }
                 port.call = nil
-                pool.indicate(.cleared(call.reference, cause: Self.q850(cause), remote: !call.clearingLocally))
+                // Always the far end: our own hangup forgets the call before the line drops.
+                pool.indicate(.cleared(call.reference, cause: Self.q850(cause), remote: true))
             case .seized, .digitsCollected, .flash, .flashComplete:
                 break
             }
