@@ -110,7 +110,6 @@ struct ChannelPool {
 struct TrunkEnd {
     var stack: PRIDChannel
     let fd: Int32
-    var indications: [Q931Indication] = []
     /// write() and read() calls so far, and the reads that found no frame.
     var writes = 0
     var reads = 0
@@ -129,9 +128,10 @@ struct TrunkEnd {
         stack.reportsTimerActions = false
         // RR only when the answers to a whole read batch carried no N(R): see `flushAcknowledgement`.
         stack.defersAcknowledgementToDriver = true
+        // Indications are taken from the stack in one batch after each read batch.
+        stack.keepsIndications = true
         self.fd = fd
         actions.reserveCapacity(64)
-        indications.reserveCapacity(64)
     }
 
     func deallocate() {
@@ -174,8 +174,8 @@ struct TrunkEnd {
                 precondition(written == count + 2, "write: \(errno)")
             case .startTimer, .stopTimer:
                 break
-            case .indication(let indication):
-                indications.append(indication)
+            case .indication:
+                fatalError("indications are kept by the stack (keepsIndications)")
             case .dataLinkChanged, .dataLinkError, .callControlError:
                 break
             }
@@ -207,7 +207,7 @@ struct TrunkEnd {
     /// (which may add more) does not copy the array being read, and each array stays uniquely
     /// held so emptying it keeps its storage.
     mutating func takeIndications(into batch: inout [Q931Indication]) {
-        swap(&indications, &batch)
+        stack.takeIndications(into: &batch)
     }
 
     /// After the indications of a read batch have been answered: the RR for received I frames

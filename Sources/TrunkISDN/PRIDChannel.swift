@@ -55,6 +55,23 @@ public struct PRIDChannel: Sendable {
 
     public var role: ISDNRole { callControl.configuration.role }
 
+    /// Whether call indications are kept by the stack for `takeIndications(into:)` (true)
+    /// instead of coming out among the actions as `.indication` (false, the default).
+    ///
+    /// A driver that hands indications to its call manager in batches (after reading every
+    /// waiting frame) takes them here in one swap, rather than fishing them out of the actions
+    /// one by one; frames, timers and errors still come out as actions.
+    public var keepsIndications = false
+    /// Call indications kept for the driver (see `keepsIndications`), oldest first.
+    private var keptIndications: [Q931Indication] = []
+
+    /// The indications kept since the last call, swapped into `batch`, which must be empty
+    /// (its storage is kept for the next swap, so neither array is reallocated).
+    public mutating func takeIndications(into batch: inout [Q931Indication]) {
+        precondition(batch.isEmpty, "takeIndications needs an empty array")
+        swap(&keptIndications, &batch)
+    }
+
     /// Whether the RR owed for received I frames waits until the driver calls
     /// `sendPendingAcknowledgement(now:into:)` (true), instead of going out at the end of each
     /// `frameReceived` (false, the default).
@@ -379,7 +396,11 @@ public struct PRIDChannel: Sendable {
             case .establishDataLink:
                 runDataLink(now: now, &out) { $0.establishRequest(now: now, into: &$1) }
             case .indication(let indication):
-                out.append(.indication(indication))
+                if keepsIndications {
+                    keptIndications.append(indication)
+                } else {
+                    out.append(.indication(indication))
+                }
             case .protocolError(let error):
                 out.append(.callControlError(error))
             }

@@ -199,6 +199,44 @@ struct PRIDChannelEfficiencyTests {
         #expect(user.callControl.state(of: call) == .disconnectRequest)
     }
 
+    @Test("with indications kept by the stack, the same indications come out of takeIndications, in order, and none among the actions")
+    func keptIndications() throws {
+        func indications(_ actions: [PRIAction]) -> [Q931Indication] {
+            actions.compactMap { if case .indication(let indication) = $0 { return indication } else { return nil } }
+        }
+        // The same call on two network sides, one reporting indications among the actions, one keeping them.
+        var (plain, plainUser) = Self.linkedPair()
+        var (keeping, keepingUser) = Self.linkedPair()
+        keeping.keepsIndications = true
+        let request = Q931SetupRequest(calledNumber: PartyNumber(digits: "10086"), channel: 4, exclusive: true)
+        let plainSetup = Self.frames(plainUser.setupRequest(request, now: Self.t0).actions)
+        let keepingSetup = Self.frames(keepingUser.setupRequest(request, now: Self.t0).actions)
+        let plainActions = Self.deliver(plainSetup, to: &plain, now: Self.t0)
+        let keepingActions = Self.deliver(keepingSetup, to: &keeping, now: Self.t0)
+        #expect(indications(keepingActions).isEmpty, "no indication among the actions")
+        #expect(Self.frames(keepingActions) == Self.frames(plainActions), "the same frames")
+        var batch: [Q931Indication] = []
+        keeping.takeIndications(into: &batch)
+        #expect(batch == indications(plainActions))
+        let offer = try #require(batch.first.flatMap { if case .incomingCall(let offer) = $0 { offer } else { nil } })
+
+        // Answers and the far end's clearing: kept in order across inputs until taken.
+        batch.removeAll()
+        var out: [PRIAction] = []
+        keeping.request(.connect(offer.id), now: Self.t0, into: &out)
+        let answer = Self.frames(Self.deliver(Self.frames(out), to: &keepingUser, now: Self.t0))
+        _ = Self.deliver(answer, to: &keeping, now: Self.t0)
+        var clearing: [PRIAction] = []
+        let userCall = try #require(keepingUser.callControl.callIDs.first)
+        keepingUser.request(.disconnect(userCall, cause: .normalCallClearing), now: Self.t0, into: &clearing)
+        _ = Self.deliver(Self.frames(clearing), to: &keeping, now: Self.t0)
+        keeping.takeIndications(into: &batch)
+        #expect(batch == [.connected(offer.id), .disconnecting(offer.id, cause: .normalCallClearing)])
+        var again: [Q931Indication] = []
+        keeping.takeIndications(into: &again)
+        #expect(again.isEmpty, "taken once")
+    }
+
     @Test("the stack reports its earliest timer and runs only the due ones")
     func stackRunsItsOwnTimers() throws {
         // A user side with no peer: SABME goes out and T200 runs.
