@@ -67,6 +67,9 @@ struct Q931ElementCheck {
     }
 
     /// Checks `message` with its elements already summarised (by the decoder, on the way).
+    /// Inlined, so the common case is a few bit operations where the check is made; the rest
+    /// is a call.
+    @inline(__always)
     init(_ message: borrowing Q931Message, _ summary: Q931ElementSummary) {
         // Nearly every message has only known, well-formed elements, and then only presence
         // needs checking, and nothing is built.
@@ -76,6 +79,12 @@ struct Q931ElementCheck {
             }
             return
         }
+        self = Q931ElementCheck(withRawElements: message)
+    }
+
+    /// The check of a message with elements kept raw (unknown, in another codeset or invalid).
+    @inline(never)
+    private init(withRawElements message: borrowing Q931Message) {
         let mandatory = Q931ElementCheck.mandatoryElements(of: message.messageType)
         let invalid = message.invalidElements
         for identifier in mandatory {
