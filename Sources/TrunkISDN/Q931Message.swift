@@ -81,6 +81,8 @@ public struct Q931Message: Hashable, Sendable {
     }
 
     /// The header into `message`, then the elements; the error, if the octets are not a message.
+    /// Inlined into its one caller, so the message and summary are not passed on once more.
+    @inline(__always)
     private static func decode(
         _ octets: UnsafeBufferPointer<UInt8>, into message: inout Q931Message, summary: inout Q931ElementSummary
     ) -> Q931DecodingError? {
