@@ -118,6 +118,9 @@ public struct Q931Message: Hashable, Sendable {
         return decodeElements(octets, from: typeIndex + 1, into: &message.informationElements, summary: &summary)
     }
 
+    /// Inlined into the message decoder, its one caller: as a call, the elements array was
+    /// reached through the message for every append.
+    @inline(__always)
     private static func decodeElements(
         _ octets: UnsafeBufferPointer<UInt8>, from start: Int, into elements: inout [Q931InformationElement],
         summary: inout Q931ElementSummary
