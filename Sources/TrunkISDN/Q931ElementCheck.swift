@@ -114,7 +114,7 @@ struct Q931ElementCheck {
 
 /// What checking a message's elements needs to know first: which codeset 0 elements decoded
 /// well, and whether any element was kept as octets (unknown, other codeset or invalid).
-struct Q931ElementSummary {
+struct Q931ElementSummary: Equatable {
     var present = Q931IdentifierSet()
     var hasRawElement = false
 
