@@ -63,33 +63,28 @@ struct Q931ElementCheck {
 
     /// Borrowed, not taken: as an owned argument every received message was copied to be checked.
     init(_ message: borrowing Q931Message) {
-        // One pass over the elements, in place (the array's subscript would copy each one out):
-        // nearly every message has only known, well-formed elements, and then only presence
+        self.init(message, Q931ElementSummary(message.informationElements))
+    }
+
+    /// Checks `message` with its elements already summarised (by the decoder, on the way).
+    /// Inlined, so the common case is a few bit operations where the check is made; the rest
+    /// is a call.
+    @inline(__always)
+    init(_ message: borrowing Q931Message, _ summary: Q931ElementSummary) {
+        // Nearly every message has only known, well-formed elements, and then only presence
         // needs checking, and nothing is built.
-        var present = Q931IdentifierSet()
-        var hasRawElement = false
-        // A third of the messages of a call carry no elements at all.
-        if message.informationElements.isEmpty {
-            if let missing = Q931ElementCheck.mandatorySet(of: message.messageType).lowest {
+        if !summary.hasRawElement {
+            if let missing = Q931ElementCheck.mandatorySet(of: message.messageType).subtracting(summary.present).lowest {
                 fatal = Fatal(cause: .mandatoryInformationElementMissing, identifier: missing)
             }
             return
         }
-        message.informationElements.withUnsafeBufferPointer { elements in
-            for index in elements.indices {
-                if elements[index].isRawElement {
-                    hasRawElement = true
-                } else {
-                    present.insert(elements[index].identifier)
-                }
-            }
-        }
-        if !hasRawElement {
-            if let missing = Q931ElementCheck.mandatorySet(of: message.messageType).subtracting(present).lowest {
-                fatal = Fatal(cause: .mandatoryInformationElementMissing, identifier: missing)
-            }
-            return
-        }
+        self = Q931ElementCheck(withRawElements: message)
+    }
+
+    /// The check of a message with elements kept raw (unknown, in another codeset or invalid).
+    @inline(never)
+    private init(withRawElements message: borrowing Q931Message) {
         let mandatory = Q931ElementCheck.mandatoryElements(of: message.messageType)
         let invalid = message.invalidElements
         for identifier in mandatory {
@@ -114,6 +109,32 @@ struct Q931ElementCheck {
         } else if !unknownOptional.isEmpty {
             optional = Recoverable(cause: .informationElementNonExistent, identifiers: unknownOptional)
         }
+    }
+}
+
+/// What checking a message's elements needs to know first: which codeset 0 elements decoded
+/// well, and whether any element was kept as octets (unknown, other codeset or invalid).
+struct Q931ElementSummary: Equatable {
+    var present = Q931IdentifierSet()
+    var hasRawElement = false
+
+    init() {}
+
+    /// One pass over the elements, in place (the array's subscript would copy each one out).
+    init(_ elements: borrowing [Q931InformationElement]) {
+        var present = Q931IdentifierSet()
+        var hasRawElement = false
+        elements.withUnsafeBufferPointer { elements in
+            for index in elements.indices {
+                if elements[index].isRawElement {
+                    hasRawElement = true
+                } else {
+                    present.insert(elements[index].identifier)
+                }
+            }
+        }
+        self.present = present
+        self.hasRawElement = hasRawElement
     }
 }
 

@@ -128,6 +128,14 @@ public enum Q931InformationElement: Hashable, Sendable {
         return contents.withUnsafeBufferPointer { decode(identifier: identifier, contents: $0) }
     }
 
+    /// `decode(codeset:identifier:contents:)` for contents read in place, as the message decoder does.
+    static func decode(codeset: UInt8, identifier: UInt8, contents: UnsafeBufferPointer<UInt8>) -> Q931InformationElement {
+        guard codeset == 0 else {
+            return .unrecognized(RawInformationElement(codeset: codeset, identifier: identifier, contents: Array(contents)))
+        }
+        return decode(identifier: identifier, contents: contents)
+    }
+
     /// Decodes the contents of a codeset 0 element; contents that do not decode are kept as
     /// an invalid element.
     private static func decode(identifier: UInt8, contents: UnsafeBufferPointer<UInt8>) -> Q931InformationElement {

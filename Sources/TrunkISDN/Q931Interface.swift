@@ -185,15 +185,16 @@ public struct Q931Interface: Sendable {
         var message = Q931Message(Q931MessageType(rawValue: 0), callReference: Q931CallReference(value: 0, flag: false, length: 0))
         swap(&message, &receiveMessage)
         defer { swap(&message, &receiveMessage) }
+        var summary = Q931ElementSummary()
         do {
-            try Q931Message.decode(bytes, into: &message)
+            try Q931Message.decode(bytes, into: &message, summary: &summary)
         } catch {
             counters.messagesReceived += 1
             counters.protocolErrors += 1
             out.append(.protocolError(.undecodable(error)))
             return
         }
-        messageReceived(message, now: now, into: &out)
+        received(message, summary, now: now, &out)
     }
 
     public mutating func messageReceived(_ message: Q931Message, now: ISDNInstant) -> [Q931Action] {
@@ -205,6 +206,13 @@ public struct Q931Interface: Sendable {
 
     /// A decoded message, appending the actions to `out`.
     public mutating func messageReceived(_ message: Q931Message, now: ISDNInstant, into out: inout [Q931Action]) {
+        received(message, Q931ElementSummary(message.informationElements), now: now, &out)
+    }
+
+    /// A decoded message whose elements `summary` describes (see `Q931ElementCheck`).
+    private mutating func received(
+        _ message: borrowing Q931Message, _ summary: Q931ElementSummary, now: ISDNInstant, _ out: inout [Q931Action]
+    ) {
         counters.messagesReceived += 1
         let start = out.count
         defer { finish(&out, from: start) }
@@ -220,7 +228,7 @@ public struct Q931Interface: Sendable {
         // The flag is set on messages towards the side that allocated the reference: us.
         let id = Q931CallID(callReference: callReference.value, isOutgoing: callReference.flag)
         guard let index = calls.index(of: id) else {
-            unknownCallReference(message, now: now, &out)
+            unknownCallReference(message, summary, now: now, &out)
             return
         }
         let context = context(now)
@@ -229,7 +237,7 @@ public struct Q931Interface: Sendable {
             calls[index].reportProblem(cause: .messageTypeNonExistent, diagnostics: [message.messageType.rawValue], context, &out)
             return
         }
-        let check = Q931ElementCheck(message)
+        let check = Q931ElementCheck(message, summary)
         let type = message.messageType
         let isClearing = type == .disconnect || type == .release || type == .releaseComplete
         if let fatal = check.fatal, !isClearing {
@@ -257,11 +265,13 @@ public struct Q931Interface: Sendable {
     }
 
     /// Q.931 §5.8.3.2: what to do with a message for a call reference we do not know.
-    private mutating func unknownCallReference(_ message: Q931Message, now: ISDNInstant, _ out: inout [Q931Action]) {
+    private mutating func unknownCallReference(
+        _ message: borrowing Q931Message, _ summary: Q931ElementSummary, now: ISDNInstant, _ out: inout [Q931Action]
+    ) {
         let reply = message.callReference.flipped
         switch message.messageType {
         case .setup where !message.callReference.flag:
-            admitSetup(message, now: now, &out)
+            admitSetup(message, summary, now: now, &out)
             return
         case .releaseComplete:
             break
@@ -295,9 +305,11 @@ public struct Q931Interface: Sendable {
 
     // MARK: - Incoming SETUP
 
-    private mutating func admitSetup(_ setup: Q931Message, now: ISDNInstant, _ out: inout [Q931Action]) {
+    private mutating func admitSetup(
+        _ setup: borrowing Q931Message, _ summary: Q931ElementSummary, now: ISDNInstant, _ out: inout [Q931Action]
+    ) {
         let reply = setup.callReference.flipped
-        let check = Q931ElementCheck(setup)
+        let check = Q931ElementCheck(setup, summary)
         if let fatal = check.fatal {
             out.append(.protocolError(fatal.error(.setup)))
             out.append(.send(releaseComplete(reply, cause: fatal.cause, diagnostics: [fatal.identifier])))

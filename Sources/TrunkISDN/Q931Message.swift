@@ -52,53 +52,87 @@ public struct Q931Message: Hashable, Sendable {
     /// value again and again does not allocate once that storage has grown to fit. On error
     /// `message` is left with no elements.
     public static func decode(_ bytes: ArraySlice<UInt8>, into message: inout Q931Message) throws(Q931DecodingError) {
-        // Element by element: cheaper than the generic `removeAll(keepingCapacity:)` for the
-        // handful a message has.
-        // (`removeLast`, not `popLast() != nil`, which copies each out as an optional.)
-        while !message.informationElements.isEmpty { message.informationElements.removeLast() }
-        var reader = ByteReader(bytes)
-        guard let discriminator = reader.readByte() else { throw .empty }
-        guard discriminator == callControlProtocolDiscriminator || discriminator == maintenanceProtocolDiscriminator else {
-            throw .unsupportedProtocolDiscriminator(discriminator)
-        }
-        guard let lengthOctet = reader.readByte() else { throw .truncatedHeader }
-        guard lengthOctet <= 2 else { throw .invalidCallReferenceLength(lengthOctet) }
-        let callReference: Q931CallReference
-        switch lengthOctet {
-        case 0:
-            callReference = .dummy
-        case 1:
-            guard let octet = reader.readByte() else { throw .truncatedHeader }
-            callReference = Q931CallReference(value: UInt16(octet & 0x7F), flag: octet & 0x80 != 0, length: 1)
-        default:
-            guard let high = reader.readByte(), let low = reader.readByte() else { throw .truncatedHeader }
-            callReference = Q931CallReference(
-                value: (UInt16(high & 0x7F) << 8) | UInt16(low), flag: high & 0x80 != 0, length: 2)
-        }
-        guard let typeOctet = reader.readByte() else { throw .truncatedHeader }
-        guard typeOctet & 0x80 == 0 else { throw .invalidMessageType(typeOctet) }
-        message.messageType = Q931MessageType(rawValue: typeOctet)
-        message.callReference = callReference
-        message.protocolDiscriminator = discriminator
-        do {
-            try decodeElements(&reader, into: &message.informationElements)
-        } catch {
-            message.informationElements.removeAll(keepingCapacity: true)
-            throw error
-        }
+        var summary = Q931ElementSummary()
+        try decode(bytes, into: &message, summary: &summary)
     }
 
     public static func decode(_ bytes: [UInt8]) throws(Q931DecodingError) -> Q931Message {
         try decode(bytes[...])
     }
 
-    private static func decodeElements(
-        _ reader: inout ByteReader, into elements: inout [Q931InformationElement]
+    /// `decode(_:into:)`, also noting in `summary` what checking the elements needs, so the
+    /// check makes no second pass over them.
+    static func decode(
+        _ bytes: ArraySlice<UInt8>, into message: inout Q931Message, summary: inout Q931ElementSummary
     ) throws(Q931DecodingError) {
+        // Element by element: cheaper than the generic `removeAll(keepingCapacity:)` for the
+        // handful a message has.
+        // (`removeLast`, not `popLast() != nil`, which copies each out as an optional.)
+        while !message.informationElements.isEmpty { message.informationElements.removeLast() }
+        // Read in place: through the slice every octet read was bounds-checked against it and
+        // every element's contents became a slice retaining the frame's array.
+        let failure = bytes.withUnsafeBufferPointer { octets in
+            decode(octets, into: &message, summary: &summary)
+        }
+        if let failure {
+            message.informationElements.removeAll(keepingCapacity: true)
+            throw failure
+        }
+    }
+
+    /// The header into `message`, then the elements; the error, if the octets are not a message.
+    /// Inlined into its one caller, so the message and summary are not passed on once more.
+    @inline(__always)
+    private static func decode(
+        _ octets: UnsafeBufferPointer<UInt8>, into message: inout Q931Message, summary: inout Q931ElementSummary
+    ) -> Q931DecodingError? {
+        let count = octets.count
+        guard count > 0 else { return .empty }
+        let discriminator = octets[0]
+        guard discriminator == callControlProtocolDiscriminator || discriminator == maintenanceProtocolDiscriminator else {
+            return .unsupportedProtocolDiscriminator(discriminator)
+        }
+        guard count > 1 else { return .truncatedHeader }
+        let lengthOctet = octets[1]
+        guard lengthOctet <= 2 else { return .invalidCallReferenceLength(lengthOctet) }
+        // The call reference and the message type octet must both be there.
+        let typeIndex = 2 + Int(lengthOctet)
+        guard count > typeIndex else { return .truncatedHeader }
+        let callReference: Q931CallReference
+        switch lengthOctet {
+        case 0:
+            callReference = .dummy
+        case 1:
+            let octet = octets[2]
+            callReference = Q931CallReference(value: UInt16(octet & 0x7F), flag: octet & 0x80 != 0, length: 1)
+        default:
+            let high = octets[2], low = octets[3]
+            callReference = Q931CallReference(
+                value: (UInt16(high & 0x7F) << 8) | UInt16(low), flag: high & 0x80 != 0, length: 2)
+        }
+        let typeOctet = octets[typeIndex]
+        guard typeOctet & 0x80 == 0 else { return .invalidMessageType(typeOctet) }
+        message.messageType = Q931MessageType(rawValue: typeOctet)
+        message.callReference = callReference
+        message.protocolDiscriminator = discriminator
+        return decodeElements(octets, from: typeIndex + 1, into: &message.informationElements, summary: &summary)
+    }
+
+    /// Inlined into the message decoder, its one caller: as a call, the elements array was
+    /// reached through the message for every append.
+    @inline(__always)
+    private static func decodeElements(
+        _ octets: UnsafeBufferPointer<UInt8>, from start: Int, into elements: inout [Q931InformationElement],
+        summary: inout Q931ElementSummary
+    ) -> Q931DecodingError? {
         if elements.capacity < 8 { elements.reserveCapacity(8) }
+        let count = octets.count
+        var index = start
         var lockedCodeset: UInt8 = 0
         var nextCodeset: UInt8?
-        while let identifier = reader.readByte() {
+        while index < count {
+            let identifier = octets[index]
+            index += 1
             let codeset = nextCodeset ?? lockedCodeset
             nextCodeset = nil
             if identifier & Q931ElementIdentifier.shiftMask == Q931ElementIdentifier.shift {
@@ -111,15 +145,28 @@ public struct Q931Message: Hashable, Sendable {
                 }
                 continue
             }
+            let element: Q931InformationElement
             if identifier & 0x80 != 0 {
-                elements.append(Q931InformationElement.decode(codeset: codeset, identifier: identifier, contents: []))
-                continue
+                element = Q931InformationElement.decode(
+                    codeset: codeset, identifier: identifier, contents: UnsafeBufferPointer(start: nil, count: 0))
+            } else {
+                guard index < count else { return .truncatedElement(identifier: identifier) }
+                let length = Int(octets[index])
+                index += 1
+                guard length <= count - index else { return .truncatedElement(identifier: identifier) }
+                element = Q931InformationElement.decode(
+                    codeset: codeset, identifier: identifier,
+                    contents: UnsafeBufferPointer(rebasing: octets[index..<(index + length)]))
+                index += length
             }
-            guard let length = reader.readByte(), let contents = reader.readBytes(Int(length)) else {
-                throw .truncatedElement(identifier: identifier)
+            if element.isRawElement {
+                summary.hasRawElement = true
+            } else {
+                summary.present.insert(identifier)
             }
-            elements.append(Q931InformationElement.decode(codeset: codeset, identifier: identifier, contents: contents))
+            elements.append(element)
         }
+        return nil
     }
 
     // MARK: - Encoding

@@ -112,3 +112,42 @@ extension Q931ElementCheckTests {
         }
     }
 }
+
+extension Q931ElementCheckTests {
+    /// The fatal and optional verdicts as comparable values.
+    private static func verdict(_ check: Q931ElementCheck) -> [String] {
+        [check.fatal.map { "\($0.cause) \($0.identifier)" } ?? "-",
+         check.optional.map { "\($0.cause) \($0.identifiers)" } ?? "-"]
+    }
+
+    @Test("the summary the decoder notes equals one worked out from the decoded elements, and the check gives the same verdict with either")
+    func decoderSummary() throws {
+        let cases: [(Q931MessageType, [Q931InformationElement])] = [
+            (.setup, [Self.bearer, .channelIdentification(.primary(channel: 3, exclusive: true)),
+                      .calledPartyNumber(PartyNumber(digits: "1234")), .sendingComplete]),
+            (.setup, [.calledPartyNumber(PartyNumber(digits: "1"))]),
+            (.setup, [Self.broken(0x04), Self.unknown(0x20)]),
+            (.disconnect, [Self.cause, Self.unknown(0x0F)]),
+            (.disconnect, [Self.unknown(0x08, codeset: 6)]),
+            (.status, [Self.callState, Self.broken(0x1E)]),
+            (.releaseComplete, []),
+            (.connect, [Self.unknown(0x7E, codeset: 5), .progressIndicator(ProgressIndicator(.inBandInformationAvailable, location: .user))]),
+        ]
+        for (type, elements) in cases {
+            let octets = try Q931Message(type, callReference: Self.cr, informationElements: elements).encoded()
+            var decoded = Q931Message.empty
+            var noted = Q931ElementSummary()
+            try Q931Message.decode(octets[...], into: &decoded, summary: &noted)
+            let worked = Q931ElementSummary(decoded.informationElements)
+            #expect(noted == worked, "\(type) \(elements)")
+            #expect(Self.verdict(Q931ElementCheck(decoded, noted)) == Self.verdict(Q931ElementCheck(decoded)), "\(type) \(elements)")
+        }
+        // The cases above must reach both kinds of summary.
+        let raw = try Q931Message(.setup, callReference: Self.cr, informationElements: [Self.unknown(0x20)]).encoded()
+        var message = Q931Message.empty
+        var summary = Q931ElementSummary()
+        try Q931Message.decode(raw[...], into: &message, summary: &summary)
+        #expect(summary.hasRawElement)
+        #expect(Q931ElementCheck(message, summary).optional?.identifiers == [0x20])
+    }
+}
