@@ -98,12 +98,31 @@ struct Q931Call: Sendable {
     private var clearingCause: Q850Cause?
     /// Incoming calls: whether our first response (which carries the channel) has gone out.
     private var firstResponseSent = false
-    /// Overlap receiving: the called number digits so far.
-    private(set) var collectedDigits: String
+    /// Overlap receiving: the called number digits so far, kept as the octets received; a
+    /// String is made only for the indication that reports them (building one for every call
+    /// cost about 150 instructions a cycle).
+    private var collectedDigitOctets: PartyNumber.DigitOctets
+    /// Digits collected past the 31 `collectedDigitOctets` holds (an overlap call sent more
+    /// than any numbering plan uses); nil in every usual call, so the call holds no reference.
+    private var collectedDigitsBeyondOctets: String?
     /// Whether `start`/`stop` emit timer actions (the interface's setting when the call began).
     private let reportsTimers: Bool
 
     var isFinished: Bool { state == .null }
+
+    /// Overlap receiving: the called number digits so far.
+    var collectedDigits: String {
+        let digits = IA5.string(from: collectedDigitOctets)
+        guard let beyond = collectedDigitsBeyondOctets else { return digits }
+        return digits + beyond
+    }
+
+    private mutating func collectDigits(_ octets: PartyNumber.DigitOctets) {
+        for octet in octets {
+            if collectedDigitsBeyondOctets == nil, collectedDigitOctets.append(octet) { continue }
+            collectedDigitsBeyondOctets = (collectedDigitsBeyondOctets ?? "") + IA5.string(from: CollectionOfOne(octet))
+        }
+    }
 
     // MARK: - Creation
 
@@ -116,7 +135,7 @@ struct Q931Call: Sendable {
             id: id, role: configuration.role,
             callReference: Q931CallReference(value: id.callReference, flag: false, length: configuration.callReferenceLength),
             state: configuration.role == .user ? .callInitiated : .callPresent,
-            channel: channel, requestedExclusive: request.exclusive, collectedDigits: request.calledNumber.digits,
+            channel: channel, requestedExclusive: request.exclusive, collectedDigits: request.calledNumber.digitOctets,
             reportsTimers: configuration.reportsTimerActions)
         // Room for every element SETUP can carry, so the array is allocated once, not regrown.
         var elements: [Q931InformationElement] = []
@@ -155,7 +174,7 @@ struct Q931Call: Sendable {
         var call = Q931Call(
             id: id, role: configuration.role,
             callReference: Q931CallReference(value: id.callReference, flag: false, length: configuration.callReferenceLength),
-            state: .resumeRequest, channel: nil, requestedExclusive: false, collectedDigits: "",
+            state: .resumeRequest, channel: nil, requestedExclusive: false, collectedDigits: PartyNumber.DigitOctets(),
             reportsTimers: configuration.reportsTimerActions)
         call.send(.resume, callIdentity.isEmpty ? [] : [.callIdentity(callIdentity)], &out)
         call.start(.t318, context, &out)
@@ -170,22 +189,22 @@ struct Q931Call: Sendable {
             id: id, role: configuration.role,
             callReference: Q931CallReference(value: id.callReference, flag: true, length: configuration.callReferenceLength),
             state: configuration.role == .user ? .callPresent : .callInitiated,
-            channel: channel, requestedExclusive: true, collectedDigits: setup.calledPartyNumber?.digits ?? "",
+            channel: channel, requestedExclusive: true, collectedDigits: setup.calledPartyNumber?.digitOctets ?? PartyNumber.DigitOctets(),
             reportsTimers: reportsTimers)
     }
 
     /// The placeholder of a vacant slot in the call table: null state, no channel, no timers.
-    /// It must hold no references (no messages, an empty string): the table overwrites it
-    /// without destroying it.
+    /// It must hold no references (no messages, no digits beyond the inline ones): the table
+    /// overwrites it without destroying it.
     static func vacant(_ id: Q931CallID) -> Q931Call {
         Q931Call(
             id: id, role: .user, callReference: Q931CallReference(value: 0, flag: false, length: 0), state: .null,
-            channel: nil, requestedExclusive: false, collectedDigits: "", reportsTimers: false)
+            channel: nil, requestedExclusive: false, collectedDigits: PartyNumber.DigitOctets(), reportsTimers: false)
     }
 
     private init(
         id: Q931CallID, role: ISDNRole, callReference: Q931CallReference, state: Q931CallState,
-        channel: UInt8?, requestedExclusive: Bool, collectedDigits: String, reportsTimers: Bool
+        channel: UInt8?, requestedExclusive: Bool, collectedDigits: PartyNumber.DigitOctets, reportsTimers: Bool
     ) {
         self.reportsTimers = reportsTimers
         self.id = id
@@ -194,7 +213,7 @@ struct Q931Call: Sendable {
         self.state = state
         self.channel = channel
         self.requestedExclusive = requestedExclusive
-        self.collectedDigits = collectedDigits
+        self.collectedDigitOctets = collectedDigits
     }
 
     // MARK: - Role-dependent state names
@@ -313,8 +332,9 @@ struct Q931Call: Sendable {
         if sendingComplete {
             elements.append(.sendingComplete)
         }
-        elements.insert(.calledPartyNumber(PartyNumber(digits: digits)), at: 0)
-        collectedDigits += digits
+        let number = PartyNumber(digits: digits)
+        elements.insert(.calledPartyNumber(number), at: 0)
+        collectDigits(number.digitOctets)
         send(.information, elements, &out)
         start(.t304, context, &out)
         return true
@@ -520,8 +540,9 @@ struct Q931Call: Sendable {
 
     private mutating func informationReceived(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
         if !id.isOutgoing, state == terminatingOverlap {
-            let digits = message.calledPartyNumber?.digits ?? ""
-            collectedDigits += digits
+            let number = message.calledPartyNumber
+            let digits = number?.digits ?? ""
+            if let number { collectDigits(number.digitOctets) }
             let complete = message.hasSendingComplete
             out.append(.indication(.moreDigits(id, digits: digits, sendingComplete: complete)))
             if complete {
@@ -641,7 +662,7 @@ struct Q931Call: Sendable {
                 finish(cause: cause, &out)
             }
         case .t302:
-            if collectedDigits.isEmpty {
+            if collectedDigitOctets.isEmpty {
                 _ = disconnect(cause: .invalidNumberFormat, context, &out)
             } else {
                 sendFirstResponse(.callProceeding, [], context, &out)
