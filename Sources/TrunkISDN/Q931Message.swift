@@ -166,14 +166,10 @@ public struct Q931Message: Hashable, Sendable {
         }
         buffer.append(messageType.rawValue & 0x7F)
         // Through the buffer, so each element is encoded where it lies: the array's subscript
-        // copied it out (retaining and releasing its payload) first.
+        // copied it out (retaining and releasing its payload) first. Each element writes its
+        // own codeset shift.
         let failure = informationElements.withUnsafeBufferPointer { elements -> Q931EncodingError? in
             for index in elements.indices {
-                let codeset = elements[index].codeset
-                guard codeset <= 7 else { return .invalidCodeset(codeset) }
-                if codeset != 0 {
-                    buffer.append(0x98 | codeset)
-                }
                 do throws(Q931EncodingError) {
                     try elements[index].encode(into: &buffer)
                 } catch {
