@@ -5,8 +5,8 @@ protocol Q931OctetSink {
     var count: Int { get }
     mutating func append(_ octet: UInt8)
     mutating func append<Octets: Sequence>(contentsOf octets: Octets) where Octets.Element == UInt8
-    /// Appends octets lying in memory (an inline run's), in one copy where the sink allows.
-    mutating func append(octetsIn memory: UnsafeRawBufferPointer)
+    /// Appends an inline run's octets, a word at a time where the sink allows.
+    mutating func append<let words: Int>(inline octets: borrowing Q931InlineOctets<words>)
     /// For patching a length octet written earlier.
     subscript(position: Int) -> UInt8 { get set }
     /// Drops everything from `position` on (an element that turned out too long).
@@ -14,8 +14,8 @@ protocol Q931OctetSink {
 }
 
 extension Array: Q931OctetSink where Element == UInt8 {
-    mutating func append(octetsIn memory: UnsafeRawBufferPointer) {
-        append(contentsOf: memory)
+    mutating func append<let words: Int>(inline octets: borrowing Q931InlineOctets<words>) {
+        octets.withUnsafeBufferPointer { append(contentsOf: $0) }
     }
 
     mutating func removeOctets(from position: Int) {
@@ -49,14 +49,23 @@ struct Q931OctetWriter: Q931OctetSink {
         for octet in octets { append(octet) }
     }
 
-    mutating func append(octetsIn memory: UnsafeRawBufferPointer) {
-        guard memory.count <= buffer.count - count else {
-            overflowed = true
+    /// Whole words, not octets, when the buffer has room for the last word's every octet:
+    /// the octets past the run land beyond `count`, where nothing reads them, and a few word
+    /// stores replace a call to `memcpy` (most runs are a number's few digits).
+    @inline(__always)
+    mutating func append<let words: Int>(inline octets: borrowing Q931InlineOctets<words>) {
+        let length = octets.count
+        guard length > 0 else { return }
+        let wordCount = (length + 7) >> 3
+        guard wordCount << 3 <= buffer.count - count else {
+            for index in 0..<length { append(octets[index]) }
             return
         }
-        guard let source = memory.baseAddress, memory.count > 0 else { return }
-        UnsafeMutableRawPointer(buffer.baseAddress! + count).copyMemory(from: source, byteCount: memory.count)
-        count += memory.count
+        let target = UnsafeMutableRawPointer(buffer.baseAddress! + count)
+        for index in 0..<wordCount {
+            target.storeBytes(of: octets.word(at: index).littleEndian, toByteOffset: index << 3, as: UInt64.self)
+        }
+        count += length
     }
 
     /// Only octets written so far can be read or patched; after an overflow the position of
