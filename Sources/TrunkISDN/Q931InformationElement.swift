@@ -259,7 +259,9 @@ public enum Q931InformationElement: Hashable, Sendable {
             buffer.removeOctets(from: lengthIndex - 1)
             throw .elementTooLong(identifier: identifier, length: length)
         }
-        buffer[lengthIndex] = UInt8(length)
+        // Negative only in a fixed buffer that overflowed before the length octet, which then
+        // lies past the end and the patch is dropped.
+        buffer[lengthIndex] = UInt8(truncatingIfNeeded: length)
     }
 
     @inline(__always)
