@@ -5,6 +5,9 @@ protocol Q931OctetSink {
     var count: Int { get }
     mutating func append(_ octet: UInt8)
     mutating func append<Octets: Sequence>(contentsOf octets: Octets) where Octets.Element == UInt8
+    /// Appends the first `count` (at most 8) octets of `word`, lowest first: a few fixed
+    /// octets (a header, a short element) in one store where the sink allows.
+    mutating func append(word: UInt64, count: Int)
     /// Appends an inline run's octets, a word at a time where the sink allows.
     mutating func append<let words: Int>(inline octets: borrowing Q931InlineOctets<words>)
     /// For patching a length octet written earlier.
@@ -16,6 +19,10 @@ protocol Q931OctetSink {
 extension Array: Q931OctetSink where Element == UInt8 {
     mutating func append<let words: Int>(inline octets: borrowing Q931InlineOctets<words>) {
         octets.withUnsafeBufferPointer { append(contentsOf: $0) }
+    }
+
+    mutating func append(word: UInt64, count: Int) {
+        for index in 0..<count { append(UInt8(truncatingIfNeeded: word >> UInt64(index << 3))) }
     }
 
     mutating func removeOctets(from position: Int) {
@@ -47,6 +54,18 @@ struct Q931OctetWriter: Q931OctetSink {
 
     mutating func append<Octets: Sequence>(contentsOf octets: Octets) where Octets.Element == UInt8 {
         for octet in octets { append(octet) }
+    }
+
+    /// One store when the buffer has room for all 8 octets (those past `count` land where
+    /// nothing reads them).
+    @inline(__always)
+    mutating func append(word: UInt64, count: Int) {
+        guard buffer.count - self.count >= 8 else {
+            for index in 0..<count { append(UInt8(truncatingIfNeeded: word >> UInt64(index << 3))) }
+            return
+        }
+        UnsafeMutableRawPointer(buffer.baseAddress! + self.count).storeBytes(of: word.littleEndian, as: UInt64.self)
+        self.count += count
     }
 
     /// Whole words, not octets, when the buffer has room for the last word's every octet:
