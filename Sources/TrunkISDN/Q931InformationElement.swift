@@ -176,6 +176,10 @@ public enum Q931InformationElement: Hashable, Sendable {
             value.encodeContents(into: &buffer)
             try Self.endContents(Q931ElementIdentifier.bearerCapability, at, &buffer)
         case .channelIdentification(let value):
+            if let word = value.singleChannelElementWord {
+                buffer.append(word: word, count: 5)
+                return
+            }
             let at = Self.beginContents(Q931ElementIdentifier.channelIdentification, &buffer)
             value.encodeContents(into: &buffer)
             try Self.endContents(Q931ElementIdentifier.channelIdentification, at, &buffer)
@@ -188,6 +192,10 @@ public enum Q931InformationElement: Hashable, Sendable {
         case .redirectingNumber(let value):
             try Self.encodeNumber(Q931ElementIdentifier.redirectingNumber, value, &buffer)
         case .cause(let value):
+            if let word = value.plainElementWord {
+                buffer.append(word: word, count: 4)
+                return
+            }
             let at = Self.beginContents(Q931ElementIdentifier.cause, &buffer)
             value.encodeContents(into: &buffer)
             try Self.endContents(Q931ElementIdentifier.cause, at, &buffer)
