@@ -172,6 +172,10 @@ public enum Q931InformationElement: Hashable, Sendable {
     func encode<Sink: Q931OctetSink>(into buffer: inout Sink) throws(Q931EncodingError) {
         switch self {
         case .bearerCapability(let value):
+            if let word = value.shortElementWord {
+                buffer.append(word: word, count: 5)
+                return
+            }
             let at = Self.beginContents(Q931ElementIdentifier.bearerCapability, &buffer)
             value.encodeContents(into: &buffer)
             try Self.endContents(Q931ElementIdentifier.bearerCapability, at, &buffer)
