@@ -170,6 +170,8 @@ public struct Q931Message: Hashable, Sendable {
         }
         header |= UInt64(messageType.rawValue & 0x7F) << UInt64(headerCount << 3)
         buffer.append(word: header, count: headerCount + 1)
+        // Three of the eight messages of a call have no elements: no call for them.
+        guard !informationElements.isEmpty else { return }
         // Through the buffer, so each element is encoded where it lies: the array's subscript
         // copied it out (retaining and releasing its payload) first. Each element writes its
         // own codeset shift.
