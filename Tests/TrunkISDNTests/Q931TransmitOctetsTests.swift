@@ -4,6 +4,7 @@ import Testing
 /// The exact octets of every message a call sends, as they leave the stack in I frames: the
 /// transmit path is tuned for speed, and nothing of that may change what goes on the wire.
 /// The expected octets are written out from Q.931 (sections and tables named per element).
+/// Also the called number a call collects, now kept as octets rather than a String.
 @Suite("Q.931 octets a call sends")
 struct Q931TransmitOctetsTests {
     typealias Efficiency = PRIDChannelEfficiencyTests
@@ -107,5 +108,23 @@ struct Q931TransmitOctetsTests {
         var answer: [PRIAction] = []
         network.request(.disconnect(offer.id, cause: .callRejected), now: Self.t0, into: &answer)
         #expect(Self.payloads(answer) == [[0x08, 0x02, 0x80, 0x01, 0x5A, 0x08, 0x02, 0x82, 0x95]])
+    }
+
+    @Test("overlap receiving reports every digit collected, past the 31 a number holds inline")
+    func longCollectedNumber() throws {
+        var lab = PRIBackToBackTests.startedLab()
+        let first = String(repeating: "1234567890", count: 3)  // 30 digits in the SETUP
+        let placedCall = lab.setup(.network, Q931SetupRequest(calledNumber: PartyNumber(digits: first), sendingComplete: false))
+        let call = try #require(placedCall)
+        lab.settle()
+        let offered = try #require(lab.incomingCall(at: .user))
+        lab.request(.user) { $0.setupAcknowledge(offered.id, now: $1) }
+        lab.settle()
+        // 30 + 5 + 4 digits: the second INFORMATION crosses the inline limit, the third lies past it.
+        lab.request(.network) { $0.information(call, digits: "ABCDE", now: $1) }
+        lab.settle()
+        lab.request(.network) { $0.information(call, digits: "9876", sendingComplete: true, now: $1) }
+        lab.settle()
+        #expect(lab.has(.user, .digitsComplete(offered.id, calledNumber: first + "ABCDE9876")))
     }
 }
