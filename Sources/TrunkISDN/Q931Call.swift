@@ -90,8 +90,9 @@ struct Q931Call: Sendable {
     /// Kept for the single retransmission T303 allows.
     private var setupMessage: Q931Message?
     private var t303Retransmitted = false
-    /// The RELEASE last sent, for the single retransmission T308 allows.
-    private var releaseMessage: Q931Message?
+    /// What the RELEASE last sent carried, for the single retransmission T308 allows: kept
+    /// as a value with no references, so copies of the call retain nothing for it.
+    private var releaseSent: Q931ReleaseContents?
     private var t308Retransmitted = false
     private var t322Retransmitted = false
     /// Cause of the clearing under way, reported to the layer above when the call ends.
@@ -373,7 +374,7 @@ struct Q931Call: Sendable {
         if clearingCause == nil {
             clearingCause = cause
         }
-        sendRelease(context.configuration.causeElements(cause), context, &out)
+        sendRelease(.cause(cause), context, &out)
         return true
     }
 
@@ -483,7 +484,7 @@ struct Q931Call: Sendable {
         if state == .callAbort {
             // N22: the user finally answered a call we want gone.
             stopAllTimers(&out)
-            sendRelease(context.configuration.causeElements(clearingCause ?? .normalCallClearing), context, &out)
+            sendRelease(.cause(clearingCause ?? .normalCallClearing), context, &out)
             return
         }
         // The latest stage each response may arrive in: SETUP ACKNOWLEDGE only right after
@@ -509,7 +510,7 @@ struct Q931Call: Sendable {
         case .reject(let cause):
             stopAllTimers(&out)
             clearingCause = cause
-            sendRelease(context.configuration.causeElements(cause), context, &out)
+            sendRelease(.cause(cause), context, &out)
             return
         }
         stop(.t303, &out)
@@ -566,7 +567,7 @@ struct Q931Call: Sendable {
         case disconnectSent, .callAbort:
             // Both sides cleared at once: go straight to RELEASE (Q.931 §5.3.5 clear collision).
             stopAllTimers(&out)
-            sendRelease([], context, &out)
+            sendRelease(.none, context, &out)
         default:
             stopAllTimers(&out)
             // Read once: each access scans the elements and copies the Cause out.
@@ -578,13 +579,13 @@ struct Q931Call: Sendable {
             guard context.configuration.releaseOnDisconnect else { return }
             // Q.931 §5.8.5.2/§5.8.6.2: a DISCONNECT without (valid) cause is still obeyed,
             // and the RELEASE tells the peer what was wrong.
-            var elements: [Q931InformationElement] = []
+            var contents = Q931ReleaseContents.none
             if causeValue == nil {
                 let hadInvalidCause = message.invalidElements.contains { $0.identifier == Q931ElementIdentifier.cause }
                 let problem: Q850Cause = hadInvalidCause ? .invalidInformationElementContents : .mandatoryInformationElementMissing
-                elements.append(.cause(causeElement(problem, context, diagnostics: [Q931ElementIdentifier.cause])))
+                contents = .causeWithDiagnostic(problem, Q931ElementIdentifier.cause)
             }
-            sendRelease(elements, context, &out)
+            sendRelease(contents, context, &out)
         }
     }
 
@@ -609,7 +610,7 @@ struct Q931Call: Sendable {
         } else if !Q931Call.statesCompatible(local: state.rawValue, far: farState) {
             stopAllTimers(&out)
             clearingCause = .messageNotCompatibleWithState
-            sendRelease(context.configuration.causeElements(.messageNotCompatibleWithState), context, &out)
+            sendRelease(.cause(.messageNotCompatibleWithState), context, &out)
         }
     }
 
@@ -680,11 +681,11 @@ struct Q931Call: Sendable {
         case .t305:
             // Q.931 §5.3.3: RELEASE carries the cause of the DISCONNECT that went unanswered.
             let cause = clearingCause ?? .normalCallClearing
-            sendRelease(context.configuration.causeElements(cause), context, &out)
+            sendRelease(.cause(cause), context, &out)
         case .t308:
-            if !t308Retransmitted, let releaseMessage {
+            if !t308Retransmitted, let releaseSent {
                 t308Retransmitted = true
-                out.append(.send(releaseMessage))
+                send(.release, releaseElements(releaseSent, context), &out)
                 start(.t308, context, &out)
             } else {
                 // Q.931 would hold the B-channel for maintenance; we free it and let RESTART fix any mismatch.
@@ -770,13 +771,20 @@ struct Q931Call: Sendable {
         send(type, all, &out)
     }
 
-    private mutating func sendRelease(_ elements: [Q931InformationElement], _ context: Q931Context, _ out: inout [Q931Action]) {
-        let release = Q931Message(.release, callReference: callReference, informationElements: elements)
-        releaseMessage = release
+    private mutating func sendRelease(_ contents: Q931ReleaseContents, _ context: Q931Context, _ out: inout [Q931Action]) {
+        releaseSent = contents
         t308Retransmitted = false
-        out.append(.send(release))
+        send(.release, releaseElements(contents, context), &out)
         state = .releaseRequest
         start(.t308, context, &out)
+    }
+
+    private func releaseElements(_ contents: Q931ReleaseContents, _ context: Q931Context) -> [Q931InformationElement] {
+        switch contents {
+        case .none: return []
+        case .cause(let cause): return context.configuration.causeElements(cause)
+        case .causeWithDiagnostic(let cause, let diagnostic): return [.cause(causeElement(cause, context, diagnostics: [diagnostic]))]
+        }
     }
 
     private func sendStatus(cause: Q850Cause, diagnostics: [UInt8], _ context: Q931Context, _ out: inout [Q931Action]) {
@@ -836,4 +844,12 @@ struct Q931Call: Sendable {
         state = .null
         out.append(.indication(.cleared(id, cause: cause, channel: channel)))
     }
+}
+
+/// The elements of a RELEASE a call sends: none, a Cause with our location, or one with a
+/// diagnostic octet (the identifier of the element that was missing or wrong).
+enum Q931ReleaseContents: Sendable {
+    case none
+    case cause(Q850Cause)
+    case causeWithDiagnostic(Q850Cause, UInt8)
 }

@@ -127,4 +127,23 @@ struct Q931TransmitOctetsTests {
         lab.settle()
         #expect(lab.has(.user, .digitsComplete(offered.id, calledNumber: first + "ABCDE9876")))
     }
+
+    @Test("T308 repeats the RELEASE with the octets of the first, a cause with diagnostic included")
+    func releaseRepeated() throws {
+        typealias Interface = Q931InterfaceTests
+        var interface = Interface.interface(.user)
+        _ = interface.messageReceived(Interface.setup(), now: .zero)
+        let id = Q931CallID(callReference: 1, isOutgoing: false)
+        _ = interface.connect(id, now: .zero)
+        _ = interface.messageReceived(Interface.fromPeer(.connectAcknowledge, 1, weAllocated: false), now: .zero)
+        // A DISCONNECT without Cause is obeyed; our RELEASE says cause 96 about element 0x08
+        // (Q.931 §5.8.6.2): the one RELEASE whose contents are not a plain cause.
+        let release = interface.messageReceived(Interface.fromPeer(.disconnect, 1, weAllocated: false), now: .seconds(1))
+        let first = try #require(release.sentMessages.first)
+        let octets = try first.encoded()
+        #expect(octets == [0x08, 0x02, 0x80, 0x01, 0x4D, 0x08, 0x03, 0x80, 0xE0, 0x08])
+        let again = interface.timerExpired(.call(id, .t308), now: .seconds(5))
+        #expect(try again.sentMessages.map { try $0.encoded() } == [octets])
+    }
 }
+
