@@ -142,6 +142,18 @@ public struct BearerCapability: Hashable, Sendable {
         layer2And3Octets = trailing
     }
 
+    /// The whole element (identifier, length, octets 3, 4 and 5) in one word when the rate is
+    /// not multirate, layer 1 is given and nothing follows it, as in a voice call's SETUP; nil
+    /// otherwise. The same octets `encodeContents` writes.
+    var shortElementWord: UInt64? {
+        guard transferRate != .multirate, let layer1 = userInformationLayer1, layer1ExtensionOctets.isEmpty,
+              layer2And3Octets.isEmpty else { return nil }
+        let octet3 = UInt64(0x80 | (codingStandard << 5) | transferCapability.rawValue)
+        let octet4 = UInt64(0x80 | (transferMode << 5) | transferRate.rawValue)
+        return UInt64(Q931ElementIdentifier.bearerCapability) | 3 << 8 | octet3 << 16 | octet4 << 24
+            | UInt64(0x80 | 0x20 | layer1.rawValue) << 32
+    }
+
     func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
         buffer.append(0x80 | (codingStandard << 5) | transferCapability.rawValue)
         buffer.append(0x80 | (transferMode << 5) | transferRate.rawValue)

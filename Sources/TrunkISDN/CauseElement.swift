@@ -67,6 +67,15 @@ public struct CauseElement: Hashable, Sendable {
         diagnosticOctets = octets
     }
 
+    /// The whole element (identifier, length 2, octets 3 and 4) in one word when it has no
+    /// recommendation and no diagnostics, as every cause a call sends by itself; nil otherwise.
+    /// The same octets `encodeContents` writes.
+    var plainElementWord: UInt64? {
+        guard recommendation == nil, diagnosticOctets.isEmpty else { return nil }
+        let octet3 = UInt64(0x80 | (codingStandard << 5) | (locationCode & 0x0F))
+        return UInt64(Q931ElementIdentifier.cause) | 2 << 8 | octet3 << 16 | UInt64(0x80 | value.rawValue) << 24
+    }
+
     func encodeContents<Sink: Q931OctetSink>(into buffer: inout Sink) {
         let octet3 = (codingStandard << 5) | (locationCode & 0x0F)
         if let recommendation {

@@ -86,18 +86,16 @@ public struct Q931InlineOctets<let words: Int>: Sendable {
     }
 
     /// Appends the octets to an encoder's buffer.
+    @inline(__always)
     func encode<Sink: Q931OctetSink>(into buffer: inout Sink) {
-        let count = length
-        guard count > 0 else { return }
-        #if _endian(little)
-        withUnsafeBytes(of: storage) { raw in
-            buffer.append(octetsIn: UnsafeRawBufferPointer(rebasing: raw[..<count]))
-        }
-        #else
-        for index in 0..<count {
-            buffer.append(octet(at: index))
-        }
-        #endif
+        buffer.append(inline: self)
+    }
+
+    /// Word `index` of the storage: octet `8 * index + i` in bits `8 * i` and up (the last
+    /// word's top octet is the count).
+    @inline(__always)
+    func word(at index: Int) -> UInt64 {
+        storage[unchecked: index]
     }
 
     /// The octets in place (where the octet order in memory is the words' own), or else

@@ -200,27 +200,30 @@ public struct Q931Message: Hashable, Sendable {
 
     private func encode<Sink: Q931OctetSink>(to buffer: inout Sink) throws(Q931EncodingError) {
         let start = buffer.count
-        buffer.append(protocolDiscriminator)
-        buffer.append(UInt8(callReference.length))
+        // The header in one word, lowest octet first: one store instead of up to five appends.
+        let flag: UInt64 = callReference.flag ? 0x80 : 0
+        var header = UInt64(protocolDiscriminator) | UInt64(UInt8(callReference.length)) << 8
+        var headerCount = 2
         switch callReference.length {
         case 1:
-            buffer.append((callReference.flag ? 0x80 : 0) | UInt8(callReference.value & 0x7F))
+            header |= (flag | UInt64(callReference.value & 0x7F)) << 16
+            headerCount = 3
         case 2:
-            buffer.append((callReference.flag ? 0x80 : 0) | UInt8((callReference.value >> 8) & 0x7F))
-            buffer.append(UInt8(callReference.value & 0xFF))
+            header |= (flag | UInt64((callReference.value >> 8) & 0x7F)) << 16
+            header |= UInt64(callReference.value & 0xFF) << 24
+            headerCount = 4
         default:
             break
         }
-        buffer.append(messageType.rawValue & 0x7F)
+        header |= UInt64(messageType.rawValue & 0x7F) << UInt64(headerCount << 3)
+        buffer.append(word: header, count: headerCount + 1)
+        // Three of the eight messages of a call have no elements: no call for them.
+        guard !informationElements.isEmpty else { return }
         // Through the buffer, so each element is encoded where it lies: the array's subscript
-        // copied it out (retaining and releasing its payload) first.
+        // copied it out (retaining and releasing its payload) first. Each element writes its
+        // own codeset shift.
         let failure = informationElements.withUnsafeBufferPointer { elements -> Q931EncodingError? in
             for index in elements.indices {
-                let codeset = elements[index].codeset
-                guard codeset <= 7 else { return .invalidCodeset(codeset) }
-                if codeset != 0 {
-                    buffer.append(0x98 | codeset)
-                }
                 do throws(Q931EncodingError) {
                     try elements[index].encode(into: &buffer)
                 } catch {

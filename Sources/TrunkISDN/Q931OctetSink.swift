@@ -5,8 +5,11 @@ protocol Q931OctetSink {
     var count: Int { get }
     mutating func append(_ octet: UInt8)
     mutating func append<Octets: Sequence>(contentsOf octets: Octets) where Octets.Element == UInt8
-    /// Appends octets lying in memory (an inline run's), in one copy where the sink allows.
-    mutating func append(octetsIn memory: UnsafeRawBufferPointer)
+    /// Appends the first `count` (at most 8) octets of `word`, lowest first: a few fixed
+    /// octets (a header, a short element) in one store where the sink allows.
+    mutating func append(word: UInt64, count: Int)
+    /// Appends an inline run's octets, a word at a time where the sink allows.
+    mutating func append<let words: Int>(inline octets: borrowing Q931InlineOctets<words>)
     /// For patching a length octet written earlier.
     subscript(position: Int) -> UInt8 { get set }
     /// Drops everything from `position` on (an element that turned out too long).
@@ -14,8 +17,12 @@ protocol Q931OctetSink {
 }
 
 extension Array: Q931OctetSink where Element == UInt8 {
-    mutating func append(octetsIn memory: UnsafeRawBufferPointer) {
-        append(contentsOf: memory)
+    mutating func append<let words: Int>(inline octets: borrowing Q931InlineOctets<words>) {
+        octets.withUnsafeBufferPointer { append(contentsOf: $0) }
+    }
+
+    mutating func append(word: UInt64, count: Int) {
+        for index in 0..<count { append(UInt8(truncatingIfNeeded: word >> UInt64(index << 3))) }
     }
 
     mutating func removeOctets(from position: Int) {
@@ -49,14 +56,35 @@ struct Q931OctetWriter: Q931OctetSink {
         for octet in octets { append(octet) }
     }
 
-    mutating func append(octetsIn memory: UnsafeRawBufferPointer) {
-        guard memory.count <= buffer.count - count else {
-            overflowed = true
+    /// One store when the buffer has room for all 8 octets (those past `count` land where
+    /// nothing reads them).
+    @inline(__always)
+    mutating func append(word: UInt64, count: Int) {
+        guard buffer.count - self.count >= 8 else {
+            for index in 0..<count { append(UInt8(truncatingIfNeeded: word >> UInt64(index << 3))) }
             return
         }
-        guard let source = memory.baseAddress, memory.count > 0 else { return }
-        UnsafeMutableRawPointer(buffer.baseAddress! + count).copyMemory(from: source, byteCount: memory.count)
-        count += memory.count
+        UnsafeMutableRawPointer(buffer.baseAddress! + self.count).storeBytes(of: word.littleEndian, as: UInt64.self)
+        self.count += count
+    }
+
+    /// Whole words, not octets, when the buffer has room for the last word's every octet:
+    /// the octets past the run land beyond `count`, where nothing reads them, and a few word
+    /// stores replace a call to `memcpy` (most runs are a number's few digits).
+    @inline(__always)
+    mutating func append<let words: Int>(inline octets: borrowing Q931InlineOctets<words>) {
+        let length = octets.count
+        guard length > 0 else { return }
+        let wordCount = (length + 7) >> 3
+        guard wordCount << 3 <= buffer.count - count else {
+            for index in 0..<length { append(octets[index]) }
+            return
+        }
+        let target = UnsafeMutableRawPointer(buffer.baseAddress! + count)
+        for index in 0..<wordCount {
+            target.storeBytes(of: octets.word(at: index).littleEndian, toByteOffset: index << 3, as: UInt64.self)
+        }
+        count += length
     }
 
     /// Only octets written so far can be read or patched; after an overflow the position of
