@@ -22,30 +22,27 @@ public enum PRIAction: Hashable, Sendable {
 ///
 /// The driver feeds it received frames, timer expiries and call requests, and carries out the
 /// returned actions; the two layers are wired to each other inside.
+///
+/// Call control works into `lower` (a `PRICallControlSink`), which carries out each of its
+/// actions as it comes: a message is encoded and handed to the data link, whose frames go
+/// straight into the driver's actions. What the data link raises for call control (a received
+/// message, the link going up or down) waits in `lower` until the input that raised it is done,
+/// and is then passed up (`passUp`): call control never runs inside a data link input.
 public struct PRIDChannel: Sendable {
-    public private(set) var dataLink: Q921DataLink
     public private(set) var callControl: Q931Interface
-    /// Call control's actions not yet carried out, used as a stack: each input appends its
-    /// actions at the end and carries them out from where it started, answers to them (a
-    /// message received while one is sent) append and finish above that, and each input cuts
-    /// the array back to where it started. One array, reused, whatever the nesting.
-    private var callActions: [Q931Action] = []
-    /// Payload buffers for outgoing messages, used in turn. The data link (until the
-    /// acknowledgement) and the driver (until it drops the frame) share a buffer. The ring has
-    /// a slot more than the data link can queue plus a window's worth, so when it comes round
-    /// the slot's last message has left the queue and the buffer is refilled in place; if it
-    /// is still held after all, copy-on-write gives the new message a fresh buffer and nothing
-    /// is disturbed. Slots are empty until first used, so a quiet span allocates little.
-    private var payloadRing: [[UInt8]]
-    private var payloadCursor = 0
+    /// The data link, the payload buffers and, during an input, the driver's actions.
+    private var lower: PRICallControlSink
+    /// Call control's actions from the closure forms of `callControl(now:)`, which return
+    /// or fill an array; reused.
+    private var closureActions: [Q931Action] = []
 
     public init(dataLink: Q921Configuration, callControl: Q931Configuration) {
         precondition(dataLink.role == callControl.role, "both layers must play the same side")
-        self.dataLink = Q921DataLink(configuration: dataLink)
-        self.dataLink.defersAcknowledgement = true
+        var link = Q921DataLink(configuration: dataLink)
+        link.defersAcknowledgement = true
+        self.lower = PRICallControlSink(
+            dataLink: link, payloadSlots: dataLink.maximumQueuedFrames + dataLink.k + 16)
         self.callControl = Q931Interface(configuration: callControl)
-        self.payloadRing = Array(repeating: [], count: dataLink.maximumQueuedFrames + dataLink.k + 16)
-        self.callActions.reserveCapacity(32)
     }
 
     /// A PRI stack with the libpri/ETSI defaults for `role`.
@@ -55,21 +52,24 @@ public struct PRIDChannel: Sendable {
 
     public var role: ISDNRole { callControl.configuration.role }
 
+    public var dataLink: Q921DataLink { lower.dataLink }
+
     /// Whether call indications are kept by the stack for `takeIndications(into:)` (true)
     /// instead of coming out among the actions as `.indication` (false, the default).
     ///
     /// A driver that hands indications to its call manager in batches (after reading every
     /// waiting frame) takes them here in one swap, rather than fishing them out of the actions
     /// one by one; frames, timers and errors still come out as actions.
-    public var keepsIndications = false
-    /// Call indications kept for the driver (see `keepsIndications`), oldest first.
-    private var keptIndications: [Q931Indication] = []
+    public var keepsIndications: Bool {
+        get { lower.keepsIndications }
+        set { lower.keepsIndications = newValue }
+    }
 
     /// The indications kept since the last call, swapped into `batch`, which must be empty
     /// (its storage is kept for the next swap, so neither array is reallocated).
     public mutating func takeIndications(into batch: inout [Q931Indication]) {
         precondition(batch.isEmpty, "takeIndications needs an empty array")
-        swap(&keptIndications, &batch)
+        swap(&lower.keptIndications, &batch)
     }
 
     /// Whether the RR owed for received I frames waits until the driver calls
@@ -92,16 +92,16 @@ public struct PRIDChannel: Sendable {
     /// actions; expiries are handled the same either way. Calls already under way keep the
     /// setting they started with.
     public var reportsTimerActions: Bool {
-        get { dataLink.reportsTimerActions }
+        get { lower.dataLink.reportsTimerActions }
         set {
-            dataLink.reportsTimerActions = newValue
+            lower.dataLink.reportsTimerActions = newValue
             callControl.callSettings.reportsTimerActions = newValue
         }
     }
 
     /// New timers for both layers of a running D-channel, without dropping the link or calls.
     public mutating func retime(dataLink timers: Q921Configuration, callControl callTimers: Q931Configuration) {
-        dataLink.retime(t200: timers.t200, t203: timers.t203, n200: timers.n200)
+        lower.dataLink.retime(t200: timers.t200, t203: timers.t203, n200: timers.n200)
         callControl.retime(callTimers)
     }
 
@@ -117,7 +117,9 @@ public struct PRIDChannel: Sendable {
 
     /// `start(now:)`, appending the actions to `out`.
     public mutating func start(now: ISDNInstant, into out: inout [PRIAction]) {
-        runDataLink(now: now, &out) { $0.establishRequest(now: now, into: &$1) }
+        enter(&out, now: now)
+        lower.dataLink.establishRequest(now: now, into: &lower.link)
+        leave(&out)
     }
 
     /// A frame from the D-channel, FCS already checked and removed.
@@ -135,19 +137,24 @@ public struct PRIDChannel: Sendable {
     /// `frameReceived(_:now:)`, appending the actions to `out`: with `out` emptied (keeping
     /// its capacity) between calls, steady-state operation allocates little or nothing.
     public mutating func frameReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into out: inout [PRIAction]) {
-        runDataLink(now: now, &out) { $0.frameReceived(bytes, now: now, into: &$1) }
+        enter(&out, now: now)
+        lower.dataLink.frameReceived(bytes, now: now, into: &lower.link)
+        passUp()
         // Layer 3 has had the message: if it answered at once, its I frame carried N(R) and
         // no RR is needed (CONNECT → CONNECT ACKNOWLEDGE, DISCONNECT → RELEASE, ...).
-        if !defersAcknowledgementToDriver {
-            sendPendingAcknowledgement(now: now, into: &out)
+        if !defersAcknowledgementToDriver, lower.dataLink.hasPendingAcknowledgement {
+            lower.dataLink.sendPendingAcknowledgement(into: &lower.link)
         }
+        leave(&out)
     }
 
     /// Sends the RR response still owed for received I frames, if no I frame has carried
     /// N(R) since; see `defersAcknowledgementToDriver`.
     public mutating func sendPendingAcknowledgement(now: ISDNInstant, into out: inout [PRIAction]) {
-        guard dataLink.hasPendingAcknowledgement else { return }
-        runDataLink(now: now, &out) { $0.sendPendingAcknowledgement(into: &$1) }
+        guard lower.dataLink.hasPendingAcknowledgement else { return }
+        enter(&out, now: now)
+        lower.dataLink.sendPendingAcknowledgement(into: &lower.link)
+        leave(&out)
     }
 
     public mutating func timerExpired(_ timer: PRITimer, now: ISDNInstant) -> [PRIAction] {
@@ -159,14 +166,20 @@ public struct PRIDChannel: Sendable {
 
     /// `timerExpired(_:now:)`, appending the actions to `out`.
     public mutating func timerExpired(_ timer: PRITimer, now: ISDNInstant, into out: inout [PRIAction]) {
+        enter(&out, now: now)
+        runTimer(timer, now: now)
+        leave(&out)
+    }
+
+    /// One expiry, inside an input.
+    private mutating func runTimer(_ timer: PRITimer, now: ISDNInstant) {
         switch timer {
         case .dataLink(let linkTimer):
-            runDataLink(now: now, &out) { $0.timerExpired(linkTimer, now: now, into: &$1) }
+            lower.dataLink.timerExpired(linkTimer, now: now, into: &lower.link)
         case .callControl(let callTimer):
-            let start = callActions.count
-            callControl.timerExpired(callTimer, now: now, into: &callActions)
-            handle(from: start, now: now, &out)
+            callControl.timerExpired(callTimer, now: now, into: &lower)
         }
+        passUp()
     }
 
     /// The stack's running timer that expires first, or nil. Both layers keep their own
@@ -174,7 +187,7 @@ public struct PRIDChannel: Sendable {
     /// instead of keeping the `startTimer`/`stopTimer` actions itself (libpri's
     /// `pri_schedule_next`/`pri_schedule_run`).
     public var nextTimer: (timer: PRITimer, deadline: ISDNInstant)? {
-        let link = dataLink.nextTimer
+        let link = lower.dataLink.nextTimer
         let call = callControl.nextTimer
         switch (link, call) {
         case (let link?, let call?):
@@ -188,13 +201,15 @@ public struct PRIDChannel: Sendable {
     /// Runs every timer due at `now`, earliest first, appending the actions to `out`. The
     /// `startTimer`/`stopTimer` actions still come out; a driver using this may ignore them.
     public mutating func expireTimers(now: ISDNInstant, into out: inout [PRIAction]) {
+        enter(&out, now: now)
         // Each expiry may start or stop others, so the next due one is looked up afresh. The
         // bound only guards against timers configured to zero re-arming at `now` for ever;
         // anything left is due again at the next call.
         for _ in 0..<256 {
-            guard let (timer, deadline) = nextTimer, deadline <= now else { return }
-            timerExpired(timer, now: now, into: &out)
+            guard let (timer, deadline) = nextTimer, deadline <= now else { break }
+            runTimer(timer, now: now)
         }
+        leave(&out)
     }
 
     /// Places a call; see `Q931Interface.setupRequest`.
@@ -207,9 +222,10 @@ public struct PRIDChannel: Sendable {
 
     /// `setupRequest(_:now:)`, appending the actions to `out`.
     public mutating func setupRequest(_ request: Q931SetupRequest, now: ISDNInstant, into out: inout [PRIAction]) -> Q931CallID? {
-        let start = callActions.count
-        let call = callControl.setupRequest(request, now: now, into: &callActions)
-        handle(from: start, now: now, &out)
+        enter(&out, now: now)
+        let call = callControl.setupRequest(request, now: now, into: &lower)
+        passUp()
+        leave(&out)
         return call
     }
 
@@ -227,230 +243,103 @@ public struct PRIDChannel: Sendable {
     public mutating func callControl(
         now: ISDNInstant, into out: inout [PRIAction], _ request: (inout Q931Interface) -> [Q931Action]
     ) {
-        let start = callActions.count
-        callActions.append(contentsOf: request(&callControl))
-        handle(from: start, now: now, &out)
+        closureActions.append(contentsOf: request(&callControl))
+        carryOutClosureActions(now: now, &out)
     }
 
-    /// Runs one call control request in its `into:` form, which appends to an array the stack
-    /// reuses, so a request allocates no action array:
+    /// Runs one call control request in its `into:` form:
     /// `stack.callControl(now: now, into: &out) { $0.connect(call, now: now, into: &$1) }`.
     public mutating func callControl(
         now: ISDNInstant, into out: inout [PRIAction], _ request: (inout Q931Interface, inout [Q931Action]) -> Void
     ) {
-        let start = callActions.count
-        request(&callControl, &callActions)
-        handle(from: start, now: now, &out)
+        request(&callControl, &closureActions)
+        carryOutClosureActions(now: now, &out)
     }
 
     /// Runs one call-control request and carries its actions through the data link, appending
     /// them to `out`: `stack.request(.connect(call), now: now, into: &out)`.
     public mutating func request(_ request: PRICallRequest, now: ISDNInstant, into out: inout [PRIAction]) {
-        let start = callActions.count
+        enter(&out, now: now)
         switch request {
         case .setupAcknowledge(let call):
-            callControl.setupAcknowledge(call, now: now, into: &callActions)
+            callControl.setupAcknowledge(call, now: now, into: &lower)
         case .proceeding(let call):
-            callControl.proceeding(call, now: now, into: &callActions)
+            callControl.proceeding(call, now: now, into: &lower)
         case .alerting(let call, let inBandInformation):
-            callControl.alerting(call, inBandInformation: inBandInformation, now: now, into: &callActions)
+            callControl.alerting(call, inBandInformation: inBandInformation, now: now, into: &lower)
         case .connect(let call, let connectedNumber):
-            callControl.connect(call, connectedNumber: connectedNumber, now: now, into: &callActions)
+            callControl.connect(call, connectedNumber: connectedNumber, now: now, into: &lower)
         case .disconnect(let call, let cause):
-            callControl.disconnect(call, cause: cause, now: now, into: &callActions)
+            callControl.disconnect(call, cause: cause, now: now, into: &lower)
         case .release(let call, let cause):
-            callControl.release(call, cause: cause, now: now, into: &callActions)
+            callControl.release(call, cause: cause, now: now, into: &lower)
         }
-        handle(from: start, now: now, &out)
+        passUp()
+        leave(&out)
     }
 
     // MARK: - Wiring
 
-    /// Encodes `message` into the next ring buffer and returns the payload: a slice of the
-    /// buffer, which keeps its length (its room) from use to use, so the message is written in
-    /// place with no per-octet array checks and nothing is emptied or regrown.
-    private mutating func encodeIntoRing(_ message: Q931Message) throws(Q931EncodingError) -> ArraySlice<UInt8> {
-        let index = payloadCursor
-        payloadCursor = index + 1 == payloadRing.count ? 0 : index + 1
-        if payloadRing[index].isEmpty {
-            // First use of the slot: room for any usual message.
-            payloadRing[index] = Array(repeating: 0, count: 64)
-        }
-        while true {
-            switch payloadRing[index].withUnsafeMutableBufferPointer({ message.encode(inPlace: $0) }) {
-            case .written(let count):
-                return payloadRing[index][0..<count]
-            case .failed(let error):
-                throw error
-            case .overflowed:
-                let room = payloadRing[index].count
-                guard room < 1024 else {
-                    // Far beyond N201: encoded the plain way, for the data link to refuse.
-                    var octets: [UInt8] = []
-                    try message.encode(into: &octets)
-                    payloadRing[index] = octets
-                    return octets[...]
-                }
-                payloadRing[index] = Array(repeating: 0, count: room * 2)
-            }
-        }
+    /// Lends the driver's actions to `lower` for one input, so everything the layers send is
+    /// appended to them in order.
+    @inline(__always)
+    private mutating func enter(_ out: inout [PRIAction], now: ISDNInstant) {
+        swap(&lower.link.out, &out)
+        lower.now = now
     }
 
-    /// Runs one data link input with the stack's sink (see `PRILinkSink`): frames, errors and
-    /// timers go straight into `out` in the order the data link sends them, then the
-    /// indications it raised are passed to call control, whose answers follow in `out`.
-    private mutating func runDataLink(
-        now: ISDNInstant, _ out: inout [PRIAction], _ input: (inout Q921DataLink, inout PRILinkSink) -> Void
-    ) {
-        var sink = lendSink(&out)
-        input(&dataLink, &sink)
-        takeBackSink(&sink, now: now, &out)
+    /// Gives the driver's actions back at the end of an input.
+    @inline(__always)
+    private mutating func leave(_ out: inout [PRIAction]) {
+        swap(&lower.link.out, &out)
     }
 
-    /// A sink holding the driver's actions (`out` is left empty until `takeBackSink`).
-    private mutating func lendSink(_ out: inout [PRIAction]) -> PRILinkSink {
-        var sink = PRILinkSink(out: [])
-        swap(&sink.out, &out)
-        return sink
-    }
-
-    /// Puts the actions back into `out` and passes the data link's indications up.
-    private mutating func takeBackSink(_ sink: inout PRILinkSink, now: ISDNInstant, _ out: inout [PRIAction]) {
-        swap(&sink.out, &out)
-        if sink.hasMessage {
-            let start = callActions.count
-            callControl.messageReceived(sink.message, now: now, into: &callActions)
-            handle(from: start, now: now, &out)
-        }
-        if !sink.otherIndications.isEmpty {
-            passUp(&sink.otherIndications, now: now, &out)
-        }
-    }
-
-    /// Gives call control the data link's indications other than the first message (which
-    /// `takeBackSink` passes on its own), in order, then empties `indications`.
-    private mutating func passUp(_ indications: inout [Q921Action], now: ISDNInstant, _ out: inout [PRIAction]) {
+    /// Carries out the actions a closure request left in `closureActions`, as one input.
+    private mutating func carryOutClosureActions(now: ISDNInstant, _ out: inout [PRIAction]) {
+        enter(&out, now: now)
         var index = 0
-        while index < indications.count {
-            // Moved out rather than copied: saves a retain and release per indication.
-            var indication = Q921Action.establishConfirm
-            swap(&indication, &indications[index])
+        while index < closureActions.count {
+            var action = Q931Action.establishDataLink
+            swap(&action, &closureActions[index])
             index += 1
-            switch consume indication {
+            lower.append(action)
+        }
+        closureActions.removeAll(keepingCapacity: true)
+        passUp()
+        leave(&out)
+    }
+
+    /// Gives call control, in order, what the data link raised for it during the input (the
+    /// received message, the link going up or down), with the actions of each answer carried
+    /// out before the next is passed up.
+    private mutating func passUp() {
+        let now = lower.now
+        while true {
+            if lower.link.hasMessage {
+                // Moved out rather than copied: saves a retain and release per message.
+                var message: ArraySlice<UInt8> = []
+                swap(&message, &lower.link.message)
+                lower.link.hasMessage = false
+                callControl.messageReceived(message, now: now, into: &lower)
+                continue
+            }
+            guard !lower.link.otherIndications.isEmpty else { return }
+            switch lower.link.otherIndications.removeFirst() {
             case .establishIndication, .establishConfirm:
-                out.append(.dataLinkChanged(up: true))
-                let start = callActions.count
-                callControl.dataLinkEstablished(now: now, into: &callActions)
-                handle(from: start, now: now, &out)
+                lower.link.out.append(.dataLinkChanged(up: true))
+                callControl.dataLinkEstablished(now: now, into: &lower)
             case .releaseIndication:
-                out.append(.dataLinkChanged(up: false))
-                let start = callActions.count
-                callControl.dataLinkReleased(now: now, reestablish: true, into: &callActions)
-                handle(from: start, now: now, &out)
+                lower.link.out.append(.dataLinkChanged(up: false))
+                callControl.dataLinkReleased(now: now, reestablish: true, into: &lower)
             case .releaseConfirm:
-                out.append(.dataLinkChanged(up: false))
-                let start = callActions.count
-                callControl.dataLinkReleased(now: now, reestablish: false, into: &callActions)
-                handle(from: start, now: now, &out)
+                lower.link.out.append(.dataLinkChanged(up: false))
+                callControl.dataLinkReleased(now: now, reestablish: false, into: &lower)
             case .dataIndication(let payload):
-                let start = callActions.count
-                callControl.messageReceived(payload, now: now, into: &callActions)
-                handle(from: start, now: now, &out)
+                callControl.messageReceived(payload, now: now, into: &lower)
             case .transmit, .startTimer, .stopTimer, .unitDataIndication, .error:
-                // The sink sends these to `out` and never keeps them.
+                // The link sink sends these to the driver and never keeps them.
                 break
             }
-        }
-        // Only placeholders are left: dropping them one by one is cheaper than removeAll
-        // (the generic replaceSubrange), and `removeLast` than `popLast() != nil`, which
-        // copies each out as an optional to compare it.
-        while !indications.isEmpty { indications.removeLast() }
-    }
-
-    /// Carries out call control's actions from `start` on (see `callActions`), then cuts the
-    /// array back to `start`.
-    private mutating func handle(from start: Int, now: ISDNInstant, _ out: inout [PRIAction]) {
-        var index = start
-        while index < callActions.count {
-            var action = Q931Action.establishDataLink
-            swap(&action, &callActions[index])
-            index += 1
-            switch consume action {
-            case .send(let message):
-                // Encoded straight into a ring buffer, which the data link keeps until the
-                // acknowledgement (see `payloadRing`): no buffer allocated, no copy made.
-                let payload: ArraySlice<UInt8>
-                do {
-                    payload = try encodeIntoRing(message)
-                } catch {
-                    out.append(.callControlError(.encodingFailed(error)))
-                    continue
-                }
-                var sink = lendSink(&out)
-                dataLink.dataRequest(consume payload, now: now, into: &sink)
-                takeBackSink(&sink, now: now, &out)
-            case .startTimer(let timer, let deadline):
-                if reportsTimerActions { out.append(.startTimer(.callControl(timer), deadline: deadline)) }
-            case .stopTimer(let timer):
-                if reportsTimerActions { out.append(.stopTimer(.callControl(timer))) }
-            case .establishDataLink:
-                runDataLink(now: now, &out) { $0.establishRequest(now: now, into: &$1) }
-            case .indication(let indication):
-                if keepsIndications {
-                    keptIndications.append(indication)
-                } else {
-                    out.append(.indication(indication))
-                }
-            case .protocolError(let error):
-                out.append(.callControlError(error))
-            }
-        }
-        while callActions.count > start { callActions.removeLast() }
-    }
-}
-
-/// The data link's sink inside `PRIDChannel`: what goes to the driver (frames, errors, timers)
-/// is appended to the driver's actions at once, as the data link sends it, so N(S) order and
-/// wire order stay the same; indications for call control are kept for the stack to pass up
-/// when the data link returns (call control may not run inside a data link input).
-struct PRILinkSink: Q921ActionSink {
-    var out: [PRIAction]
-    /// The received message of the input, the one indication nearly every input raises: kept
-    /// as a plain slice, not an enum in an array.
-    var message: ArraySlice<UInt8> = []
-    var hasMessage = false
-    /// Any other indication (link up or down, a second message), in order after `message`.
-    /// Rare, so this array stays empty and unallocated in steady state.
-    var otherIndications: [Q921Action] = []
-
-    mutating func append(_ action: consuming Q921Action) {
-        switch consume action {
-        case .transmit(let frame):
-            out.append(.transmit(frame))
-        case .startTimer(let timer, let deadline):
-            out.append(.startTimer(.dataLink(timer), deadline: deadline))
-        case .stopTimer(let timer):
-            out.append(.stopTimer(.dataLink(timer)))
-        case .error(let error):
-            out.append(.dataLinkError(error))
-        case .unitDataIndication:
-            // Broadcast call offering over UI frames is a BRI point-to-multipoint feature.
-            break
-        case .dataIndication(let payload):
-            if !hasMessage && otherIndications.isEmpty {
-                message = payload
-                hasMessage = true
-            } else {
-                otherIndications.append(.dataIndication(payload))
-            }
-        case .establishIndication:
-            otherIndications.append(.establishIndication)
-        case .establishConfirm:
-            otherIndications.append(.establishConfirm)
-        case .releaseIndication:
-            otherIndications.append(.releaseIndication)
-        case .releaseConfirm:
-            otherIndications.append(.releaseConfirm)
         }
     }
 }

@@ -129,7 +129,7 @@ struct Q931Call: Sendable {
 
     /// An outgoing call: sends SETUP and waits in U1/N6.
     static func outgoing(
-        id: Q931CallID, request: Q931SetupRequest, channel: UInt8?, context: Q931Context, _ out: inout [Q931Action]
+        id: Q931CallID, request: Q931SetupRequest, channel: UInt8?, context: Q931Context, _ out: inout some Q931ActionSink
     ) -> Q931Call {
         let configuration = context.configuration
         var call = Q931Call(
@@ -170,7 +170,7 @@ struct Q931Call: Sendable {
     }
 
     /// User side: a call parked earlier is asked back with RESUME on a new call reference (U17).
-    static func resuming(id: Q931CallID, callIdentity: [UInt8], context: Q931Context, _ out: inout [Q931Action]) -> Q931Call {
+    static func resuming(id: Q931CallID, callIdentity: [UInt8], context: Q931Context, _ out: inout some Q931ActionSink) -> Q931Call {
         let configuration = context.configuration
         var call = Q931Call(
             id: id, role: configuration.role,
@@ -277,7 +277,7 @@ struct Q931Call: Sendable {
     // MARK: - Primitives from the layer above
 
     /// Overlap receiving: ask for more digits (SETUP ACKNOWLEDGE).
-    mutating func setupAcknowledge(_ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+    mutating func setupAcknowledge(_ context: Q931Context, _ out: inout some Q931ActionSink) -> Bool {
         guard !id.isOutgoing, state == terminatingSetupReceived else { return false }
         sendFirstResponse(.setupAcknowledge, [], context, &out)
         state = terminatingOverlap
@@ -285,7 +285,7 @@ struct Q931Call: Sendable {
         return true
     }
 
-    mutating func proceeding(_ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+    mutating func proceeding(_ context: Q931Context, _ out: inout some Q931ActionSink) -> Bool {
         guard !id.isOutgoing, state == terminatingSetupReceived || state == terminatingOverlap else { return false }
         stop(.t302, &out)
         sendFirstResponse(.callProceeding, [], context, &out)
@@ -293,7 +293,7 @@ struct Q931Call: Sendable {
         return true
     }
 
-    mutating func alerting(inBandInformation: Bool, _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+    mutating func alerting(inBandInformation: Bool, _ context: Q931Context, _ out: inout some Q931ActionSink) -> Bool {
         guard !id.isOutgoing, let stage = terminatingStage, stage <= 2 else {
             return false
         }
@@ -307,7 +307,7 @@ struct Q931Call: Sendable {
         return true
     }
 
-    mutating func connect(connectedNumber: PartyNumber?, _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+    mutating func connect(connectedNumber: PartyNumber?, _ context: Q931Context, _ out: inout some Q931ActionSink) -> Bool {
         guard isTerminatingBeforeAnswer else { return false }
         stop(.t302, &out)
         var elements: [Q931InformationElement] = []
@@ -327,7 +327,7 @@ struct Q931Call: Sendable {
     }
 
     /// Overlap sending: more called party digits.
-    mutating func information(digits: String, sendingComplete: Bool, _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+    mutating func information(digits: String, sendingComplete: Bool, _ context: Q931Context, _ out: inout some Q931ActionSink) -> Bool {
         guard id.isOutgoing, state == originatingOverlap else { return false }
         var elements: [Q931InformationElement] = []
         if sendingComplete {
@@ -341,7 +341,7 @@ struct Q931Call: Sendable {
         return true
     }
 
-    mutating func disconnect(cause: Q850Cause, _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+    mutating func disconnect(cause: Q850Cause, _ context: Q931Context, _ out: inout some Q931ActionSink) -> Bool {
         switch state {
         case .null, .releaseRequest, .callAbort, disconnectSent:
             return false
@@ -368,7 +368,7 @@ struct Q931Call: Sendable {
         }
     }
 
-    mutating func release(cause: Q850Cause, _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+    mutating func release(cause: Q850Cause, _ context: Q931Context, _ out: inout some Q931ActionSink) -> Bool {
         guard state != .null, state != .releaseRequest else { return false }
         stopAllTimers(&out)
         if clearingCause == nil {
@@ -379,7 +379,7 @@ struct Q931Call: Sendable {
     }
 
     /// User side: park an active call (SUSPEND, U15).
-    mutating func suspend(callIdentity: [UInt8], _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+    mutating func suspend(callIdentity: [UInt8], _ context: Q931Context, _ out: inout some Q931ActionSink) -> Bool {
         guard role == .user, state == .active else { return false }
         send(.suspend, callIdentity.isEmpty ? [] : [.callIdentity(callIdentity)], &out)
         state = .suspendRequest
@@ -387,7 +387,7 @@ struct Q931Call: Sendable {
         return true
     }
 
-    mutating func statusEnquiry(_ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+    mutating func statusEnquiry(_ context: Q931Context, _ out: inout some Q931ActionSink) -> Bool {
         guard state != .null else { return false }
         send(.statusEnquiry, [], &out)
         t322Retransmitted = false
@@ -399,7 +399,7 @@ struct Q931Call: Sendable {
 
     /// Handles a message the interface has routed here and found well formed.
     mutating func receive(
-        _ message: Q931Message, channelVerdict: Q931ChannelVerdict, _ context: Q931Context, _ out: inout [Q931Action]
+        _ message: Q931Message, channelVerdict: Q931ChannelVerdict, _ context: Q931Context, _ out: inout some Q931ActionSink
     ) {
         switch message.messageType {
         case .setupAcknowledge, .callProceeding, .alerting, .connect:
@@ -453,7 +453,7 @@ struct Q931Call: Sendable {
 
     /// Suspend and resume (Q.931 §5.6). Only the user side parks calls; a network side
     /// running this stack does not offer the service and says so.
-    private mutating func suspendResumeMessage(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
+    private mutating func suspendResumeMessage(_ message: Q931Message, _ context: Q931Context, _ out: inout some Q931ActionSink) {
         switch (message.messageType, state) {
         case (.suspend, .active) where role == .network:
             send(.suspendReject, context.configuration.causeElements(.facilityNotImplemented), &out)
@@ -479,7 +479,7 @@ struct Q931Call: Sendable {
     }
 
     private mutating func originatingResponse(
-        _ message: Q931Message, channelVerdict: Q931ChannelVerdict, _ context: Q931Context, _ out: inout [Q931Action]
+        _ message: Q931Message, channelVerdict: Q931ChannelVerdict, _ context: Q931Context, _ out: inout some Q931ActionSink
     ) {
         if state == .callAbort {
             // N22: the user finally answered a call we want gone.
@@ -539,7 +539,7 @@ struct Q931Call: Sendable {
         }
     }
 
-    private mutating func informationReceived(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
+    private mutating func informationReceived(_ message: Q931Message, _ context: Q931Context, _ out: inout some Q931ActionSink) {
         if !id.isOutgoing, state == terminatingOverlap {
             let number = message.calledPartyNumber
             let digits = number?.digits ?? ""
@@ -560,7 +560,7 @@ struct Q931Call: Sendable {
         // Q.931 allows INFORMATION in every state; anything else in it is of no use to basic call.
     }
 
-    private mutating func disconnectReceived(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
+    private mutating func disconnectReceived(_ message: Q931Message, _ context: Q931Context, _ out: inout some Q931ActionSink) {
         switch state {
         case .releaseRequest:
             return
@@ -589,7 +589,7 @@ struct Q931Call: Sendable {
         }
     }
 
-    private mutating func releaseReceived(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
+    private mutating func releaseReceived(_ message: Q931Message, _ context: Q931Context, _ out: inout some Q931ActionSink) {
         stopAllTimers(&out)
         let cause = clearingCause ?? message.cause?.value ?? .normalCallClearing
         if state != .releaseRequest {
@@ -599,7 +599,7 @@ struct Q931Call: Sendable {
         finish(cause: cause, &out)
     }
 
-    private mutating func statusReceived(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
+    private mutating func statusReceived(_ message: Q931Message, _ context: Q931Context, _ out: inout some Q931ActionSink) {
         guard let farState = message.callState?.value, let cause = message.cause?.value else { return }
         stop(.t322, &out)
         out.append(.indication(.status(id, cause: cause, farState: farState)))
@@ -627,7 +627,7 @@ struct Q931Call: Sendable {
 
     /// Indicates each Progress indicator of `message`, looked at where it lies (one pass, no
     /// array built); returns whether one says in-band information is available.
-    private func reportProgress(_ message: Q931Message, _ out: inout [Q931Action]) -> Bool {
+    private func reportProgress(_ message: Q931Message, _ out: inout some Q931ActionSink) -> Bool {
         var inBand = false
         message.informationElements.withUnsafeBufferPointer { elements in
             for index in elements.indices {
@@ -639,7 +639,7 @@ struct Q931Call: Sendable {
         return inBand
     }
 
-    private mutating func unexpected(_ message: Q931Message, _ context: Q931Context, _ out: inout [Q931Action]) {
+    private mutating func unexpected(_ message: Q931Message, _ context: Q931Context, _ out: inout some Q931ActionSink) {
         out.append(.protocolError(.unexpectedMessage(message.messageType, state)))
         sendStatus(cause: .messageNotCompatibleWithState, diagnostics: [message.messageType.rawValue], context, &out)
     }
@@ -647,7 +647,7 @@ struct Q931Call: Sendable {
     // MARK: - Timers
 
     /// A call timer expired; returns false if it was not running (stale expiry).
-    mutating func timerExpired(_ timer: Q931Timer, _ context: Q931Context, _ out: inout [Q931Action]) -> Bool {
+    mutating func timerExpired(_ timer: Q931Timer, _ context: Q931Context, _ out: inout some Q931ActionSink) -> Bool {
         guard let deadline = timers[timer], deadline <= context.now else { return false }
         timers[timer] = nil
         switch timer {
@@ -719,7 +719,7 @@ struct Q931Call: Sendable {
     // MARK: - Interface-driven events
 
     /// Data link lost: active calls wait for T309, others are cleared without messages.
-    mutating func dataLinkLost(_ context: Q931Context, _ out: inout [Q931Action]) {
+    mutating func dataLinkLost(_ context: Q931Context, _ out: inout some Q931ActionSink) {
         if state == .active {
             if timers[.t309] == nil {
                 start(.t309, context, &out)
@@ -731,13 +731,13 @@ struct Q931Call: Sendable {
     }
 
     /// Data link back: stop T309 and tell the far side where we are (Q.931 §5.8.9).
-    mutating func dataLinkRestored(_ context: Q931Context, _ out: inout [Q931Action]) {
+    mutating func dataLinkRestored(_ context: Q931Context, _ out: inout some Q931ActionSink) {
         stop(.t309, &out)
         sendStatus(cause: .normalUnspecified, diagnostics: [], context, &out)
     }
 
     /// Cleared locally by a RESTART: no messages, only the indication.
-    mutating func clearForRestart(_ out: inout [Q931Action]) {
+    mutating func clearForRestart(_ out: inout some Q931ActionSink) {
         stopAllTimers(&out)
         finish(cause: .temporaryFailure, &out)
     }
@@ -750,7 +750,7 @@ struct Q931Call: Sendable {
     // MARK: - Sending
 
     private mutating func sendFirstResponse(
-        _ type: Q931MessageType, _ elements: [Q931InformationElement], _ context: Q931Context, _ out: inout [Q931Action]
+        _ type: Q931MessageType, _ elements: [Q931InformationElement], _ context: Q931Context, _ out: inout some Q931ActionSink
     ) {
         guard !firstResponseSent, let channel else {
             firstResponseSent = true
@@ -771,7 +771,7 @@ struct Q931Call: Sendable {
         send(type, all, &out)
     }
 
-    private mutating func sendRelease(_ contents: Q931ReleaseContents, _ context: Q931Context, _ out: inout [Q931Action]) {
+    private mutating func sendRelease(_ contents: Q931ReleaseContents, _ context: Q931Context, _ out: inout some Q931ActionSink) {
         releaseSent = contents
         t308Retransmitted = false
         send(.release, releaseElements(contents, context), &out)
@@ -787,7 +787,7 @@ struct Q931Call: Sendable {
         }
     }
 
-    private func sendStatus(cause: Q850Cause, diagnostics: [UInt8], _ context: Q931Context, _ out: inout [Q931Action]) {
+    private func sendStatus(cause: Q850Cause, diagnostics: [UInt8], _ context: Q931Context, _ out: inout some Q931ActionSink) {
         send(.status, [
             .cause(causeElement(cause, context, diagnostics: diagnostics)),
             .callState(CallStateElement(value: state.rawValue)),
@@ -795,12 +795,12 @@ struct Q931Call: Sendable {
     }
 
     /// STATUS for a problem found by the interface in an otherwise handled message.
-    func reportProblem(cause: Q850Cause, diagnostics: [UInt8], _ context: Q931Context, _ out: inout [Q931Action]) {
+    func reportProblem(cause: Q850Cause, diagnostics: [UInt8], _ context: Q931Context, _ out: inout some Q931ActionSink) {
         guard state != .null else { return }
         sendStatus(cause: cause, diagnostics: diagnostics, context, &out)
     }
 
-    private func send(_ type: Q931MessageType, _ elements: [Q931InformationElement], _ out: inout [Q931Action]) {
+    private func send(_ type: Q931MessageType, _ elements: [Q931InformationElement], _ out: inout some Q931ActionSink) {
         out.append(.send(Q931Message(type, callReference: callReference, informationElements: elements)))
     }
 
@@ -812,7 +812,7 @@ struct Q931Call: Sendable {
 
     /// Inlined so that, with the timer a constant, its slot is worked out at compile time.
     @inline(__always)
-    private mutating func start(_ timer: Q931Timer, _ context: Q931Context, _ out: inout [Q931Action]) {
+    private mutating func start(_ timer: Q931Timer, _ context: Q931Context, _ out: inout some Q931ActionSink) {
         guard let deadline = context.configuration.deadline(of: timer, from: context.now) else { return }
         timers[timer] = deadline
         if reportsTimers { out.append(.startTimer(.call(id, timer), deadline: deadline)) }
@@ -820,17 +820,17 @@ struct Q931Call: Sendable {
 
     /// Inlined so that, with the timer a constant, a timer not running costs a bit test.
     @inline(__always)
-    private mutating func stop(_ timer: Q931Timer, _ out: inout [Q931Action]) {
+    private mutating func stop(_ timer: Q931Timer, _ out: inout some Q931ActionSink) {
         guard timers.isRunning(timer) else { return }
         stopRunning(timer, &out)
     }
 
-    private mutating func stopRunning(_ timer: Q931Timer, _ out: inout [Q931Action]) {
+    private mutating func stopRunning(_ timer: Q931Timer, _ out: inout some Q931ActionSink) {
         timers[timer] = nil
         if reportsTimers { out.append(.stopTimer(.call(id, timer))) }
     }
 
-    private mutating func stopAllTimers(_ out: inout [Q931Action]) {
+    private mutating func stopAllTimers(_ out: inout some Q931ActionSink) {
         // Ascending bit order is Q931Timer's declaration order, as before.
         var running = timers.running
         while running != 0 {
@@ -840,7 +840,7 @@ struct Q931Call: Sendable {
         }
     }
 
-    private mutating func finish(cause: Q850Cause, _ out: inout [Q931Action]) {
+    private mutating func finish(cause: Q850Cause, _ out: inout some Q931ActionSink) {
         state = .null
         out.append(.indication(.cleared(id, cause: cause, channel: channel)))
     }

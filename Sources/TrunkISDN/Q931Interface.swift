@@ -116,8 +116,8 @@ public struct Q931Interface: Sendable {
     }
 
     /// DL-ESTABLISH indication or confirm, appending the actions to `out`.
-    public mutating func dataLinkEstablished(now: ISDNInstant, into out: inout [Q931Action]) {
-        let start = out.count
+    public mutating func dataLinkEstablished(now: ISDNInstant, into out: inout some Q931ActionSink) {
+        let start = out.tally
         let wasUp = isDataLinkUp
         isDataLinkUp = true
         establishRequested = false
@@ -131,7 +131,7 @@ public struct Q931Interface: Sendable {
             }
             store(call)
         }
-        finish(&out, from: start)
+        finish(&out, since: start)
     }
 
     /// DL-RELEASE indication (`reestablish` true) or confirm of a release we asked for (false).
@@ -143,8 +143,8 @@ public struct Q931Interface: Sendable {
     }
 
     /// DL-RELEASE indication or confirm, appending the actions to `out`.
-    public mutating func dataLinkReleased(now: ISDNInstant, reestablish: Bool = true, into out: inout [Q931Action]) {
-        let start = out.count
+    public mutating func dataLinkReleased(now: ISDNInstant, reestablish: Bool = true, into out: inout some Q931ActionSink) {
+        let start = out.tally
         isDataLinkUp = false
         // Any establishment we asked for has ended with this release; ask again (Q.931 §5.8.9).
         establishRequested = false
@@ -157,10 +157,10 @@ public struct Q931Interface: Sendable {
         if reestablish {
             requestDataLink(&out)
         }
-        finish(&out, from: start)
+        finish(&out, since: start)
     }
 
-    private mutating func requestDataLink(_ out: inout [Q931Action]) {
+    private mutating func requestDataLink(_ out: inout some Q931ActionSink) {
         guard !isDataLinkUp, !establishRequested else { return }
         establishRequested = true
         out.append(.establishDataLink)
@@ -178,7 +178,7 @@ public struct Q931Interface: Sendable {
 
     /// DL-DATA indication, appending the actions to `out`. The message is decoded into a
     /// value the interface keeps, so steady-state decoding does not allocate.
-    public mutating func messageReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into out: inout [Q931Action]) {
+    public mutating func messageReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into out: inout some Q931ActionSink) {
         // Swapped out and back, so the element storage is neither retained nor released; the
         // placeholder holds no storage. (Copying it out and putting `Q931Message.empty` in its
         // place cost three retains, two releases and a lazy-global check per message.)
@@ -205,17 +205,17 @@ public struct Q931Interface: Sendable {
     }
 
     /// A decoded message, appending the actions to `out`.
-    public mutating func messageReceived(_ message: Q931Message, now: ISDNInstant, into out: inout [Q931Action]) {
+    public mutating func messageReceived(_ message: Q931Message, now: ISDNInstant, into out: inout some Q931ActionSink) {
         received(message, Q931ElementSummary(message.informationElements), now: now, &out)
     }
 
     /// A decoded message whose elements `summary` describes (see `Q931ElementCheck`).
     private mutating func received(
-        _ message: borrowing Q931Message, _ summary: Q931ElementSummary, now: ISDNInstant, _ out: inout [Q931Action]
+        _ message: borrowing Q931Message, _ summary: Q931ElementSummary, now: ISDNInstant, _ out: inout some Q931ActionSink
     ) {
         counters.messagesReceived += 1
-        let start = out.count
-        defer { finish(&out, from: start) }
+        let start = out.tally
+        defer { finish(&out, since: start) }
         let callReference = message.callReference
         guard message.protocolDiscriminator == Q931Message.callControlProtocolDiscriminator, !callReference.isDummy else {
             out.append(.protocolError(.ignoredMessage(message.messageType, callReference)))
@@ -266,7 +266,7 @@ public struct Q931Interface: Sendable {
 
     /// Q.931 §5.8.3.2: what to do with a message for a call reference we do not know.
     private mutating func unknownCallReference(
-        _ message: borrowing Q931Message, _ summary: Q931ElementSummary, now: ISDNInstant, _ out: inout [Q931Action]
+        _ message: borrowing Q931Message, _ summary: Q931ElementSummary, now: ISDNInstant, _ out: inout some Q931ActionSink
     ) {
         let reply = message.callReference.flipped
         switch message.messageType {
@@ -306,7 +306,7 @@ public struct Q931Interface: Sendable {
     // MARK: - Incoming SETUP
 
     private mutating func admitSetup(
-        _ setup: borrowing Q931Message, _ summary: Q931ElementSummary, now: ISDNInstant, _ out: inout [Q931Action]
+        _ setup: borrowing Q931Message, _ summary: Q931ElementSummary, now: ISDNInstant, _ out: inout some Q931ActionSink
     ) {
         let reply = setup.callReference.flipped
         let check = Q931ElementCheck(setup, summary)
@@ -413,14 +413,14 @@ public struct Q931Interface: Sendable {
     }
 
     /// Places a call, appending the actions to `out`; see `setupRequest(_:now:)`.
-    public mutating func setupRequest(_ request: Q931SetupRequest, now: ISDNInstant, into out: inout [Q931Action]) -> Q931CallID? {
+    public mutating func setupRequest(_ request: Q931SetupRequest, now: ISDNInstant, into out: inout some Q931ActionSink) -> Q931CallID? {
         guard let reference = allocateCallReference() else {
             // Returned uncounted, as the array form always did.
             out.append(.protocolError(.noCallReferenceAvailable))
             return nil
         }
-        let start = out.count
-        defer { finish(&out, from: start) }
+        let start = out.tally
+        defer { finish(&out, since: start) }
         let id = Q931CallID(callReference: reference, isOutgoing: true)
         var channel = request.channel
         if let wanted = channel, !bChannelMask.contains(wanted) || busyChannelMask().contains(wanted) {
@@ -462,7 +462,7 @@ public struct Q931Interface: Sendable {
     }
 
     /// `setupAcknowledge`, appending the actions to `out` (no array per request).
-    public mutating func setupAcknowledge(_ call: Q931CallID, now: ISDNInstant, into out: inout [Q931Action]) {
+    public mutating func setupAcknowledge(_ call: Q931CallID, now: ISDNInstant, into out: inout some Q931ActionSink) {
         withCall(call, now, into: &out) { call, context, out in call.setupAcknowledge(context, &out) }
     }
 
@@ -472,7 +472,7 @@ public struct Q931Interface: Sendable {
     }
 
     /// `proceeding`, appending the actions to `out` (no array per request).
-    public mutating func proceeding(_ call: Q931CallID, now: ISDNInstant, into out: inout [Q931Action]) {
+    public mutating func proceeding(_ call: Q931CallID, now: ISDNInstant, into out: inout some Q931ActionSink) {
         withCall(call, now, into: &out) { call, context, out in call.proceeding(context, &out) }
     }
 
@@ -482,7 +482,7 @@ public struct Q931Interface: Sendable {
     }
 
     /// `alerting`, appending the actions to `out` (no array per request).
-    public mutating func alerting(_ call: Q931CallID, inBandInformation: Bool = false, now: ISDNInstant, into out: inout [Q931Action]) {
+    public mutating func alerting(_ call: Q931CallID, inBandInformation: Bool = false, now: ISDNInstant, into out: inout some Q931ActionSink) {
         withCall(call, now, into: &out) { call, context, out in call.alerting(inBandInformation: inBandInformation, context, &out) }
     }
 
@@ -492,7 +492,7 @@ public struct Q931Interface: Sendable {
     }
 
     /// `connect`, appending the actions to `out` (no array per request).
-    public mutating func connect(_ call: Q931CallID, connectedNumber: PartyNumber? = nil, now: ISDNInstant, into out: inout [Q931Action]) {
+    public mutating func connect(_ call: Q931CallID, connectedNumber: PartyNumber? = nil, now: ISDNInstant, into out: inout some Q931ActionSink) {
         withCall(call, now, into: &out) { call, context, out in call.connect(connectedNumber: connectedNumber, context, &out) }
     }
 
@@ -514,7 +514,7 @@ public struct Q931Interface: Sendable {
     }
 
     /// `disconnect`, appending the actions to `out` (no array per request).
-    public mutating func disconnect(_ call: Q931CallID, cause: Q850Cause, now: ISDNInstant, into out: inout [Q931Action]) {
+    public mutating func disconnect(_ call: Q931CallID, cause: Q850Cause, now: ISDNInstant, into out: inout some Q931ActionSink) {
         withCall(call, now, into: &out) { call, context, out in call.disconnect(cause: cause, context, &out) }
     }
 
@@ -524,7 +524,7 @@ public struct Q931Interface: Sendable {
     }
 
     /// `release`, appending the actions to `out` (no array per request).
-    public mutating func release(_ call: Q931CallID, cause: Q850Cause = .normalCallClearing, now: ISDNInstant, into out: inout [Q931Action]) {
+    public mutating func release(_ call: Q931CallID, cause: Q850Cause = .normalCallClearing, now: ISDNInstant, into out: inout some Q931ActionSink) {
         withCall(call, now, into: &out) { call, context, out in call.release(cause: cause, context, &out) }
     }
 
@@ -561,21 +561,21 @@ public struct Q931Interface: Sendable {
         return out
     }
 
-    private mutating func withCall(
-        _ id: Q931CallID, _ now: ISDNInstant, into out: inout [Q931Action],
-        _ body: (inout Q931Call, Q931Context, inout [Q931Action]) -> Bool
+    private mutating func withCall<Sink: Q931ActionSink>(
+        _ id: Q931CallID, _ now: ISDNInstant, into out: inout Sink,
+        _ body: (inout Q931Call, Q931Context, inout Sink) -> Bool
     ) {
         guard let index = calls.index(of: id) else {
             // Not counted: the request was the layer above's mistake, as before.
             out.append(.protocolError(.requestNotAllowed(id, nil)))
             return
         }
-        let start = out.count
+        let start = out.tally
         if !body(&calls[index], context(now), &out) {
             out.append(.protocolError(.requestNotAllowed(id, calls[index].state)))
         }
         calls.removeIfFinished(at: index)
-        finish(&out, from: start)
+        finish(&out, since: start)
     }
 
     // MARK: - Timers
@@ -589,8 +589,8 @@ public struct Q931Interface: Sendable {
     }
 
     /// A timer expired, appending the actions to `out`.
-    public mutating func timerExpired(_ timer: Q931TimerID, now: ISDNInstant, into out: inout [Q931Action]) {
-        let start = out.count
+    public mutating func timerExpired(_ timer: Q931TimerID, now: ISDNInstant, into out: inout some Q931ActionSink) {
+        let start = out.tally
         switch timer {
         case .call(let id, let callTimer):
             guard let index = calls.index(of: id) else { return }
@@ -599,7 +599,7 @@ public struct Q931Interface: Sendable {
         case .restart:
             restartTimerExpired(now: now, &out)
         }
-        finish(&out, from: start)
+        finish(&out, since: start)
     }
 
     /// The running timer that expires first (per call, or the restart timer), or nil. The
@@ -628,28 +628,17 @@ public struct Q931Interface: Sendable {
 
     mutating func finish(_ out: [Q931Action]) -> [Q931Action] {
         var out = out
-        finish(&out, from: 0)
+        finish(&out, since: Q931ActionTally())
         return out
     }
 
-    /// Counts the messages sent and the protocol errors among the actions appended since `start`.
-    mutating func finish(_ out: inout [Q931Action], from start: Int) {
-        guard start < out.count else { return }
-        // Looked at through the buffer: `out[index]` copied each action out (retaining its
-        // message) only to read its case.
-        var sent = 0
-        var errors = 0
-        out.withUnsafeBufferPointer { actions in
-            for index in start..<actions.count {
-                switch actions[index] {
-                case .send: sent += 1
-                case .protocolError: errors += 1
-                default: break
-                }
-            }
-        }
-        counters.messagesSent += sent
-        counters.protocolErrors += errors
+    /// Counts the messages sent and the protocol errors among the actions `out` took since it
+    /// showed `start`.
+    @inline(__always)
+    mutating func finish(_ out: inout some Q931ActionSink, since start: Q931ActionTally) {
+        let now = out.tally
+        counters.messagesSent += now.messagesSent - start.messagesSent
+        counters.protocolErrors += now.protocolErrors - start.protocolErrors
     }
 }
 

@@ -13,7 +13,7 @@ extension Q931Interface {
         return finish(out)
     }
 
-    private mutating func startRestart(channels: [UInt8]?, now: ISDNInstant, _ out: inout [Q931Action]) {
+    private mutating func startRestart(channels: [UInt8]?, now: ISDNInstant, _ out: inout some Q931ActionSink) {
         clearCalls(on: channels, &out)
         var elements: [Q931InformationElement] = []
         if let channels {
@@ -32,7 +32,7 @@ extension Q931Interface {
         out.append(.startTimer(.restart, deadline: deadline))
     }
 
-    mutating func restartTimerExpired(now: ISDNInstant, _ out: inout [Q931Action]) {
+    mutating func restartTimerExpired(now: ISDNInstant, _ out: inout some Q931ActionSink) {
         guard var pending = pendingRestart, pending.deadline <= now else { return }
         if pending.attempts < configuration.n316 {
             pending.attempts += 1
@@ -47,13 +47,13 @@ extension Q931Interface {
         }
     }
 
-    private mutating func startNextRestart(now: ISDNInstant, _ out: inout [Q931Action]) {
+    private mutating func startNextRestart(now: ISDNInstant, _ out: inout some Q931ActionSink) {
         guard !queuedRestarts.isEmpty else { return }
         startRestart(channels: queuedRestarts.removeFirst(), now: now, &out)
     }
 
     /// Messages on the global call reference: RESTART and RESTART ACKNOWLEDGE; others are ignored.
-    mutating func globalMessageReceived(_ message: Q931Message, now: ISDNInstant, _ out: inout [Q931Action]) {
+    mutating func globalMessageReceived(_ message: Q931Message, now: ISDNInstant, _ out: inout some Q931ActionSink) {
         switch message.messageType {
         case .restart:
             restartReceived(message, &out)
@@ -71,7 +71,7 @@ extension Q931Interface {
         }
     }
 
-    private mutating func restartReceived(_ message: Q931Message, _ out: inout [Q931Action]) {
+    private mutating func restartReceived(_ message: Q931Message, _ out: inout some Q931ActionSink) {
         counters.restartsReceived += 1
         let reply = message.callReference.flipped
         let check = Q931ElementCheck(message)
@@ -113,7 +113,7 @@ extension Q931Interface {
     }
 
     /// Clears, without messages, the calls on `channels` (nil = every call).
-    private mutating func clearCalls(on channels: [UInt8]?, _ out: inout [Q931Action]) {
+    private mutating func clearCalls(on channels: [UInt8]?, _ out: inout some Q931ActionSink) {
         for id in callIDs {
             guard var call = calls[id] else { continue }
             let affected = channels.map { list in call.channel.map(list.contains) ?? false } ?? true

@@ -284,6 +284,46 @@ public enum Q931Action: Hashable, Sendable {
     case protocolError(Q931ProtocolError)
 }
 
+/// Where call control puts its actions. An array of them for callers that carry the actions
+/// out afterwards; `PRIDChannel` passes its own sink, which carries each out as it comes
+/// (encodes and sends a message, forwards timers and indications), so no action is stored.
+public protocol Q931ActionSink {
+    mutating func append(_ action: consuming Q931Action)
+    /// The messages sent and protocol errors among every action taken so far: the interface
+    /// reads it before and after an input to keep its counters.
+    var tally: Q931ActionTally { get }
+}
+
+/// Messages sent and protocol errors a `Q931ActionSink` has taken.
+public struct Q931ActionTally: Sendable {
+    public var messagesSent = 0
+    public var protocolErrors = 0
+
+    public init() {}
+
+    /// Counts `action` if it is a message sent or a protocol error.
+    @inline(__always)
+    public mutating func count(_ action: borrowing Q931Action) {
+        switch action {
+        case .send: messagesSent += 1
+        case .protocolError: protocolErrors += 1
+        default: break
+        }
+    }
+}
+
+extension Array: Q931ActionSink where Element == Q931Action {
+    public var tally: Q931ActionTally {
+        // Read through the buffer: `self[index]` copied each action out (retaining its
+        // message) only to look at its case.
+        var tally = Q931ActionTally()
+        withUnsafeBufferPointer { actions in
+            for index in actions.indices { tally.count(actions[index]) }
+        }
+        return tally
+    }
+}
+
 /// Running totals for status output.
 public struct Q931Counters: Hashable, Sendable {
     public var messagesReceived = 0
