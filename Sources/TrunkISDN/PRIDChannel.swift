@@ -139,6 +139,15 @@ public struct PRIDChannel: Sendable {
     public mutating func frameReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into out: inout [PRIAction]) {
         enter(&out, now: now)
         lower.dataLink.frameReceived(bytes, now: now, into: &lower.link)
+        if lower.link.hasMessage {
+            lower.link.hasMessage = false
+            // Decoded where it lies in the frame, which the caller holds until we return.
+            let offset = lower.link.messageStart - bytes.startIndex
+            bytes.withUnsafeBufferPointer { octets in
+                callControl.messageReceived(
+                    octets: UnsafeBufferPointer(rebasing: octets[offset...]), now: now, into: &lower)
+            }
+        }
         passUp()
         // Layer 3 has had the message: if it answered at once, its I frame carried N(R) and
         // no RR is needed (CONNECT → CONNECT ACKNOWLEDGE, DISCONNECT → RELEASE, ...).
@@ -309,21 +318,14 @@ public struct PRIDChannel: Sendable {
         leave(&out)
     }
 
-    /// Gives call control, in order, what the data link raised for it during the input (the
-    /// received message, the link going up or down), with the actions of each answer carried
-    /// out before the next is passed up.
+    /// Gives call control, in order, what the data link raised for it during the input other
+    /// than a received frame's first message (which `frameReceived` passes up itself): the
+    /// link going up or down, a further message; the actions of each answer are carried out
+    /// before the next is passed up.
     private mutating func passUp() {
+        assert(!lower.link.hasMessage, "a received message is passed up by frameReceived")
         let now = lower.now
-        while true {
-            if lower.link.hasMessage {
-                // Moved out rather than copied: saves a retain and release per message.
-                var message: ArraySlice<UInt8> = []
-                swap(&message, &lower.link.message)
-                lower.link.hasMessage = false
-                callControl.messageReceived(message, now: now, into: &lower)
-                continue
-            }
-            guard !lower.link.otherIndications.isEmpty else { return }
+        while !lower.link.otherIndications.isEmpty {
             switch lower.link.otherIndications.removeFirst() {
             case .establishIndication, .establishConfirm:
                 lower.link.out.append(.dataLinkChanged(up: true))

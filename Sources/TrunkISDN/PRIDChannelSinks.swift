@@ -98,9 +98,10 @@ struct PRICallControlSink: Q931ActionSink, Sendable {
 /// when the input is done (call control may not run inside a data link input).
 struct PRILinkSink: Q921ActionSink, Sendable {
     var out: [PRIAction]
-    /// The received message of the input, the one indication nearly every input raises: kept
-    /// as a plain slice, not an enum in an array.
-    var message: ArraySlice<UInt8> = []
+    /// The received message of a `frameReceived` input, the one indication nearly every input
+    /// raises: kept as where it starts in the frame, which the stack still holds when it
+    /// passes the message up, so no reference to the frame is taken.
+    var messageStart = 0
     var hasMessage = false
     /// Any other indication (link up or down, a second message), in order after `message`.
     /// Rare, so this array stays empty and unallocated in steady state.
@@ -120,12 +121,7 @@ struct PRILinkSink: Q921ActionSink, Sendable {
             // Broadcast call offering over UI frames is a BRI point-to-multipoint feature.
             break
         case .dataIndication(let payload):
-            if !hasMessage && otherIndications.isEmpty {
-                message = payload
-                hasMessage = true
-            } else {
-                otherIndications.append(.dataIndication(payload))
-            }
+            otherIndications.append(.dataIndication(payload))
         case .establishIndication:
             otherIndications.append(.establishIndication)
         case .establishConfirm:
@@ -134,6 +130,15 @@ struct PRILinkSink: Q921ActionSink, Sendable {
             otherIndications.append(.releaseIndication)
         case .releaseConfirm:
             otherIndications.append(.releaseConfirm)
+        }
+    }
+
+    mutating func dataIndication(_ frame: borrowing ArraySlice<UInt8>, payloadFrom start: Int) {
+        if !hasMessage && otherIndications.isEmpty {
+            messageStart = start
+            hasMessage = true
+        } else {
+            otherIndications.append(.dataIndication(frame[start...]))
         }
     }
 }

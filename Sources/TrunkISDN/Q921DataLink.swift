@@ -292,7 +292,7 @@ public struct Q921DataLink: Sendable {
                     return
                 }
                 let c2 = bytes[start + 3]
-                informationReceived(ns: c1 >> 1, nr: c2 >> 1, poll: c2 & 0x01 != 0, payload: bytes[(start + 4)...], now: now, &actions)
+                informationReceived(ns: c1 >> 1, nr: c2 >> 1, poll: c2 & 0x01 != 0, frame: bytes, payloadStart: start + 4, now: now, &actions)
                 return
             }
         }
@@ -316,7 +316,7 @@ public struct Q921DataLink: Sendable {
             }
             // Unreachable in practice: I frames are read above, and `decode` throws for the
             // short or badly addressed ones that are not.
-            informationReceived(ns: ns, nr: nr, poll: poll, payload: (consume frame).information, now: now, &actions)
+            informationReceived(ns: ns, nr: nr, poll: poll, frame: bytes, payloadStart: bytes.startIndex + 4, now: now, &actions)
         case .supervisory(let function, let nr, let pollFinal):
             supervisoryReceived(function, nr: nr, pollFinal: pollFinal, isCommand: isCommand, now: now, &actions)
         case .unnumbered(let function, let pollFinal):
@@ -487,12 +487,17 @@ public struct Q921DataLink: Sendable {
         }
     }
 
+    /// An I frame (`frame`, its information field from `payloadStart`): the payload is handed
+    /// to the sink as a position in the frame, so a sink that reads it before the input ends
+    /// (`PRIDChannel`'s) takes no reference to it.
     private mutating func informationReceived(
-        ns: UInt8, nr: UInt8, poll: Bool, payload: consuming ArraySlice<UInt8>, now: ISDNInstant, _ actions: inout some Q921ActionSink
+        ns: UInt8, nr: UInt8, poll: Bool, frame: borrowing ArraySlice<UInt8>, payloadStart: Int, now: ISDNInstant,
+        _ actions: inout some Q921ActionSink
     ) {
         guard isEstablished else { return }
-        guard payload.count <= configuration.n201 else {
-            report(.informationFieldTooLong(length: payload.count), &actions)
+        let length = frame.endIndex - payloadStart
+        guard length <= configuration.n201 else {
+            report(.informationFieldTooLong(length: length), &actions)
             layer3Initiated = false
             establishDataLink(now: now, &actions)
             return
@@ -501,7 +506,7 @@ public struct Q921DataLink: Sendable {
         if ns == vr {
             vr = Modulo128.add(vr, 1)
             rejectException = false
-            actions.append(.dataIndication(consume payload))
+            actions.dataIndication(frame, payloadFrom: payloadStart)
             if poll {
                 sendResponse(.supervisory(.receiveReady, nr: vr, pollFinal: true), &actions)
                 acknowledgePending = false

@@ -108,6 +108,16 @@ public enum Q921Action: Hashable, Sendable {
 /// driver's actions as they come and keeps only the indications layer 3 must see.
 public protocol Q921ActionSink {
     mutating func append(_ action: consuming Q921Action)
+    /// DL-DATA indication of the information field of `frame` from `start` on. `frame` is
+    /// valid only until the data link returns; the default appends `.dataIndication` with a
+    /// slice of it.
+    mutating func dataIndication(_ frame: borrowing ArraySlice<UInt8>, payloadFrom start: Int)
+}
+
+extension Q921ActionSink {
+    public mutating func dataIndication(_ frame: borrowing ArraySlice<UInt8>, payloadFrom start: Int) {
+        append(.dataIndication(frame[start...]))
+    }
 }
 
 extension Array: Q921ActionSink where Element == Q921Action {}

@@ -179,6 +179,12 @@ public struct Q931Interface: Sendable {
     /// DL-DATA indication, appending the actions to `out`. The message is decoded into a
     /// value the interface keeps, so steady-state decoding does not allocate.
     public mutating func messageReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into out: inout some Q931ActionSink) {
+        bytes.withUnsafeBufferPointer { messageReceived(octets: $0, now: now, into: &out) }
+    }
+
+    /// DL-DATA indication of octets the caller holds for the duration of the call (the stack
+    /// passes a received frame's payload in place, with no reference to retain).
+    mutating func messageReceived(octets: UnsafeBufferPointer<UInt8>, now: ISDNInstant, into out: inout some Q931ActionSink) {
         // Swapped out and back, so the element storage is neither retained nor released; the
         // placeholder holds no storage. (Copying it out and putting `Q931Message.empty` in its
         // place cost three retains, two releases and a lazy-global check per message.)
@@ -187,7 +193,7 @@ public struct Q931Interface: Sendable {
         defer { swap(&message, &receiveMessage) }
         var summary = Q931ElementSummary()
         do {
-            try Q931Message.decode(bytes, into: &message, summary: &summary)
+            try Q931Message.decode(octets: octets, into: &message, summary: &summary)
         } catch {
             counters.messagesReceived += 1
             counters.protocolErrors += 1

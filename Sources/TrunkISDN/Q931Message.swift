@@ -65,15 +65,22 @@ public struct Q931Message: Hashable, Sendable {
     static func decode(
         _ bytes: ArraySlice<UInt8>, into message: inout Q931Message, summary: inout Q931ElementSummary
     ) throws(Q931DecodingError) {
+        // Read in place: through the slice every octet read was bounds-checked against it and
+        // every element's contents became a slice retaining the frame's array.
+        try bytes.withUnsafeBufferPointer { (octets) throws(Q931DecodingError) in
+            try decode(octets: octets, into: &message, summary: &summary)
+        }
+    }
+
+    /// `decode(_:into:summary:)` of octets the caller holds (a received frame, read in place).
+    static func decode(
+        octets: UnsafeBufferPointer<UInt8>, into message: inout Q931Message, summary: inout Q931ElementSummary
+    ) throws(Q931DecodingError) {
         // Element by element: cheaper than the generic `removeAll(keepingCapacity:)` for the
         // handful a message has.
         // (`removeLast`, not `popLast() != nil`, which copies each out as an optional.)
         while !message.informationElements.isEmpty { message.informationElements.removeLast() }
-        // Read in place: through the slice every octet read was bounds-checked against it and
-        // every element's contents became a slice retaining the frame's array.
-        let failure = bytes.withUnsafeBufferPointer { octets in
-            decode(octets, into: &message, summary: &summary)
-        }
+        let failure = decode(octets, into: &message, summary: &summary)
         if let failure {
             message.informationElements.removeAll(keepingCapacity: true)
             throw failure
