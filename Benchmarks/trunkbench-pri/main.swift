@@ -116,8 +116,8 @@ struct TrunkEnd {
     var emptyReads = 0
     /// Frames are encoded straight into this buffer, which keeps 2 octets of FCS room.
     private let writeBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 512, alignment: 8)
-    /// Received frames are read into this array (the stack takes a slice of one).
-    private var readBuffer = [UInt8](repeating: 0, count: 512)
+    /// Received frames are read into this buffer, which the stack reads in place.
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 512, alignment: 8)
     /// Reused for every input through the stack's `into:` variants, so no action array is
     /// allocated per frame or request.
     private var actions: [PRIAction] = []
@@ -136,6 +136,7 @@ struct TrunkEnd {
 
     func deallocate() {
         writeBuffer.deallocate()
+        readBuffer.deallocate()
     }
 
     /// Feeds one input to the stack and carries out the actions it returns.
@@ -189,16 +190,16 @@ struct TrunkEnd {
     mutating func receive(now: ISDNInstant) -> Bool {
         var any = false
         while true {
-            let count = readBuffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let count = read(fd, readBuffer.baseAddress, readBuffer.count)
             reads += 1
             guard count > 2 else {
                 emptyReads += 1
                 return any
             }
             any = true
-            // The slice shares the buffer only until the stack returns, so the next read
-            // writes in place.
-            stack.frameReceived(readBuffer[0..<(count - 2)], now: now, into: &actions)
+            // The stack reads the frame in place and keeps nothing of it, so the next read
+            // writes over it.
+            stack.frameReceived(UnsafeRawBufferPointer(rebasing: readBuffer[0..<(count - 2)]), now: now, into: &actions)
             perform()
         }
     }

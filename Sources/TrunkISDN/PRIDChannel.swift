@@ -140,14 +140,33 @@ public struct PRIDChannel: Sendable {
         enter(&out, now: now)
         lower.dataLink.frameReceived(bytes, now: now, into: &lower.link)
         if lower.link.hasMessage {
-            lower.link.hasMessage = false
-            // Decoded where it lies in the frame, which the caller holds until we return.
-            let offset = lower.link.messageStart - bytes.startIndex
-            bytes.withUnsafeBufferPointer { octets in
-                callControl.messageReceived(
-                    octets: UnsafeBufferPointer(rebasing: octets[offset...]), now: now, into: &lower)
-            }
+            bytes.withUnsafeBufferPointer { passUpMessage(in: $0, now: now) }
         }
+        finishFrame(now: now, &out)
+    }
+
+    /// A frame read into the driver's own buffer (FCS removed), valid for the duration of the
+    /// call: an I frame, nearly all the traffic, is read where it lies, with no array to hold
+    /// and nothing retained; any other frame is copied. Actions are appended to `out`.
+    public mutating func frameReceived(_ octets: UnsafeRawBufferPointer, now: ISDNInstant, into out: inout [PRIAction]) {
+        let octets = octets.assumingMemoryBound(to: UInt8.self)
+        enter(&out, now: now)
+        lower.dataLink.frameReceived(octets: octets, now: now, into: &lower.link)
+        if lower.link.hasMessage {
+            passUpMessage(in: octets, now: now)
+        }
+        finishFrame(now: now, &out)
+    }
+
+    /// Call control gets the message the data link found in `frame`, decoded where it lies.
+    private mutating func passUpMessage(in frame: UnsafeBufferPointer<UInt8>, now: ISDNInstant) {
+        lower.link.hasMessage = false
+        let message = UnsafeBufferPointer(rebasing: frame[lower.link.messageOffset...])
+        callControl.messageReceived(octets: message, now: now, into: &lower)
+    }
+
+    /// The rest of a `frameReceived` input, after its message.
+    private mutating func finishFrame(now: ISDNInstant, _ out: inout [PRIAction]) {
         passUp()
         // Layer 3 has had the message: if it answered at once, its I frame carried N(R) and
         // no RR is needed (CONNECT → CONNECT ACKNOWLEDGE, DISCONNECT → RELEASE, ...).

@@ -99,9 +99,9 @@ struct PRICallControlSink: Q931ActionSink, Sendable {
 struct PRILinkSink: Q921ActionSink, Sendable {
     var out: [PRIAction]
     /// The received message of a `frameReceived` input, the one indication nearly every input
-    /// raises: kept as where it starts in the frame, which the stack still holds when it
-    /// passes the message up, so no reference to the frame is taken.
-    var messageStart = 0
+    /// raises: kept as its offset in the frame, which the stack still holds when it passes the
+    /// message up, so no reference to the frame is taken.
+    var messageOffset = 0
     var hasMessage = false
     /// Any other indication (link up or down, a second message), in order after `message`.
     /// Rare, so this array stays empty and unallocated in steady state.
@@ -135,10 +135,20 @@ struct PRILinkSink: Q921ActionSink, Sendable {
 
     mutating func dataIndication(_ frame: borrowing ArraySlice<UInt8>, payloadFrom start: Int) {
         if !hasMessage && otherIndications.isEmpty {
-            messageStart = start
+            messageOffset = start - frame.startIndex
             hasMessage = true
         } else {
             otherIndications.append(.dataIndication(frame[start...]))
+        }
+    }
+
+    /// `dataIndication` of a frame read in place from the driver's buffer.
+    mutating func messageInPlace(_ frame: UnsafeBufferPointer<UInt8>, from offset: Int) {
+        if !hasMessage && otherIndications.isEmpty {
+            messageOffset = offset
+            hasMessage = true
+        } else {
+            otherIndications.append(.dataIndication(Array(frame[offset...])[...]))
         }
     }
 }

@@ -276,24 +276,18 @@ public struct Q921DataLink: Sendable {
     /// A frame arrived, appending the actions to `actions`.
     public mutating func frameReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into actions: inout some Q921ActionSink) {
         counters.framesReceived += 1
-        // I frames, nearly all the traffic, are read in place: the same checks as
-        // `LAPDFrame.decode`, without building a frame value to take apart again.
         let start = bytes.startIndex
         if bytes.count >= 4 {
-            let a1 = bytes[start], a2 = bytes[start + 1], c1 = bytes[start + 2]
-            if c1 & 0x01 == 0, a1 & 0x01 == 0, a2 & 0x01 == 1 {
-                guard a1 >> 2 == configuration.sapi, a2 >> 1 == configuration.tei else {
-                    counters.unknownAddressFrames += 1
-                    return
+            switch informationHeader(bytes[start], bytes[start + 1], bytes[start + 2], bytes[start + 3], &actions) {
+            case .information(let ns, let nr, let poll):
+                informationReceived(ns: ns, nr: nr, poll: poll, payloadLength: bytes.count - 4, now: now, &actions) {
+                    $0.dataIndication(bytes, payloadFrom: start + 4)
                 }
-                let address = LAPDAddress(sapi: a1 >> 2, commandResponseBit: a1 & 0x02 != 0, tei: a2 >> 1)
-                guard address.isCommand(receivedBy: configuration.role) else {
-                    report(.wrongCommandResponse, &actions)
-                    return
-                }
-                let c2 = bytes[start + 3]
-                informationReceived(ns: c1 >> 1, nr: c2 >> 1, poll: c2 & 0x01 != 0, frame: bytes, payloadStart: start + 4, now: now, &actions)
                 return
+            case .handled:
+                return
+            case .notInformation:
+                break
             }
         }
         let frame: LAPDFrame
@@ -316,7 +310,9 @@ public struct Q921DataLink: Sendable {
             }
             // Unreachable in practice: I frames are read above, and `decode` throws for the
             // short or badly addressed ones that are not.
-            informationReceived(ns: ns, nr: nr, poll: poll, frame: bytes, payloadStart: bytes.startIndex + 4, now: now, &actions)
+            informationReceived(ns: ns, nr: nr, poll: poll, payloadLength: bytes.count - 4, now: now, &actions) {
+                $0.dataIndication(bytes, payloadFrom: bytes.startIndex + 4)
+            }
         case .supervisory(let function, let nr, let pollFinal):
             supervisoryReceived(function, nr: nr, pollFinal: pollFinal, isCommand: isCommand, now: now, &actions)
         case .unnumbered(let function, let pollFinal):
@@ -326,6 +322,55 @@ public struct Q921DataLink: Sendable {
 
     public mutating func frameReceived(_ bytes: [UInt8], now: ISDNInstant) -> [Q921Action] {
         frameReceived(bytes[...], now: now)
+    }
+
+    /// A frame in a buffer the caller holds until `PRIDChannel` has passed its message up: an
+    /// I frame is read in place and its message handed up as a position in `octets`; any other
+    /// frame (rare once the link is up) goes the general way, on a copy.
+    mutating func frameReceived(octets: UnsafeBufferPointer<UInt8>, now: ISDNInstant, into actions: inout PRILinkSink) {
+        if octets.count >= 4 {
+            switch informationHeader(octets[0], octets[1], octets[2], octets[3], &actions) {
+            case .information(let ns, let nr, let poll):
+                counters.framesReceived += 1
+                informationReceived(ns: ns, nr: nr, poll: poll, payloadLength: octets.count - 4, now: now, &actions) {
+                    $0.messageInPlace(octets, from: 4)
+                }
+                return
+            case .handled:
+                counters.framesReceived += 1
+                return
+            case .notInformation:
+                break
+            }
+        }
+        frameReceived(Array(octets)[...], now: now, into: &actions)
+    }
+
+    /// What the first four octets of a received frame make of it.
+    private enum InformationHeader {
+        case information(ns: UInt8, nr: UInt8, poll: Bool)
+        /// An I frame not for us or with the wrong C/R bit: counted or reported, nothing else.
+        case handled
+        case notInformation
+    }
+
+    /// I frames, nearly all the traffic, are read in place: the same checks as
+    /// `LAPDFrame.decode`, without building a frame value to take apart again.
+    @inline(__always)
+    private mutating func informationHeader(
+        _ a1: UInt8, _ a2: UInt8, _ c1: UInt8, _ c2: UInt8, _ actions: inout some Q921ActionSink
+    ) -> InformationHeader {
+        guard c1 & 0x01 == 0, a1 & 0x01 == 0, a2 & 0x01 == 1 else { return .notInformation }
+        guard a1 >> 2 == configuration.sapi, a2 >> 1 == configuration.tei else {
+            counters.unknownAddressFrames += 1
+            return .handled
+        }
+        let address = LAPDAddress(sapi: a1 >> 2, commandResponseBit: a1 & 0x02 != 0, tei: a2 >> 1)
+        guard address.isCommand(receivedBy: configuration.role) else {
+            report(.wrongCommandResponse, &actions)
+            return .handled
+        }
+        return .information(ns: c1 >> 1, nr: c2 >> 1, poll: c2 & 0x01 != 0)
     }
 
     private mutating func handleUndecodable(
@@ -487,17 +532,16 @@ public struct Q921DataLink: Sendable {
         }
     }
 
-    /// An I frame (`frame`, its information field from `payloadStart`): the payload is handed
-    /// to the sink as a position in the frame, so a sink that reads it before the input ends
-    /// (`PRIDChannel`'s) takes no reference to it.
-    private mutating func informationReceived(
-        ns: UInt8, nr: UInt8, poll: Bool, frame: borrowing ArraySlice<UInt8>, payloadStart: Int, now: ISDNInstant,
-        _ actions: inout some Q921ActionSink
+    /// An I frame with `payloadLength` octets of information, which `deliver` hands to the sink
+    /// (as a position in the frame, so a sink that reads it before the input ends, as
+    /// `PRIDChannel`'s does, takes no reference to it).
+    private mutating func informationReceived<Sink: Q921ActionSink>(
+        ns: UInt8, nr: UInt8, poll: Bool, payloadLength: Int, now: ISDNInstant, _ actions: inout Sink,
+        deliver: (inout Sink) -> Void
     ) {
         guard isEstablished else { return }
-        let length = frame.endIndex - payloadStart
-        guard length <= configuration.n201 else {
-            report(.informationFieldTooLong(length: length), &actions)
+        guard payloadLength <= configuration.n201 else {
+            report(.informationFieldTooLong(length: payloadLength), &actions)
             layer3Initiated = false
             establishDataLink(now: now, &actions)
             return
@@ -506,7 +550,7 @@ public struct Q921DataLink: Sendable {
         if ns == vr {
             vr = Modulo128.add(vr, 1)
             rejectException = false
-            actions.dataIndication(frame, payloadFrom: payloadStart)
+            deliver(&actions)
             if poll {
                 sendResponse(.supervisory(.receiveReady, nr: vr, pollFinal: true), &actions)
                 acknowledgePending = false

@@ -237,6 +237,63 @@ struct PRIDChannelEfficiencyTests {
         #expect(again.isEmpty, "taken once")
     }
 
+    @Test("frames read in place from the driver's buffer do what the same frames given as arrays do, and nothing of the buffer is kept")
+    func framesReadInPlace() throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 512, alignment: 8)
+        defer { buffer.deallocate() }
+        /// Hands each frame over from the reused buffer, then scribbles over it.
+        func deliverInPlace(_ frames: [LAPDFrame], to stack: inout PRIDChannel, now: ISDNInstant) -> [PRIAction] {
+            var out: [PRIAction] = []
+            for frame in frames {
+                let bytes = frame.bytes
+                buffer.copyBytes(from: bytes)
+                stack.frameReceived(UnsafeRawBufferPointer(rebasing: buffer[0..<bytes.count]), now: now, into: &out)
+                buffer.initializeMemory(as: UInt8.self, repeating: 0xEE)
+            }
+            return out
+        }
+        /// Link set-up (SABME, UA), a call from SETUP to RELEASE COMPLETE and an idle RR poll,
+        /// every action of both sides in order.
+        func conversation(inPlace: Bool) throws -> [PRIAction] {
+            var log: [PRIAction] = []
+            var network = PRIDChannel(role: .network)
+            var user = PRIDChannel(role: .user)
+            func exchange(_ toNetwork: [PRIAction], _ toUser: [PRIAction], at now: ISDNInstant) {
+                var toNetwork = Self.frames(toNetwork), toUser = Self.frames(toUser)
+                while !toNetwork.isEmpty || !toUser.isEmpty {
+                    let fromNetwork = inPlace ? deliverInPlace(toNetwork, to: &network, now: now) : Self.deliver(toNetwork, to: &network, now: now)
+                    let fromUser = inPlace ? deliverInPlace(toUser, to: &user, now: now) : Self.deliver(toUser, to: &user, now: now)
+                    log += fromNetwork + fromUser
+                    toUser = Self.frames(fromNetwork)
+                    toNetwork = Self.frames(fromUser)
+                }
+            }
+            exchange(user.start(now: Self.t0), network.start(now: Self.t0), at: Self.t0)
+            let request = Q931SetupRequest(
+                calledNumber: PartyNumber(digits: "8610012345"), callingNumber: PartyNumber(digits: "13900139000"),
+                channel: 7, exclusive: true)
+            let placed = user.setupRequest(request, now: Self.t0)
+            exchange(placed.actions, [], at: Self.t0)
+            let offered = try #require(network.callControl.callIDs.first)
+            exchange([], network.callControl(now: Self.t0) { $0.connect(offered, now: Self.t0) }, at: Self.t0)
+            let userCall = try #require(placed.call)
+            exchange(user.callControl(now: Self.t0) { $0.disconnect(userCall, cause: .normalCallClearing, now: Self.t0) }, [], at: Self.t0)
+            // T203 runs out on the idle link: RR polls and their answers, none of them I frames.
+            let idle = Self.t0 + .seconds(11)
+            var userPoll: [PRIAction] = [], networkPoll: [PRIAction] = []
+            user.expireTimers(now: idle, into: &userPoll)
+            network.expireTimers(now: idle, into: &networkPoll)
+            exchange(userPoll, networkPoll, at: idle)
+            #expect(user.callControl.callIDs.isEmpty && network.callControl.callIDs.isEmpty, "the call is over")
+            return log
+        }
+        let asArrays = try conversation(inPlace: false)
+        let inPlace = try conversation(inPlace: true)
+        #expect(Self.frames(asArrays).contains { Self.messageType($0) == .releaseComplete })
+        #expect(Self.frames(asArrays).contains { Self.isReceiveReady($0) })
+        #expect(inPlace == asArrays)
+    }
+
     @Test("the stack reports its earliest timer and runs only the due ones")
     func stackRunsItsOwnTimers() throws {
         // A user side with no peer: SABME goes out and T200 runs.
