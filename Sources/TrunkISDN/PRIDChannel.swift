@@ -35,6 +35,8 @@ public struct PRIDChannel: Sendable {
     /// Call control's actions from the closure forms of `callControl(now:)`, which return
     /// or fill an array; reused.
     private var closureActions: [Q931Action] = []
+    /// Received messages are decoded into this value, so its element storage is reused.
+    private var receivedMessage = Q931Message.empty
 
     public init(dataLink: Q921Configuration, callControl: Q931Configuration) {
         precondition(dataLink.role == callControl.role, "both layers must play the same side")
@@ -162,7 +164,7 @@ public struct PRIDChannel: Sendable {
     private mutating func passUpMessage(in frame: UnsafeBufferPointer<UInt8>, now: ISDNInstant) {
         lower.link.hasMessage = false
         let message = UnsafeBufferPointer(rebasing: frame[lower.link.messageOffset...])
-        callControl.messageReceived(octets: message, now: now, into: &lower)
+        callControl.messageReceived(octets: message, decodingInto: &receivedMessage, now: now, into: &lower)
     }
 
     /// The rest of a `frameReceived` input, after its message.

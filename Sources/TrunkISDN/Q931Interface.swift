@@ -191,6 +191,16 @@ public struct Q931Interface: Sendable {
         var message = Q931Message(Q931MessageType(rawValue: 0), callReference: Q931CallReference(value: 0, flag: false, length: 0))
         swap(&message, &receiveMessage)
         defer { swap(&message, &receiveMessage) }
+        messageReceived(octets: octets, decodingInto: &message, now: now, into: &out)
+    }
+
+    /// `messageReceived(octets:now:into:)`, decoding into `message`, a value the caller keeps
+    /// from message to message so its element storage is reused (`PRIDChannel` keeps one apart
+    /// from the interface, which spares swapping the interface's own in and out).
+    mutating func messageReceived(
+        octets: UnsafeBufferPointer<UInt8>, decodingInto message: inout Q931Message, now: ISDNInstant,
+        into out: inout some Q931ActionSink
+    ) {
         var summary = Q931ElementSummary()
         do {
             try Q931Message.decode(octets: octets, into: &message, summary: &summary)
