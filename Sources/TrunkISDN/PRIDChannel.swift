@@ -343,8 +343,14 @@ public struct PRIDChannel: Sendable {
     /// than a received frame's first message (which `frameReceived` passes up itself): the
     /// link going up or down, a further message; the actions of each answer are carried out
     /// before the next is passed up.
+    @inline(__always)
     private mutating func passUp() {
         assert(!lower.link.hasMessage, "a received message is passed up by frameReceived")
+        // Nearly every input raises nothing else: checked here, inlined, at no call's cost.
+        if !lower.link.otherIndications.isEmpty { passUpOthers() }
+    }
+
+    private mutating func passUpOthers() {
         let now = lower.now
         while !lower.link.otherIndications.isEmpty {
             switch lower.link.otherIndications.removeFirst() {
