@@ -656,8 +656,7 @@ public struct Q921DataLink: Sendable {
         while true {
             let outstanding = Modulo128.distance(from: va, to: vs)
             guard outstanding < configuration.k, outstanding < queue.count else { break }
-            let payload = queue[outstanding]
-            sendCommand(.information(ns: vs, nr: vr, poll: false), information: payload, &actions)
+            sendCommand(.information(ns: vs, nr: vr, poll: false), information: queue[outstanding], &actions)
             counters.informationFramesTransmitted += 1
             vs = Modulo128.add(vs, 1)
             acknowledgePending = false
