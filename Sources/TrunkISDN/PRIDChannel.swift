@@ -30,7 +30,7 @@ public enum PRIAction: Hashable, Sendable {
 /// and is then passed up (`passUp`): call control never runs inside a data link input.
 public struct PRIDChannel: Sendable {
     public private(set) var callControl: Q931Interface
-    /// The data link, the payload buffers and, during an input, the driver's actions.
+    /// The data link and, during an input, the driver's actions.
     private var lower: PRICallControlSink
     /// Call control's actions from the closure forms of `callControl(now:)`, which return
     /// or fill an array; reused.
@@ -42,8 +42,7 @@ public struct PRIDChannel: Sendable {
         precondition(dataLink.role == callControl.role, "both layers must play the same side")
         var link = Q921DataLink(configuration: dataLink)
         link.defersAcknowledgement = true
-        self.lower = PRICallControlSink(
-            dataLink: link, payloadSlots: dataLink.maximumQueuedFrames + dataLink.k + 16)
+        self.lower = PRICallControlSink(dataLink: link)
         self.callControl = Q931Interface(configuration: callControl)
     }
 

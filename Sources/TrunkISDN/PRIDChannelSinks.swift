@@ -1,7 +1,7 @@
 /// Where `PRIDChannel`'s call control puts its actions: each is carried out as it comes. A
-/// message is encoded into a payload buffer and handed to the data link, timers, indications
-/// and errors go to the driver's actions (or, for indications, to the kept batch), so call
-/// control's actions are never stored and switched over a second time.
+/// message is encoded into the data link's queue, timers, indications and errors go to the
+/// driver's actions (or, for indications, to the kept batch), so call control's actions are
+/// never stored and switched over a second time.
 ///
 /// The data link lives here, not beside call control, so that call control (mutating) and the
 /// data link it sends through (mutated by the sink) are two separate parts of the stack.
@@ -15,34 +15,28 @@ struct PRICallControlSink: Q931ActionSink, Sendable {
     /// Call indications kept for the driver (see `PRIDChannel.keepsIndications`), oldest first.
     var keptIndications: [Q931Indication] = []
     private(set) var tally = Q931ActionTally()
-    /// Payload buffers for outgoing messages, used in turn. The data link (until the
-    /// acknowledgement) and the driver (until it drops the frame) share a buffer. The ring has
-    /// a slot more than the data link can queue plus a window's worth, so when it comes round
-    /// the slot's last message has left the queue and the buffer is refilled in place; if it
-    /// is still held after all, copy-on-write gives the new message a fresh buffer and nothing
-    /// is disturbed. Slots are empty until first used, so a quiet span allocates little.
-    private var payloadRing: [[UInt8]]
-    private var payloadCursor = 0
 
-    init(dataLink: Q921DataLink, payloadSlots: Int) {
+    init(dataLink: Q921DataLink) {
         self.dataLink = dataLink
-        self.payloadRing = Array(repeating: [], count: payloadSlots)
     }
 
     mutating func append(_ action: consuming Q931Action) {
         switch consume action {
         case .send(let message):
             tally.messagesSent += 1
-            // Encoded straight into a ring buffer, which the data link keeps until the
-            // acknowledgement (see `payloadRing`): no buffer allocated, no copy made.
-            let payload: ArraySlice<UInt8>
-            do {
-                payload = try encodeIntoRing(message)
+            // Encoded straight into the data link's queue, which keeps the buffer: no buffer
+            // allocated, no copy made, nothing retained.
+            do throws(Q931EncodingError) {
+                try dataLink.dataRequest(now: now, into: &link) { buffer throws(Q931EncodingError) in
+                    switch message.encode(inPlace: buffer) {
+                    case .written(let count): return count
+                    case .overflowed: return nil
+                    case .failed(let error): throw error
+                    }
+                }
             } catch {
                 link.out.append(.callControlError(.encodingFailed(error)))
-                return
             }
-            dataLink.dataRequest(consume payload, now: now, into: &link)
         case .startTimer(let timer, let deadline):
             if dataLink.reportsTimerActions { link.out.append(.startTimer(.callControl(timer), deadline: deadline)) }
         case .stopTimer(let timer):
@@ -58,36 +52,6 @@ struct PRICallControlSink: Q931ActionSink, Sendable {
         case .protocolError(let error):
             tally.protocolErrors += 1
             link.out.append(.callControlError(error))
-        }
-    }
-
-    /// Encodes `message` into the next ring buffer and returns the payload: a slice of the
-    /// buffer, which keeps its length (its room) from use to use, so the message is written in
-    /// place with no per-octet array checks and nothing is emptied or regrown.
-    private mutating func encodeIntoRing(_ message: Q931Message) throws(Q931EncodingError) -> ArraySlice<UInt8> {
-        let index = payloadCursor
-        payloadCursor = index + 1 == payloadRing.count ? 0 : index + 1
-        if payloadRing[index].isEmpty {
-            // First use of the slot: room for any usual message.
-            payloadRing[index] = Array(repeating: 0, count: 64)
-        }
-        while true {
-            switch payloadRing[index].withUnsafeMutableBufferPointer({ message.encode(inPlace: $0) }) {
-            case .written(let count):
-                return payloadRing[index][0..<count]
-            case .failed(let error):
-                throw error
-            case .overflowed:
-                let room = payloadRing[index].count
-                guard room < 1024 else {
-                    // Far beyond N201: encoded the plain way, for the data link to refuse.
-                    var octets: [UInt8] = []
-                    try message.encode(into: &octets)
-                    payloadRing[index] = octets
-                    return octets[...]
-                }
-                payloadRing[index] = Array(repeating: 0, count: room * 2)
-            }
         }
     }
 }

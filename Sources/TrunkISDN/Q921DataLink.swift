@@ -155,29 +155,44 @@ public struct Q921DataLink: Sendable {
     }
 
     /// DL-DATA request, appending the actions to `actions`.
-    public mutating func dataRequest(_ payload: consuming ArraySlice<UInt8>, now: ISDNInstant, into actions: inout some Q921ActionSink) {
-        guard payload.count <= configuration.n201, queue.count < configuration.maximumQueuedFrames else {
+    public mutating func dataRequest(_ payload: ArraySlice<UInt8>, now: ISDNInstant, into actions: inout some Q921ActionSink) {
+        dataRequest(now: now, into: &actions) { buffer in
+            guard payload.count <= buffer.count else { return nil }
+            _ = buffer.update(fromContentsOf: payload)
+            return payload.count
+        }
+    }
+
+    /// DL-DATA request whose payload `write` puts straight into the queue's buffer for it (see
+    /// `Q921FrameQueue.writeNext`), so the payload is neither copied nor reference counted on
+    /// its way in. An error `write` throws is passed on and nothing is queued.
+    mutating func dataRequest<E: Error>(
+        now: ISDNInstant, into actions: inout some Q921ActionSink,
+        writingPayload write: (UnsafeMutableBufferPointer<UInt8>) throws(E) -> Int?
+    ) throws(E) {
+        guard try queue.writeNext(limit: configuration.n201, write) != nil,
+              queue.count < configuration.maximumQueuedFrames else {
             counters.discardedData += 1
             actions.append(.error(.dataDiscarded))
             return
         }
         switch state {
         case .teiAssigned:
-            queue.append(consume payload)
+            queue.appendWritten()
             layer3Initiated = false
             vs = 0
             va = 0
             establishDataLink(now: now, &actions)
         case .awaitingEstablishment:
-            queue.append(consume payload)
+            queue.appendWritten()
         case .awaitingRelease:
             counters.discardedData += 1
             actions.append(.error(.dataDiscarded))
         case .multipleFrameEstablished:
-            queue.append(consume payload)
+            queue.appendWritten()
             transmitPendingFrames(now: now, &actions)
         case .timerRecovery:
-            queue.append(consume payload)
+            queue.appendWritten()
         }
     }
 
@@ -705,8 +720,7 @@ public struct Q921DataLink: Sendable {
         while true {
             let outstanding = Modulo128.distance(from: va, to: vs)
             guard outstanding < configuration.k, outstanding < queue.count else { break }
-            let payload = queue[outstanding]
-            sendCommand(.information(ns: vs, nr: vr, poll: false), information: payload, &actions)
+            sendCommand(.information(ns: vs, nr: vr, poll: false), information: queue[outstanding], &actions)
             counters.informationFramesTransmitted += 1
             vs = Modulo128.add(vs, 1)
             acknowledgePending = false

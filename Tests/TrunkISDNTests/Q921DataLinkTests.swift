@@ -255,4 +255,75 @@ struct Q921DataLinkTests {
         #expect(up.contains(.establishIndication))
         #expect(up.transmittedFrames.map(\.information) == [[7]])
     }
+
+    /// RR responses acknowledging every frame sent, until the queue is empty; the frames they release.
+    static func acknowledgeAll(_ link: inout Q921DataLink, sentSoFar: inout Int) -> [LAPDFrame] {
+        var frames: [LAPDFrame] = []
+        for _ in 0..<20 where link.queuedFrameCount > 0 {
+            let rr = fromUser(.supervisory(.receiveReady, nr: UInt8(sentSoFar & 0x7F), pollFinal: false), command: false)
+            let more = link.frameReceived(rr, now: .seconds(1.1)).transmittedFrames
+            sentSoFar += more.count
+            frames += more
+        }
+        return frames
+    }
+
+    @Test("payloads go out whole and in order past the queue's first ring, and frames already handed out keep their octets when the buffers are written again")
+    func payloadBuffersReused() {
+        var link = Self.established()
+        var frames: [LAPDFrame] = []
+        var payloads: [[UInt8]] = []
+        var sent = 0
+        for round in 0..<2 {
+            // More than the ring's 16 slots, so it grows; lengths past the 64 octets a buffer starts with.
+            let batch = (0..<40).map { index in
+                [UInt8](repeating: UInt8(round * 100 + index), count: 1 + (index * 37) % 260)
+            }
+            payloads += batch
+            var batchFrames: [LAPDFrame] = []
+            for payload in batch { batchFrames += link.dataRequest(payload, now: .seconds(1)).transmittedFrames }
+            #expect(batchFrames.count == 7)
+            sent += batchFrames.count
+            if round == 1 {
+                // Resent from the queue after the buffers have been written a second time; the
+                // window then has room for two new frames as well.
+                let rej = Self.fromUser(.supervisory(.reject, nr: UInt8((sent - 5) & 0x7F), pollFinal: false), command: false)
+                let resent = link.frameReceived(rej, now: .seconds(1.1)).transmittedFrames
+                #expect(resent.map { Array($0.information) } == Array(batch[2..<9]))
+                batchFrames += resent.suffix(2)
+                sent += 2
+            }
+            frames += batchFrames
+            frames += Self.acknowledgeAll(&link, sentSoFar: &sent)
+            #expect(link.queuedFrameCount == 0)
+        }
+        #expect(frames.map { Array($0.information) } == payloads)
+        #expect(frames.map(\.control) == (0..<80).map { .information(ns: UInt8($0), nr: 0, poll: false) })
+    }
+
+    @Test("a payload longer than N201 is discarded and counted; one of N201 octets goes out whole")
+    func payloadLongerThanN201() {
+        var link = Self.established()
+        let long = link.dataRequest([UInt8](repeating: 1, count: 261), now: .seconds(1))
+        #expect(long == [.error(.dataDiscarded)])
+        #expect(link.counters.discardedData == 1)
+        #expect(link.queuedFrameCount == 0)
+        let longest = [UInt8](repeating: 2, count: 260)
+        let sent = link.dataRequest(longest, now: .seconds(1))
+        #expect(sent.transmittedFrames.map { Array($0.information) } == [longest])
+    }
+
+    @Test("a full queue discards the next payload and keeps the ones it holds")
+    func queueFull() {
+        var link = Self.established(configuration: Q921Configuration(role: .network, maximumQueuedFrames: 16))
+        var frames: [LAPDFrame] = []
+        for byte: UInt8 in 0..<16 {
+            frames += link.dataRequest([byte, byte], now: .seconds(1)).transmittedFrames
+        }
+        #expect(link.dataRequest([0xFF], now: .seconds(1)) == [.error(.dataDiscarded)])
+        #expect(link.queuedFrameCount == 16)
+        var sent = frames.count
+        frames += Self.acknowledgeAll(&link, sentSoFar: &sent)
+        #expect(frames.map { Array($0.information) } == (0..<16).map { [UInt8($0), UInt8($0)] })
+    }
 }
