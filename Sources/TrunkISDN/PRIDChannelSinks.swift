@@ -107,12 +107,18 @@ struct PRILinkSink: Q921ActionSink, Sendable {
     }
 
     /// `dataIndication` of a frame read in place from the driver's buffer.
+    @inline(__always)
     mutating func messageInPlace(_ frame: UnsafeBufferPointer<UInt8>, from offset: Int) {
         if !hasMessage && otherIndications.isEmpty {
             messageOffset = offset
             hasMessage = true
         } else {
-            otherIndications.append(.dataIndication(Array(frame[offset...])[...]))
+            keepCopy(of: frame, from: offset)
         }
+    }
+
+    /// A message after another indication of the same input: copied, as the frame is not kept.
+    private mutating func keepCopy(of frame: UnsafeBufferPointer<UInt8>, from offset: Int) {
+        otherIndications.append(.dataIndication(Array(frame[offset...])[...]))
     }
 }

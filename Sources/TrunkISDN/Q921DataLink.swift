@@ -701,6 +701,8 @@ public struct Q921DataLink: Sendable {
         establishDataLink(now: now, &actions)
     }
 
+    /// Inlined: it runs for every frame that acknowledges ours, and is a few operations.
+    @inline(__always)
     private mutating func acknowledge(upTo nr: UInt8) {
         let count = min(Modulo128.distance(from: va, to: nr), queue.count)
         queue.removeFirst(count)

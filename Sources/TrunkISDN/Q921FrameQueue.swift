@@ -67,6 +67,8 @@ struct Q921FrameQueue: Sendable {
     }
 
     /// Drops the first `n` payloads (at most `count`); their buffers stay for later payloads.
+    /// Inlined: only the head and count move.
+    @inline(__always)
     mutating func removeFirst(_ n: Int) {
         let n = Swift.min(n, count)
         head = (head + n) & (slots.count - 1)
