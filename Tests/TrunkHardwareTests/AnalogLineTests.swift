@@ -119,7 +119,7 @@ struct AnalogLineTests {
 
     @Test("audio passes both ways; an echo path returns the port's own signal at the set loss")
     func audioAndEcho() throws {
-        var pair = try Pair()
+        let pair = try Pair()
         for device in [pair.fxs, pair.fxo] {
             try device.setLinear(true)
             try device.setBlockSize(8)
