@@ -439,7 +439,9 @@ public struct Q931Interface: Sendable {
             return id
         }
         requestDataLink(&out)
-        calls.insertNew(Q931Call.outgoing(id: id, request: request, channel: channel, context: context(now), &out))
+        let context = context(now)
+        let index = calls.insertNew(Q931Call.outgoing(id: id, request: request, channel: channel, context: context))
+        calls.withSetupElements(at: index) { call, elements in call.sendSetup(request, context, elements: &elements, &out) }
         counters.outgoingCalls += 1
         return id
     }
@@ -594,7 +596,9 @@ public struct Q931Interface: Sendable {
         switch timer {
         case .call(let id, let callTimer):
             guard let index = calls.index(of: id) else { return }
-            _ = calls[index].timerExpired(callTimer, context(now), &out)
+            // Only T303 needs the SETUP; its list is copied (a retain) for that rare expiry.
+            let setup = callTimer == .t303 ? calls.setupElements[index] : []
+            _ = calls[index].timerExpired(callTimer, context(now), setup: setup, &out)
             calls.removeIfFinished(at: index)
         case .restart:
             restartTimerExpired(now: now, &out)
