@@ -13,9 +13,12 @@ struct Q931CallTable: Sendable {
     private var ids: [Q931CallID] = []
     /// Per slot, the elements of the SETUP its outgoing call sent, for the one retransmission
     /// T303 allows; empty for other slots. A list outlives its call and is refilled by the next
-    /// outgoing call in the slot, so placing a call allocates none. (At least as long as
-    /// `storage`: a list is kept when the last slot is dropped.)
+    /// outgoing call in the slot, so placing a call allocates none.
     private(set) var setupElements: [[Q931InformationElement]] = []
+    /// Per slot, the last call offered in it, whose storage the next offer reuses (see
+    /// `offer(at:_:)`). This and `setupElements` are at least as long as `storage`: they are
+    /// kept when the last slot is dropped.
+    private var offers: [Q931IncomingCall] = []
     private var hints: [Int16]
     /// How many calls map to each hint slot, so that a lookup of an absent call (a new call
     /// reference, an incoming SETUP) is one probe too, not a scan of every call.
@@ -40,6 +43,7 @@ struct Q931CallTable: Sendable {
         storage.reserveCapacity(32)
         ids.reserveCapacity(32)
         setupElements.reserveCapacity(32)
+        offers.reserveCapacity(32)
         vacantSlots.reserveCapacity(32)
     }
 
@@ -149,6 +153,14 @@ struct Q931CallTable: Sendable {
         body(&storage[index], &setupElements[index])
     }
 
+    /// The offer of the incoming call at `index`, for the layer above: in the storage of the
+    /// slot's last offer, refilled in place when the layer above has dropped that one (long
+    /// since, usually), so offering a call allocates nothing once the slot has had one.
+    mutating func offer(at index: Int, _ fields: consuming Q931IncomingCall.Fields) -> Q931IncomingCall {
+        offers[index].refill(fields)
+        return offers[index]
+    }
+
     /// Adds a call whose id is not in the table (a new call reference), in a vacant slot if
     /// there is one; returns its index. The setter's lookup and its optional wrapping, each a
     /// copy of the whole call, are skipped.
@@ -174,7 +186,10 @@ struct Q931CallTable: Sendable {
             index = ids.count
             ids.append(id)
             storage.append(call)
-            if setupElements.count == index { setupElements.append([]) }
+            if setupElements.count == index {
+                setupElements.append([])
+                offers.append(Q931IncomingCall(.placeholder))
+            }
         }
         hints[Self.slot(id)] = Int16(truncatingIfNeeded: index)
         slotCounts[Self.slot(id)] += 1

@@ -331,7 +331,7 @@ public struct Q931Interface: Sendable {
         let index = calls.insertNew(Q931Call.incoming(
             id: id, setup: setup, channel: channel, configuration: configuration, reportsTimers: callSettings.reportsTimerActions))
         counters.incomingCalls += 1
-        out.append(.indication(.incomingCall(Q931IncomingCall(
+        let offer = calls.offer(at: index, Q931IncomingCall.Fields(
             id: id,
             calledNumber: setup.calledPartyNumber,
             callingNumber: setup.callingPartyNumber,
@@ -339,7 +339,8 @@ public struct Q931Interface: Sendable {
             channel: channel,
             bearerCapability: setup.bearerCapability ?? .speechALaw,
             sendingComplete: setup.hasSendingComplete,
-            display: setup.display))))
+            display: setup.display))
+        out.append(.indication(.incomingCall(offer)))
         if let optional = check.optional {
             out.append(.protocolError(optional.error(.setup)))
             calls[index].reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context(now), &out)

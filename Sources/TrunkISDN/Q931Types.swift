@@ -201,24 +201,110 @@ public struct Q931SetupRequest: Hashable, Sendable {
 }
 
 /// A call offered by the far side.
-public struct Q931IncomingCall: Hashable, Sendable {
-    public var id: Q931CallID
-    public var calledNumber: PartyNumber?
-    public var callingNumber: PartyNumber?
-    public var redirectingNumber: PartyNumber?
+///
+/// The fields live in one copy-on-write storage object, so an indication carrying an offer
+/// stays as small as the others (an offer held inline made every action 185 bytes, and the
+/// copies cost more than an allocation), and the call table refills the storage of a slot's
+/// last offer for the next once the layer above has let go of it: no allocation per offer.
+public struct Q931IncomingCall: Hashable, Sendable, CustomReflectable {
+    @usableFromInline
+    struct Fields: Hashable, Sendable {
+        @usableFromInline var id: Q931CallID
+        @usableFromInline var calledNumber: PartyNumber?
+        @usableFromInline var callingNumber: PartyNumber?
+        @usableFromInline var redirectingNumber: PartyNumber?
+        @usableFromInline var channel: UInt8
+        @usableFromInline var bearerCapability: BearerCapability
+        @usableFromInline var sendingComplete: Bool
+        @usableFromInline var display: String?
+
+        static let placeholder = Fields(
+            id: Q931CallID(callReference: 0, isOutgoing: false), channel: 0, bearerCapability: .speechALaw, sendingComplete: false)
+    }
+
+    /// Mutated only while uniquely referenced (copy-on-write, as an array's buffer is), so
+    /// no two threads ever see it change.
+    @usableFromInline
+    final class Storage: @unchecked Sendable {
+        @exclusivity(unchecked) @usableFromInline var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    @usableFromInline var storage: Storage
+
+    init(_ fields: Fields) {
+        storage = Storage(fields)
+    }
+
+    /// Sets every field, in place when this is the storage's only holder.
+    mutating func refill(_ fields: consuming Fields) {
+        if isKnownUniquelyReferenced(&storage) {
+            storage.fields = fields
+        } else {
+            storage = Storage(fields)
+        }
+    }
+
+    private var fields: Fields {
+        get { storage.fields }
+        _modify {
+            if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.fields) }
+            yield &storage.fields
+        }
+    }
+
+    public var id: Q931CallID {
+        @inlinable get { storage.fields.id }
+        set { fields.id = newValue }
+    }
+    public var calledNumber: PartyNumber? {
+        @inlinable get { storage.fields.calledNumber }
+        set { fields.calledNumber = newValue }
+    }
+    public var callingNumber: PartyNumber? {
+        @inlinable get { storage.fields.callingNumber }
+        set { fields.callingNumber = newValue }
+    }
+    public var redirectingNumber: PartyNumber? {
+        @inlinable get { storage.fields.redirectingNumber }
+        set { fields.redirectingNumber = newValue }
+    }
     /// The B-channel this side assigned.
-    public var channel: UInt8
-    public var bearerCapability: BearerCapability
+    public var channel: UInt8 {
+        @inlinable get { storage.fields.channel }
+        set { fields.channel = newValue }
+    }
+    public var bearerCapability: BearerCapability {
+        @inlinable get { storage.fields.bearerCapability }
+        set { fields.bearerCapability = newValue }
+    }
     /// The number is complete (Sending complete was present): answer en-bloc.
-    public var sendingComplete: Bool
-    public var display: String?
+    public var sendingComplete: Bool {
+        @inlinable get { storage.fields.sendingComplete }
+        set { fields.sendingComplete = newValue }
+    }
+    public var display: String? {
+        @inlinable get { storage.fields.display }
+        set { fields.display = newValue }
+    }
+
+    public static func == (lhs: Q931IncomingCall, rhs: Q931IncomingCall) -> Bool {
+        lhs.storage === rhs.storage || lhs.fields == rhs.fields
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(fields)
+    }
+
+    /// The fields, as printed before they moved into the storage.
+    public var customMirror: Mirror {
+        Mirror(self, children: Mirror(reflecting: fields).children, displayStyle: .struct)
+    }
 }
 
 /// Events for the layer above (the gateway's call manager).
 public enum Q931Indication: Hashable, Sendable {
-    // Boxed: the offer is far larger than any other indication, and every action carries
-    // the size of its largest case.
-    indirect case incomingCall(Q931IncomingCall)
+    case incomingCall(Q931IncomingCall)
     /// Overlap sending: the far side wants more digits (SETUP ACKNOWLEDGE received).
     case setupAcknowledged(Q931CallID)
     /// Overlap receiving: digits arrived in INFORMATION.
