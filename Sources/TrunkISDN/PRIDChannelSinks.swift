@@ -32,17 +32,7 @@ struct PRICallControlSink: Q931ActionSink, Sendable {
     mutating func append(_ action: consuming Q931Action) {
         switch consume action {
         case .send(let message):
-            tally.messagesSent += 1
-            // Encoded straight into a ring buffer, which the data link keeps until the
-            // acknowledgement (see `payloadRing`): no buffer allocated, no copy made.
-            let payload: ArraySlice<UInt8>
-            do {
-                payload = try encodeIntoRing(message)
-            } catch {
-                link.out.append(.callControlError(.encodingFailed(error)))
-                return
-            }
-            dataLink.dataRequest(consume payload, now: now, into: &link)
+            send(message)
         case .startTimer(let timer, let deadline):
             if dataLink.reportsTimerActions { link.out.append(.startTimer(.callControl(timer), deadline: deadline)) }
         case .stopTimer(let timer):
@@ -59,6 +49,20 @@ struct PRICallControlSink: Q931ActionSink, Sendable {
             tally.protocolErrors += 1
             link.out.append(.callControlError(error))
         }
+    }
+
+    mutating func send(_ message: borrowing Q931Message) {
+        tally.messagesSent += 1
+        // Encoded straight into a ring buffer, which the data link keeps until the
+        // acknowledgement (see `payloadRing`): no buffer allocated, no copy made.
+        let payload: ArraySlice<UInt8>
+        do {
+            payload = try encodeIntoRing(message)
+        } catch {
+            link.out.append(.callControlError(.encodingFailed(error)))
+            return
+        }
+        dataLink.dataRequest(consume payload, now: now, into: &link)
     }
 
     /// Encodes `message` into the next ring buffer and returns the payload: a slice of the

@@ -812,7 +812,7 @@ struct Q931Call: Sendable {
     }
 
     private func send(_ type: Q931MessageType, _ elements: [Q931InformationElement], _ out: inout some Q931ActionSink) {
-        out.append(.send(Q931Message(type, callReference: callReference, informationElements: elements)))
+        out.send(Q931Message(type, callReference: callReference, informationElements: elements))
     }
 
     private func causeElement(_ cause: Q850Cause, _ context: Q931Context, diagnostics: [UInt8] = []) -> CauseElement {

@@ -375,9 +375,18 @@ public enum Q931Action: Hashable, Sendable {
 /// (encodes and sends a message, forwards timers and indications), so no action is stored.
 public protocol Q931ActionSink {
     mutating func append(_ action: consuming Q931Action)
+    /// `append(.send(message))`, for a sink that can carry the message out where it lies:
+    /// `PRIDChannel`'s encodes it at once, so its element list is not retained for an action.
+    mutating func send(_ message: borrowing Q931Message)
     /// The messages sent and protocol errors among every action taken so far: the interface
     /// reads it before and after an input to keep its counters.
     var tally: Q931ActionTally { get }
+}
+
+extension Q931ActionSink {
+    public mutating func send(_ message: borrowing Q931Message) {
+        append(.send(copy message))
+    }
 }
 
 /// Messages sent and protocol errors a `Q931ActionSink` has taken.
