@@ -223,7 +223,8 @@ public struct Q931IncomingCall: Hashable, Sendable, CustomReflectable {
     }
 
     /// Mutated only while uniquely referenced (copy-on-write, as an array's buffer is), so
-    /// no two threads ever see it change.
+    /// no two threads ever see it change, and no access overlaps another: the run-time
+    /// exclusivity check is left out.
     @usableFromInline
     final class Storage: @unchecked Sendable {
         @exclusivity(unchecked) @usableFromInline var fields: Fields
@@ -253,6 +254,8 @@ public struct Q931IncomingCall: Hashable, Sendable, CustomReflectable {
         }
     }
 
+    // Getters inlinable: the layer above is another module, and a call per field read cost
+    // more than the allocation this storage saves.
     public var id: Q931CallID {
         @inlinable get { storage.fields.id }
         set { fields.id = newValue }
