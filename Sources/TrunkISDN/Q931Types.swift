@@ -207,16 +207,15 @@ public struct Q931SetupRequest: Hashable, Sendable {
 /// copies cost more than an allocation), and the call table refills the storage of a slot's
 /// last offer for the next once the layer above has let go of it: no allocation per offer.
 public struct Q931IncomingCall: Hashable, Sendable, CustomReflectable {
-    @usableFromInline
     struct Fields: Hashable, Sendable {
-        @usableFromInline var id: Q931CallID
-        @usableFromInline var calledNumber: PartyNumber?
-        @usableFromInline var callingNumber: PartyNumber?
-        @usableFromInline var redirectingNumber: PartyNumber?
-        @usableFromInline var channel: UInt8
-        @usableFromInline var bearerCapability: BearerCapability
-        @usableFromInline var sendingComplete: Bool
-        @usableFromInline var display: String?
+        var id: Q931CallID
+        var calledNumber: PartyNumber?
+        var callingNumber: PartyNumber?
+        var redirectingNumber: PartyNumber?
+        var channel: UInt8
+        var bearerCapability: BearerCapability
+        var sendingComplete: Bool
+        var display: String?
 
         static let placeholder = Fields(
             id: Q931CallID(callReference: 0, isOutgoing: false), channel: 0, bearerCapability: .speechALaw, sendingComplete: false)
@@ -225,13 +224,12 @@ public struct Q931IncomingCall: Hashable, Sendable, CustomReflectable {
     /// Mutated only while uniquely referenced (copy-on-write, as an array's buffer is), so
     /// no two threads ever see it change, and no access overlaps another: the run-time
     /// exclusivity check is left out.
-    @usableFromInline
     final class Storage: @unchecked Sendable {
-        @exclusivity(unchecked) @usableFromInline var fields: Fields
+        @exclusivity(unchecked) var fields: Fields
         init(_ fields: Fields) { self.fields = fields }
     }
 
-    @usableFromInline var storage: Storage
+    private var storage: Storage
 
     init(_ fields: Fields) {
         storage = Storage(fields)
@@ -254,40 +252,38 @@ public struct Q931IncomingCall: Hashable, Sendable, CustomReflectable {
         }
     }
 
-    // Getters inlinable: the layer above is another module, and a call per field read cost
-    // more than the allocation this storage saves.
     public var id: Q931CallID {
-        @inlinable get { storage.fields.id }
+        get { fields.id }
         set { fields.id = newValue }
     }
     public var calledNumber: PartyNumber? {
-        @inlinable get { storage.fields.calledNumber }
+        get { fields.calledNumber }
         set { fields.calledNumber = newValue }
     }
     public var callingNumber: PartyNumber? {
-        @inlinable get { storage.fields.callingNumber }
+        get { fields.callingNumber }
         set { fields.callingNumber = newValue }
     }
     public var redirectingNumber: PartyNumber? {
-        @inlinable get { storage.fields.redirectingNumber }
+        get { fields.redirectingNumber }
         set { fields.redirectingNumber = newValue }
     }
     /// The B-channel this side assigned.
     public var channel: UInt8 {
-        @inlinable get { storage.fields.channel }
+        get { fields.channel }
         set { fields.channel = newValue }
     }
     public var bearerCapability: BearerCapability {
-        @inlinable get { storage.fields.bearerCapability }
+        get { fields.bearerCapability }
         set { fields.bearerCapability = newValue }
     }
     /// The number is complete (Sending complete was present): answer en-bloc.
     public var sendingComplete: Bool {
-        @inlinable get { storage.fields.sendingComplete }
+        get { fields.sendingComplete }
         set { fields.sendingComplete = newValue }
     }
     public var display: String? {
-        @inlinable get { storage.fields.display }
+        get { fields.display }
         set { fields.display = newValue }
     }
 
