@@ -23,20 +23,7 @@ struct PRICallControlSink: Q931ActionSink, Sendable {
     mutating func append(_ action: consuming Q931Action) {
         switch consume action {
         case .send(let message):
-            tally.messagesSent += 1
-            // Encoded straight into the data link's queue, which keeps the buffer: no buffer
-            // allocated, no copy made, nothing retained.
-            do throws(Q931EncodingError) {
-                try dataLink.dataRequest(now: now, into: &link) { buffer throws(Q931EncodingError) in
-                    switch message.encode(inPlace: buffer) {
-                    case .written(let count): return count
-                    case .overflowed: return nil
-                    case .failed(let error): throw error
-                    }
-                }
-            } catch {
-                link.out.append(.callControlError(.encodingFailed(error)))
-            }
+            send(message)
         case .startTimer(let timer, let deadline):
             if dataLink.reportsTimerActions { link.out.append(.startTimer(.callControl(timer), deadline: deadline)) }
         case .stopTimer(let timer):
@@ -52,6 +39,23 @@ struct PRICallControlSink: Q931ActionSink, Sendable {
         case .protocolError(let error):
             tally.protocolErrors += 1
             link.out.append(.callControlError(error))
+        }
+    }
+
+    mutating func send(_ message: borrowing Q931Message) {
+        tally.messagesSent += 1
+        // Encoded straight into the data link's queue, which keeps the buffer: no buffer
+        // allocated, no copy made, nothing retained.
+        do throws(Q931EncodingError) {
+            try dataLink.dataRequest(now: now, into: &link) { buffer throws(Q931EncodingError) in
+                switch message.encode(inPlace: buffer) {
+                case .written(let count): return count
+                case .overflowed: return nil
+                case .failed(let error): throw error
+                }
+            }
+        } catch {
+            link.out.append(.callControlError(.encodingFailed(error)))
         }
     }
 }

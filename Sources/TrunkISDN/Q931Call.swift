@@ -87,8 +87,6 @@ struct Q931Call: Sendable {
     /// Our SETUP asked for this channel only.
     let requestedExclusive: Bool
     private(set) var timers = Q931CallTimers()
-    /// Kept for the single retransmission T303 allows.
-    private var setupMessage: Q931Message?
     private var t303Retransmitted = false
     /// What the RELEASE last sent carried, for the single retransmission T308 allows: kept
     /// as a value with no references, so copies of the call retain nothing for it.
@@ -127,20 +125,35 @@ struct Q931Call: Sendable {
 
     // MARK: - Creation
 
-    /// An outgoing call: sends SETUP and waits in U1/N6.
-    static func outgoing(
-        id: Q931CallID, request: Q931SetupRequest, channel: UInt8?, context: Q931Context, _ out: inout some Q931ActionSink
-    ) -> Q931Call {
+    /// An outgoing call on `channel`, to be placed with `sendSetup` (U1/N6).
+    static func outgoing(id: Q931CallID, request: Q931SetupRequest, channel: UInt8?, context: Q931Context) -> Q931Call {
         let configuration = context.configuration
-        var call = Q931Call(
+        return Q931Call(
             id: id, role: configuration.role,
             callReference: Q931CallReference(value: id.callReference, flag: false, length: configuration.callReferenceLength),
             state: configuration.role == .user ? .callInitiated : .callPresent,
             channel: channel, requestedExclusive: request.exclusive, collectedDigits: request.calledNumber.digitOctets,
             reportsTimers: configuration.reportsTimerActions)
-        // Room for every element SETUP can carry, so the array is allocated once, not regrown.
-        var elements: [Q931InformationElement] = []
-        elements.reserveCapacity(7)
+    }
+
+    /// Sends the SETUP of a new outgoing call and starts T303. The elements are built in
+    /// `elements`, an empty list the call table keeps for the call's slot and reuses, so no
+    /// list is allocated per call; T303 sends them again from there.
+    mutating func sendSetup(
+        _ request: Q931SetupRequest, _ context: Q931Context, elements: inout [Q931InformationElement],
+        _ out: inout some Q931ActionSink
+    ) {
+        Q931Call.appendSetupElements(request, channel: channel, to: &elements)
+        send(.setup, elements, &out)
+        start(.t303, context, &out)
+    }
+
+    /// The SETUP's elements for `request` with `channel` (the one chosen for the call).
+    private static func appendSetupElements(
+        _ request: Q931SetupRequest, channel: UInt8?, to elements: inout [Q931InformationElement]
+    ) {
+        // Room for every element SETUP can carry, so the list is allocated once, not regrown.
+        if elements.capacity < 7 { elements.reserveCapacity(7) }
         elements.append(.bearerCapability(request.bearerCapability))
         if let channel {
             elements.append(.channelIdentification(.primary(channel: channel, exclusive: request.exclusive)))
@@ -162,11 +175,6 @@ struct Q931Call: Sendable {
         if request.sendingComplete {
             elements.append(.sendingComplete)
         }
-        let setup = Q931Message(.setup, callReference: call.callReference, informationElements: elements)
-        call.setupMessage = setup
-        out.append(.send(setup))
-        call.start(.t303, context, &out)
-        return call
     }
 
     /// User side: a call parked earlier is asked back with RESUME on a new call reference (U17).
@@ -195,8 +203,8 @@ struct Q931Call: Sendable {
     }
 
     /// The placeholder of a vacant slot in the call table: null state, no channel, no timers.
-    /// It must hold no references (no messages, no digits beyond the inline ones): the table
-    /// overwrites it without destroying it.
+    /// It must hold no references (no digits beyond the inline ones): the table overwrites it
+    /// without destroying it.
     static func vacant(_ id: Q931CallID) -> Q931Call {
         Q931Call(
             id: id, role: .user, callReference: Q931CallReference(value: 0, flag: false, length: 0), state: .null,
@@ -646,15 +654,18 @@ struct Q931Call: Sendable {
 
     // MARK: - Timers
 
-    /// A call timer expired; returns false if it was not running (stale expiry).
-    mutating func timerExpired(_ timer: Q931Timer, _ context: Q931Context, _ out: inout some Q931ActionSink) -> Bool {
+    /// A call timer expired; returns false if it was not running (stale expiry). `setup` is
+    /// the element list of the SETUP an outgoing call sent (see `sendSetup`), for T303.
+    mutating func timerExpired(
+        _ timer: Q931Timer, _ context: Q931Context, setup: [Q931InformationElement], _ out: inout some Q931ActionSink
+    ) -> Bool {
         guard let deadline = timers[timer], deadline <= context.now else { return false }
         timers[timer] = nil
         switch timer {
         case .t303:
-            if state == originatingSetupSent, !t303Retransmitted, let setupMessage {
+            if state == originatingSetupSent, !t303Retransmitted, !setup.isEmpty {
                 t303Retransmitted = true
-                out.append(.send(setupMessage))
+                send(.setup, setup, &out)
                 start(.t303, context, &out)
             } else {
                 stopAllTimers(&out)
@@ -801,7 +812,7 @@ struct Q931Call: Sendable {
     }
 
     private func send(_ type: Q931MessageType, _ elements: [Q931InformationElement], _ out: inout some Q931ActionSink) {
-        out.append(.send(Q931Message(type, callReference: callReference, informationElements: elements)))
+        out.send(Q931Message(type, callReference: callReference, informationElements: elements))
     }
 
     private func causeElement(_ cause: Q850Cause, _ context: Q931Context, diagnostics: [UInt8] = []) -> CauseElement {

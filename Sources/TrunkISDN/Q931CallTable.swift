@@ -11,6 +11,14 @@
 struct Q931CallTable: Sendable {
     private(set) var storage: [Q931Call] = []
     private var ids: [Q931CallID] = []
+    /// Per slot, the elements of the SETUP its outgoing call sent, for the one retransmission
+    /// T303 allows; empty for other slots. A list outlives its call and is refilled by the next
+    /// outgoing call in the slot, so placing a call allocates none.
+    private(set) var setupElements: [[Q931InformationElement]] = []
+    /// Per slot, the last call offered in it, whose storage the next offer reuses (see
+    /// `offer(at:_:)`). This and `setupElements` are at least as long as `storage`: they are
+    /// kept when the last slot is dropped.
+    private var offers: [Q931IncomingCall] = []
     private var hints: [Int16]
     /// How many calls map to each hint slot, so that a lookup of an absent call (a new call
     /// reference, an incoming SETUP) is one probe too, not a scan of every call.
@@ -34,6 +42,8 @@ struct Q931CallTable: Sendable {
         slotCounts = Array(repeating: 0, count: 256)
         storage.reserveCapacity(32)
         ids.reserveCapacity(32)
+        setupElements.reserveCapacity(32)
+        offers.reserveCapacity(32)
         vacantSlots.reserveCapacity(32)
     }
 
@@ -135,6 +145,22 @@ struct Q931CallTable: Sendable {
         }
     }
 
+    /// Runs `body` on the call at `index` and its slot's SETUP element list.
+    @inline(__always)
+    mutating func withSetupElements<Result>(
+        at index: Int, _ body: (inout Q931Call, inout [Q931InformationElement]) -> Result
+    ) -> Result {
+        body(&storage[index], &setupElements[index])
+    }
+
+    /// The offer of the incoming call at `index`, for the layer above: in the storage of the
+    /// slot's last offer, refilled in place when the layer above has dropped that one (long
+    /// since, usually), so offering a call allocates nothing once the slot has had one.
+    mutating func offer(at index: Int, _ fields: consuming Q931IncomingCall.Fields) -> Q931IncomingCall {
+        offers[index].refill(fields)
+        return offers[index]
+    }
+
     /// Adds a call whose id is not in the table (a new call reference), in a vacant slot if
     /// there is one; returns its index. The setter's lookup and its optional wrapping, each a
     /// copy of the whole call, are skipped.
@@ -149,7 +175,7 @@ struct Q931CallTable: Sendable {
             vacantSlots.removeLast()
             index = vacant
             ids[index] = id
-            // The placeholder holds no references (no messages, an empty string), so it is
+            // The placeholder holds no references (an empty string), so it is
             // overwritten without being destroyed, sparing the generic assignment.
             var incoming: Q931Call? = consume call
             storage.withUnsafeMutableBufferPointer { slots in
@@ -160,6 +186,10 @@ struct Q931CallTable: Sendable {
             index = ids.count
             ids.append(id)
             storage.append(call)
+            if setupElements.count == index {
+                setupElements.append([])
+                offers.append(Q931IncomingCall(.placeholder))
+            }
         }
         hints[Self.slot(id)] = Int16(truncatingIfNeeded: index)
         slotCounts[Self.slot(id)] += 1
@@ -172,6 +202,7 @@ struct Q931CallTable: Sendable {
         slotCounts[removedSlot] -= 1
         release(storage[index].channel)
         liveCount -= 1
+        if ids[index].isOutgoing { Self.empty(&setupElements[index]) }
         if index == ids.count - 1 {
             storage.removeLast()
             ids.removeLast()
@@ -185,6 +216,12 @@ struct Q931CallTable: Sendable {
             ids[index] = Self.vacantID
             vacantSlots.append(index)
         }
+    }
+
+    /// Empties `elements` keeping its storage: element by element, cheaper than the generic
+    /// `removeAll(keepingCapacity:)` for the few a SETUP has.
+    private static func empty(_ elements: inout [Q931InformationElement]) {
+        while !elements.isEmpty { elements.removeLast() }
     }
 
     /// Drops the call at `index` if it has reached the null state (the `store` rule).

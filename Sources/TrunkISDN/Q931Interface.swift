@@ -347,7 +347,7 @@ public struct Q931Interface: Sendable {
         let index = calls.insertNew(Q931Call.incoming(
             id: id, setup: setup, channel: channel, configuration: configuration, reportsTimers: callSettings.reportsTimerActions))
         counters.incomingCalls += 1
-        out.append(.indication(.incomingCall(Q931IncomingCall(
+        let offer = calls.offer(at: index, Q931IncomingCall.Fields(
             id: id,
             calledNumber: setup.calledPartyNumber,
             callingNumber: setup.callingPartyNumber,
@@ -355,7 +355,8 @@ public struct Q931Interface: Sendable {
             channel: channel,
             bearerCapability: setup.bearerCapability ?? .speechALaw,
             sendingComplete: setup.hasSendingComplete,
-            display: setup.display))))
+            display: setup.display))
+        out.append(.indication(.incomingCall(offer)))
         if let optional = check.optional {
             out.append(.protocolError(optional.error(.setup)))
             calls[index].reportProblem(cause: optional.cause, diagnostics: optional.identifiers, context(now), &out)
@@ -455,7 +456,9 @@ public struct Q931Interface: Sendable {
             return id
         }
         requestDataLink(&out)
-        calls.insertNew(Q931Call.outgoing(id: id, request: request, channel: channel, context: context(now), &out))
+        let context = context(now)
+        let index = calls.insertNew(Q931Call.outgoing(id: id, request: request, channel: channel, context: context))
+        calls.withSetupElements(at: index) { call, elements in call.sendSetup(request, context, elements: &elements, &out) }
         counters.outgoingCalls += 1
         return id
     }
@@ -610,7 +613,9 @@ public struct Q931Interface: Sendable {
         switch timer {
         case .call(let id, let callTimer):
             guard let index = calls.index(of: id) else { return }
-            _ = calls[index].timerExpired(callTimer, context(now), &out)
+            // Only T303 needs the SETUP; its list is copied (a retain) for that rare expiry.
+            let setup = callTimer == .t303 ? calls.setupElements[index] : []
+            _ = calls[index].timerExpired(callTimer, context(now), setup: setup, &out)
             calls.removeIfFinished(at: index)
         case .restart:
             restartTimerExpired(now: now, &out)

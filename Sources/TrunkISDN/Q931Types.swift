@@ -201,24 +201,108 @@ public struct Q931SetupRequest: Hashable, Sendable {
 }
 
 /// A call offered by the far side.
-public struct Q931IncomingCall: Hashable, Sendable {
-    public var id: Q931CallID
-    public var calledNumber: PartyNumber?
-    public var callingNumber: PartyNumber?
-    public var redirectingNumber: PartyNumber?
+///
+/// The fields live in one copy-on-write storage object, so an indication carrying an offer
+/// stays as small as the others (an offer held inline made every action 185 bytes, and the
+/// copies cost more than an allocation), and the call table refills the storage of a slot's
+/// last offer for the next once the layer above has let go of it: no allocation per offer.
+public struct Q931IncomingCall: Hashable, Sendable, CustomReflectable {
+    struct Fields: Hashable, Sendable {
+        var id: Q931CallID
+        var calledNumber: PartyNumber?
+        var callingNumber: PartyNumber?
+        var redirectingNumber: PartyNumber?
+        var channel: UInt8
+        var bearerCapability: BearerCapability
+        var sendingComplete: Bool
+        var display: String?
+
+        static let placeholder = Fields(
+            id: Q931CallID(callReference: 0, isOutgoing: false), channel: 0, bearerCapability: .speechALaw, sendingComplete: false)
+    }
+
+    /// Mutated only while uniquely referenced (copy-on-write, as an array's buffer is), so no
+    /// two threads ever see it change: sendable although it has a `var`.
+    final class Storage: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var storage: Storage
+
+    init(_ fields: Fields) {
+        storage = Storage(fields)
+    }
+
+    /// Sets every field, in place when this is the storage's only holder.
+    mutating func refill(_ fields: consuming Fields) {
+        if isKnownUniquelyReferenced(&storage) {
+            storage.fields = fields
+        } else {
+            storage = Storage(fields)
+        }
+    }
+
+    private var fields: Fields {
+        get { storage.fields }
+        _modify {
+            if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.fields) }
+            yield &storage.fields
+        }
+    }
+
+    public var id: Q931CallID {
+        get { fields.id }
+        set { fields.id = newValue }
+    }
+    public var calledNumber: PartyNumber? {
+        get { fields.calledNumber }
+        set { fields.calledNumber = newValue }
+    }
+    public var callingNumber: PartyNumber? {
+        get { fields.callingNumber }
+        set { fields.callingNumber = newValue }
+    }
+    public var redirectingNumber: PartyNumber? {
+        get { fields.redirectingNumber }
+        set { fields.redirectingNumber = newValue }
+    }
     /// The B-channel this side assigned.
-    public var channel: UInt8
-    public var bearerCapability: BearerCapability
+    public var channel: UInt8 {
+        get { fields.channel }
+        set { fields.channel = newValue }
+    }
+    public var bearerCapability: BearerCapability {
+        get { fields.bearerCapability }
+        set { fields.bearerCapability = newValue }
+    }
     /// The number is complete (Sending complete was present): answer en-bloc.
-    public var sendingComplete: Bool
-    public var display: String?
+    public var sendingComplete: Bool {
+        get { fields.sendingComplete }
+        set { fields.sendingComplete = newValue }
+    }
+    public var display: String? {
+        get { fields.display }
+        set { fields.display = newValue }
+    }
+
+    public static func == (lhs: Q931IncomingCall, rhs: Q931IncomingCall) -> Bool {
+        lhs.storage === rhs.storage || lhs.fields == rhs.fields
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(fields)
+    }
+
+    /// The fields, as printed before they moved into the storage.
+    public var customMirror: Mirror {
+        Mirror(self, children: Mirror(reflecting: fields).children, displayStyle: .struct)
+    }
 }
 
 /// Events for the layer above (the gateway's call manager).
 public enum Q931Indication: Hashable, Sendable {
-    // Boxed: the offer is far larger than any other indication, and every action carries
-    // the size of its largest case.
-    indirect case incomingCall(Q931IncomingCall)
+    case incomingCall(Q931IncomingCall)
     /// Overlap sending: the far side wants more digits (SETUP ACKNOWLEDGE received).
     case setupAcknowledged(Q931CallID)
     /// Overlap receiving: digits arrived in INFORMATION.
@@ -289,9 +373,18 @@ public enum Q931Action: Hashable, Sendable {
 /// (encodes and sends a message, forwards timers and indications), so no action is stored.
 public protocol Q931ActionSink {
     mutating func append(_ action: consuming Q931Action)
+    /// `append(.send(message))`, for a sink that can carry the message out where it lies:
+    /// `PRIDChannel`'s encodes it at once, so its element list is not retained for an action.
+    mutating func send(_ message: borrowing Q931Message)
     /// The messages sent and protocol errors among every action taken so far: the interface
     /// reads it before and after an input to keep its counters.
     var tally: Q931ActionTally { get }
+}
+
+extension Q931ActionSink {
+    public mutating func send(_ message: borrowing Q931Message) {
+        append(.send(copy message))
+    }
 }
 
 /// Messages sent and protocol errors a `Q931ActionSink` has taken.

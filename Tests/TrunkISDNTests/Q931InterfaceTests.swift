@@ -95,6 +95,24 @@ struct Q931InterfaceTests {
         #expect(status?.callState?.value == 6)
     }
 
+    @Test("an offer the layer above keeps is not changed by the next call offered in its table slot, nor by its copies")
+    func offersAreValues() throws {
+        var interface = Self.interface(.user)
+        func offer(_ actions: [Q931Action]) throws -> Q931IncomingCall {
+            try #require(actions.indications.lazy.compactMap { if case .incomingCall(let offer) = $0 { offer } else { nil } }.first)
+        }
+        let first = try offer(interface.messageReceived(Self.setup(1, channel: 1), now: .zero))
+        _ = interface.messageReceived(Self.fromPeer(.releaseComplete, 1, weAllocated: false), now: .zero)
+        #expect(interface.callIDs.isEmpty, "the slot is free for the next call")
+        let second = try offer(interface.messageReceived(Self.setup(2, channel: 2), now: .zero))
+        #expect(first.id == Q931CallID(callReference: 1, isOutgoing: false) && first.channel == 1)
+        #expect(second.id == Q931CallID(callReference: 2, isOutgoing: false) && second.channel == 2)
+        var copy = second
+        copy.channel = 9
+        #expect(second.channel == 2 && copy.channel == 9)
+        #expect(copy != second)
+    }
+
     @Test("unknown message type on a call: STATUS cause 97; unexpected message: STATUS cause 101")
     func unknownAndUnexpectedMessages() {
         var interface = Self.interface(.user)

@@ -128,6 +128,38 @@ struct Q931TransmitOctetsTests {
         #expect(lab.has(.user, .digitsComplete(offered.id, calledNumber: first + "ABCDE9876")))
     }
 
+    @Test("T303 repeats the SETUP with the octets of the first, every element a SETUP can carry included")
+    func setupRepeated() throws {
+        var (network, user) = Efficiency.linkedPair()
+        let request = Q931SetupRequest(
+            calledNumber: PartyNumber(digits: "8610012345"),
+            callingNumber: PartyNumber(digits: "13900139000", presentation: .allowedUserNotScreened),
+            channel: 5, exclusive: true, bearerCapability: .audio31kHzALaw, display: "Desk 4",
+            redirectingNumber: PartyNumber(digits: "8610054321", presentation: .allowedUserNotScreened, redirectionReason: 1))
+        let placed = user.setupRequest(request, now: Self.t0)
+        let first = Self.payloads(placed.actions)
+        #expect(first.count == 1)
+        // The network takes the frame (its RR stops T200) but never answers the call.
+        _ = Self.pass(Self.pass(placed.actions, to: &network), to: &user)
+        var out: [PRIAction] = []
+        user.expireTimers(now: Self.t0 + .seconds(4), into: &out)
+        #expect(Self.payloads(out) == first)
+    }
+
+    @Test("T303 repeats the SETUP of a call that lost its channel to glare with the channel it named")
+    func setupRepeatedAfterGlare() throws {
+        typealias Interface = Q931InterfaceTests
+        var interface = Interface.interface(.user)
+        let (placed, actions) = interface.setupRequest(
+            Q931SetupRequest(calledNumber: PartyNumber(digits: "1"), channel: 7, exclusive: false), now: .zero)
+        let ours = try #require(placed)
+        let first = try #require(actions.sentMessages.first).encoded()
+        _ = interface.messageReceived(Interface.setup(40, channel: 7), now: .zero)
+        #expect(interface.channel(of: ours) == nil, "the network's call took channel 7")
+        let again = interface.timerExpired(.call(ours, .t303), now: .seconds(4))
+        #expect(try again.sentMessages.map { try $0.encoded() } == [first])
+    }
+
     @Test("T308 repeats the RELEASE with the octets of the first, a cause with diagnostic included")
     func releaseRepeated() throws {
         typealias Interface = Q931InterfaceTests
