@@ -436,6 +436,21 @@ print("trunkbench-pri: \(cyclesPerRun) cycles per run, \(runs) runs, \(concurren
 // Warm up both (page in code, grow buffers), then alternate so machine noise hits both alike.
 if runTrunk { _ = benchmarkTrunkISDN(cycles: 2_000) }
 if runLibPRI { _ = benchmarkLibPRI(cycles: 2_000) }
+/// Heap allocations per call cycle in steady state, both ends: a longer run less a shorter one,
+/// so setting up the stacks and the socket pair cancels out.
+func allocationsPerCycle(_ benchmark: (Int) -> Rate) -> Double {
+    malloc_counter_start()
+    _ = benchmark(2_000)
+    let short = malloc_counter_stop()
+    malloc_counter_start()
+    _ = benchmark(6_000)
+    let long = malloc_counter_stop()
+    return Double(long - short) / 4_000
+}
+var allocationLine: [String] = []
+if runTrunk { allocationLine.append("TrunkISDN \(allocationsPerCycle { benchmarkTrunkISDN(cycles: $0) })") }
+if runLibPRI { allocationLine.append("libpri \(allocationsPerCycle { benchmarkLibPRI(cycles: $0) })") }
+print("heap allocations per call cycle, both ends: " + allocationLine.joined(separator: ", "))
 var trunkRates: [Rate] = []
 var libpriRates: [Rate] = []
 for run in 1...runs {
