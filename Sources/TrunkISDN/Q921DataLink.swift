@@ -292,18 +292,11 @@ public struct Q921DataLink: Sendable {
     public mutating func frameReceived(_ bytes: ArraySlice<UInt8>, now: ISDNInstant, into actions: inout some Q921ActionSink) {
         counters.framesReceived += 1
         let start = bytes.startIndex
-        if bytes.count >= 4 {
-            switch informationHeader(bytes[start], bytes[start + 1], bytes[start + 2], bytes[start + 3], &actions) {
-            case .information(let ns, let nr, let poll):
-                informationReceived(ns: ns, nr: nr, poll: poll, payloadLength: bytes.count - 4, now: now, &actions) {
-                    $0.dataIndication(bytes, payloadFrom: start + 4)
-                }
-                return
-            case .handled:
-                return
-            case .notInformation:
-                break
-            }
+        if bytes.count >= 4, informationFrameReceived(
+            bytes[start], bytes[start + 1], bytes[start + 2], bytes[start + 3], length: bytes.count, now: now, &actions,
+            deliver: { $0.dataIndication(bytes, payloadFrom: start + 4) }
+        ) {
+            return
         }
         let frame: LAPDFrame
         do {
@@ -343,49 +336,39 @@ public struct Q921DataLink: Sendable {
     /// I frame is read in place and its message handed up as a position in `octets`; any other
     /// frame (rare once the link is up) goes the general way, on a copy.
     mutating func frameReceived(octets: UnsafeBufferPointer<UInt8>, now: ISDNInstant, into actions: inout PRILinkSink) {
-        if octets.count >= 4 {
-            switch informationHeader(octets[0], octets[1], octets[2], octets[3], &actions) {
-            case .information(let ns, let nr, let poll):
-                counters.framesReceived += 1
-                informationReceived(ns: ns, nr: nr, poll: poll, payloadLength: octets.count - 4, now: now, &actions) {
-                    $0.messageInPlace(octets, from: 4)
-                }
-                return
-            case .handled:
-                counters.framesReceived += 1
-                return
-            case .notInformation:
-                break
-            }
+        guard octets.count >= 4, informationFrameReceived(
+            octets[0], octets[1], octets[2], octets[3], length: octets.count, now: now, &actions,
+            deliver: { $0.messageInPlace(octets, from: 4) }
+        ) else {
+            frameReceived(Array(octets)[...], now: now, into: &actions)
+            return
         }
-        frameReceived(Array(octets)[...], now: now, into: &actions)
+        counters.framesReceived += 1
     }
 
-    /// What the first four octets of a received frame make of it.
-    private enum InformationHeader {
-        case information(ns: UInt8, nr: UInt8, poll: Bool)
-        /// An I frame not for us or with the wrong C/R bit: counted or reported, nothing else.
-        case handled
-        case notInformation
-    }
-
-    /// I frames, nearly all the traffic, are read in place: the same checks as
-    /// `LAPDFrame.decode`, without building a frame value to take apart again.
+    /// An I frame read in place from its first four octets and its `length`: the same checks as
+    /// `LAPDFrame.decode`, without building a frame value to take apart again (I frames are
+    /// nearly all the traffic); `deliver` hands the information field to the sink. False if the
+    /// octets are not an I frame, for the general path; one not for us or with the wrong C/R
+    /// bit is counted or reported here.
     @inline(__always)
-    private mutating func informationHeader(
-        _ a1: UInt8, _ a2: UInt8, _ c1: UInt8, _ c2: UInt8, _ actions: inout some Q921ActionSink
-    ) -> InformationHeader {
-        guard c1 & 0x01 == 0, a1 & 0x01 == 0, a2 & 0x01 == 1 else { return .notInformation }
+    private mutating func informationFrameReceived<Sink: Q921ActionSink>(
+        _ a1: UInt8, _ a2: UInt8, _ c1: UInt8, _ c2: UInt8, length: Int, now: ISDNInstant, _ actions: inout Sink,
+        deliver: (inout Sink) -> Void
+    ) -> Bool {
+        guard c1 & 0x01 == 0, a1 & 0x01 == 0, a2 & 0x01 == 1 else { return false }
         guard a1 >> 2 == configuration.sapi, a2 >> 1 == configuration.tei else {
             counters.unknownAddressFrames += 1
-            return .handled
+            return true
         }
         let address = LAPDAddress(sapi: a1 >> 2, commandResponseBit: a1 & 0x02 != 0, tei: a2 >> 1)
         guard address.isCommand(receivedBy: configuration.role) else {
             report(.wrongCommandResponse, &actions)
-            return .handled
+            return true
         }
-        return .information(ns: c1 >> 1, nr: c2 >> 1, poll: c2 & 0x01 != 0)
+        informationReceived(
+            ns: c1 >> 1, nr: c2 >> 1, poll: c2 & 0x01 != 0, payloadLength: length - 4, now: now, &actions, deliver: deliver)
+        return true
     }
 
     private mutating func handleUndecodable(
